@@ -1,0 +1,96 @@
+import { randomUUID } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { H3, HTTPError, type EventHandler, type H3Event } from "h3";
+import type { AppContext } from "./context.ts";
+import { toErrorBody } from "./errors.ts";
+import { methodsForPath, scanHandlers, type RouteFile } from "./routes.ts";
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export interface LoadedRoutes {
+  routes: RouteFile[];
+  handlers: Map<RouteFile, EventHandler>;
+}
+
+/** Imports every handler file under `dir`; each must default-export an h3 handler. */
+export async function loadHandlers(dir: string): Promise<LoadedRoutes> {
+  const routes = scanHandlers(dir);
+  const handlers = new Map<RouteFile, EventHandler>();
+  for (const route of routes) {
+    const mod = (await import(pathToFileURL(route.file).href)) as { default?: unknown };
+    if (typeof mod.default !== "function") throw new Error(`${route.file} must default-export a handler`);
+    handlers.set(route, mod.default as EventHandler);
+  }
+  return { routes, handlers };
+}
+
+/**
+ * The h3 app: request ids, the error shape of API.md, 404/405, body limit, JSON logs and latency
+ * metrics around the file-routed handlers. Knows nothing about the domain.
+ */
+export function createApp(ctx: AppContext, loaded: LoadedRoutes): H3 {
+  const { log, metrics, config } = ctx;
+  const app = new H3({
+    onRequest(event) {
+      const incoming = event.req.headers.get("x-request-id");
+      event.context.requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      event.context.app = ctx;
+      event.context.bodyLimitBytes = config.BODY_LIMIT_BYTES;
+      (event.context as { startedAt?: number }).startedAt = performance.now();
+      event.res.headers.set("x-request-id", event.context.requestId);
+    },
+    onResponse(response, event) {
+      const startedAt = (event.context as { startedAt?: number }).startedAt ?? performance.now();
+      const seconds = (performance.now() - startedAt) / 1000;
+      const route = (event.context.matchedRoute?.route as string | undefined) ?? "unmatched";
+      metrics.requestSeconds.observe({ method: event.req.method, route, status: String(response.status) }, seconds);
+      if (log.isLevelEnabled("debug") || response.status >= 500) {
+        const line = {
+          requestId: event.context.requestId,
+          method: event.req.method,
+          path: event.url.pathname,
+          route,
+          status: response.status,
+          ms: Math.round(seconds * 10_000) / 10,
+        };
+        if (response.status >= 500) log.error(line, "request failed");
+        else log.debug(line, "request");
+      }
+    },
+    onError(error, event) {
+      return errorResponse(error, event, ctx, loaded.routes);
+    },
+  });
+  for (const route of loaded.routes) {
+    app.on(route.method as "GET", route.route, loaded.handlers.get(route)!);
+  }
+  return app;
+}
+
+function errorResponse(error: HTTPError, event: H3Event, ctx: AppContext, routes: RouteFile[]): Response {
+  let status = error.status;
+  let headers: Record<string, string> = {};
+  let rendered = toErrorBody(error);
+  if (status === 404 && !event.context.matchedRoute) {
+    const allowed = methodsForPath(routes, event.url.pathname);
+    if (allowed.length > 0 && !allowed.includes("*")) {
+      status = 405;
+      headers = { allow: allowed.join(", ") };
+      rendered = {
+        status,
+        body: { error: { code: "method_not_allowed", message: `${event.req.method} is not allowed here`, details: { allow: allowed } } },
+      };
+    } else {
+      rendered = { status: 404, body: { error: { code: "not_found", message: "no such route" } } };
+    }
+  }
+  if (rendered.status >= 500 && !(error.data as { code?: string } | undefined)?.code) {
+    // A bug: log it in full, tell the client nothing about it.
+    ctx.log.error({ err: error.cause ?? error, requestId: event.context.requestId, path: event.url.pathname }, "unhandled error");
+  }
+  const h = new Headers(error.headers);
+  for (const [k, v] of Object.entries(headers)) h.set(k, v);
+  h.set("content-type", "application/json; charset=utf-8");
+  if (event.context.requestId) h.set("x-request-id", event.context.requestId);
+  return new Response(JSON.stringify(rendered.body), { status: rendered.status, headers: h });
+}

@@ -1,0 +1,54 @@
+import type { H3Event } from "h3";
+import type { z } from "zod";
+import { apiError } from "./errors.ts";
+
+/** Reads the raw body, refusing (413) more than `limitBytes` whether or not content-length says so. */
+export async function readBodyText(event: H3Event, limitBytes: number): Promise<string> {
+  const declared = Number(event.req.headers.get("content-length") ?? "0");
+  if (declared > limitBytes) throw tooLarge(limitBytes);
+  const body = event.req.body;
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limitBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limitBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function tooLarge(limitBytes: number) {
+  return apiError(413, "payload_too_large", `request body exceeds ${limitBytes} bytes`, { limitBytes });
+}
+
+/** Parses JSON (400 on malformed) and validates it with a zod schema (400 naming the fields). */
+export async function readJson<S extends z.ZodType>(event: H3Event, schema: S): Promise<z.output<S>> {
+  const limitBytes = (event.context.bodyLimitBytes as number | undefined) ?? 16_384;
+  const text = await readBodyText(event, limitBytes);
+  let data: unknown;
+  try {
+    data = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    throw apiError(400, "invalid_request", "body is not valid JSON");
+  }
+  return validate(schema, data, "body");
+}
+
+/** Validates a value (query, params, body) with a zod schema; failures become 400 invalid_request. */
+export function validate<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const fields: Record<string, string> = {};
+  for (const issue of result.error.issues.slice(0, 20)) {
+    const path = issue.path.length > 0 ? issue.path.join(".") : where;
+    fields[path] ??= issue.message;
+  }
+  throw apiError(400, "invalid_request", `invalid ${where}`, { fields });
+}

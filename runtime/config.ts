@@ -1,0 +1,128 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable the service reads, validated once at start-up.
+ * A bad value stops the process with a message naming the variable (see `loadConfig`).
+ */
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"])
+    .default(def ? "true" : "false")
+    .transform((v) => v === "true" || v === "1" || v === "yes");
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : v));
+
+/** `manual` ticks only when fed by `price.ingest` (deterministic tests and replays). */
+export const PRICE_SOURCE_NAMES = ["synthetic", "binance", "coinbase", "kraken", "manual"] as const;
+export type PriceSourceName = (typeof PRICE_SOURCE_NAMES)[number];
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: int(3000, 0, 65535),
+    HOST: z.string().min(1).default("127.0.0.1"),
+    DATA_DIR: z.string().min(1).default("./data"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    REDIS_URL: optionalString.pipe(z.string().url().startsWith("redis").optional()),
+    REDIS_PREFIX: z.string().default("tap:"),
+
+    // Price feed (ADR-008, SPEC §7)
+    PRICE_SOURCES: z
+      .string()
+      .default("synthetic")
+      .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(PRICE_SOURCE_NAMES)).min(1)),
+    BINANCE_WS_URL: z.string().url().default("wss://stream.binance.com:9443/ws/btcusdt@trade"),
+    COINBASE_WS_URL: z.string().url().default("wss://ws-feed.exchange.coinbase.com"),
+    KRAKEN_WS_URL: z.string().url().default("wss://ws.kraken.com/v2"),
+    PRICE_STALE_MS: int(2000, 100, 600_000),
+    PRICE_CHECK_INTERVAL_MS: int(250, 10, 60_000),
+    PRICE_RECOVERY_MS: int(1000, 0, 600_000),
+    PRICE_OUTLIER_BP: int(200, 1, 10_000),
+    SYNTHETIC_SEED: int(42),
+    SYNTHETIC_TICK_MS: int(100, 1, 60_000),
+    SYNTHETIC_START_CENTS: int(9_500_000, 100, 1_000_000_000),
+    SYNTHETIC_VOL_ANNUAL_BP: int(6000, 1, 100_000),
+
+    // Grid and pricing (SPEC §2, §4)
+    COLUMN_MS: int(10_000, 100, 3_600_000),
+    ROW_CENTS: int(1000, 1, 100_000_000),
+    LOCK_MS: int(5000, 0, 3_600_000),
+    HORIZON_COLUMNS: int(60, 1, 10_000),
+    HOUSE_EDGE_BP: int(500, 1, 5000),
+    MIN_MULTIPLIER_HUNDREDTHS: int(110, 101, 1_000_000),
+    MAX_MULTIPLIER_HUNDREDTHS: int(10_000, 101, 1_000_000),
+
+    // Limits (SPEC §4)
+    STAKE_MIN_MICRO_USD: int(100_000, 1),
+    STAKE_MAX_MICRO_USD: int(100_000_000, 1),
+    OPEN_BETS_MAX: int(200, 1, 100_000),
+    CELL_STAKE_MAX_MICRO_USD: int(500_000_000, 1),
+    BET_RATE_PER_SEC: int(20, 1, 1_000_000),
+    BET_RATE_BURST: int(50, 1, 1_000_000),
+    CELL_EXPOSURE_MAX_MICRO_USD: int(50_000_000_000, 1),
+    COLUMN_EXPOSURE_MAX_MICRO_USD: int(250_000_000_000, 1),
+
+    // Auth (ADR-007)
+    AUTH_DOMAIN: z.string().min(1).default("localhost:3000"),
+    AUTH_URI: z.string().url().default("http://localhost:3000"),
+    AUTH_CHAIN_ID: int(1, 1),
+    NONCE_TTL_MS: int(300_000, 1000, 86_400_000),
+    SESSION_TTL_MS: int(86_400_000, 1000, 30 * 86_400_000),
+    ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional()),
+    DEMO_BALANCE_MICRO_USD: z.coerce.number().int().min(0).optional(),
+
+    // Storage and the shared batch queue (ADR-001, ADR-005)
+    DB_SYNCHRONOUS: z.enum(["FULL", "NORMAL"]).default("FULL"),
+    DB_BUSY_TIMEOUT_MS: int(5000, 0, 600_000),
+    BATCH_FLUSH_INTERVAL_MS: int(2, 0, 1000),
+    BATCH_SIZE_MAX: int(1000, 1, 100_000),
+    BATCH_QUEUE_MAX: int(20_000, 1, 10_000_000),
+
+    // HTTP and WebSocket
+    BODY_LIMIT_BYTES: int(16_384, 256, 10_485_760),
+    WS_MAX_BUFFERED_BYTES: int(1_048_576, 1024),
+    WS_MAX_MESSAGES_PER_SEC: int(20, 1),
+    WS_MAX_CLIENTS: int(20_000, 1),
+    JOBS_ENABLED: bool(true),
+  })
+  .transform((c) => ({
+    ...c,
+    // 0 in production unless set; $1000 demo money elsewhere (API.md § Auth).
+    DEMO_BALANCE_MICRO_USD: c.DEMO_BALANCE_MICRO_USD ?? (c.NODE_ENV === "production" ? 0 : 1_000_000_000),
+  }))
+  .superRefine((c, ctx) => {
+    if (c.STAKE_MIN_MICRO_USD > c.STAKE_MAX_MICRO_USD)
+      ctx.addIssue({ code: "custom", path: ["STAKE_MIN_MICRO_USD"], message: "must not exceed STAKE_MAX_MICRO_USD" });
+    if (c.MIN_MULTIPLIER_HUNDREDTHS > c.MAX_MULTIPLIER_HUNDREDTHS)
+      ctx.addIssue({ code: "custom", path: ["MIN_MULTIPLIER_HUNDREDTHS"], message: "must not exceed MAX_MULTIPLIER_HUNDREDTHS" });
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError whose message names each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.keys(configSchema.in.shape);
+  const picked: Record<string, string> = {};
+  for (const key of known) {
+    const value = env[key];
+    if (value !== undefined) picked[key] = value;
+  }
+  const result = configSchema.safeParse(picked);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join(".") || "(config)"}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** A config for tests: defaults plus overrides, never reading process.env. */
+export function testConfig(overrides: Record<string, string | number | boolean> = {}): Config {
+  const env: Record<string, string> = { NODE_ENV: "test", LOG_LEVEL: "silent", JOBS_ENABLED: "false" };
+  for (const [k, v] of Object.entries(overrides)) env[k] = String(v);
+  return loadConfig(env);
+}

@@ -1,0 +1,79 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve } from "h3";
+import { plugin as websocket } from "crossws/server";
+import type { Config } from "./config.ts";
+import { createApp, loadHandlers } from "./app.ts";
+import { createContext, type AppContext, type ContextOptions } from "./context.ts";
+import { JobRunner, loadJobs, scheduleJobs } from "./jobs.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface StartOptions extends ContextOptions {
+  handlersDir?: string;
+  jobsDir?: string;
+}
+
+export interface RunningServer {
+  ctx: AppContext;
+  url: string;
+  port: number;
+  jobs: JobRunner;
+  /** Graceful stop: refuse new connections, finish in-flight requests, flush, close storage. */
+  close(): Promise<void>;
+}
+
+declare module "h3" {
+  interface H3EventContext {
+    jobs?: JobRunner;
+  }
+}
+
+/** Boots storage and modules, mounts the file-routed handlers and listens on PORT. */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const booted = await createContext(config, options);
+  const { ctx } = booted;
+  try {
+    const loaded = await loadHandlers(options.handlersDir ?? join(root, "handlers"));
+    const runner = new JobRunner(ctx, await loadJobs(options.jobsDir ?? join(root, "jobs")));
+    ctx.services.jobs = runner;
+    const app = createApp(ctx, loaded);
+    await booted.start();
+    const server = serve(app, {
+      port: config.PORT,
+      hostname: config.HOST,
+      silent: true,
+      gracefulShutdown: false,
+      plugins: [websocket({ options: { node: { serverOptions: { maxPayload: 4096, perMessageDeflate: false } } } })],
+    });
+    await server.ready();
+    const stopSchedule = config.JOBS_ENABLED ? scheduleJobs(runner) : () => {};
+    const address = server.node?.server?.address();
+    const port = typeof address === "object" && address ? address.port : config.PORT;
+    const url = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
+    ctx.log.info({ url, redis: Boolean(config.REDIS_URL), sources: config.PRICE_SOURCES }, "listening");
+    let closing: Promise<void> | undefined;
+    return {
+      ctx,
+      url,
+      port,
+      jobs: runner,
+      close() {
+        closing ??= (async () => {
+          stopSchedule();
+          const serverClosed = server.close();
+          // In-flight requests get a few seconds, then their connections are cut.
+          const forced = setTimeout(() => void server.close(true), 5000);
+          await serverClosed;
+          clearTimeout(forced);
+          await runner.idle();
+          await booted.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await booted.close();
+    throw error;
+  }
+}

@@ -1,0 +1,99 @@
+import { randomBytes } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import type { Kv } from "../../storage/kv/index.ts";
+import type { Bus } from "../../storage/bus/index.ts";
+
+export interface Session {
+  address: string;
+  accountId: number;
+  expiresAt: number;
+}
+
+export interface SessionManagerOptions {
+  kv: Kv;
+  bus: Bus;
+  ttlMs: number;
+  now: () => number;
+  /** How long a process trusts its cached copy without asking the store again. */
+  cacheTtlMs?: number;
+  cacheEntriesMax?: number;
+}
+
+const REVOKE_CHANNEL = "session:revoked";
+const TOKEN_BYTES = 32;
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Opaque bearer sessions (ADR-007). The store keeps only sha256(token) → {address, accountId,
+ * expiresAt}; a leaked store does not leak usable tokens. A small in-process cache keeps the hot
+ * path off Redis; revocation deletes the stored session and tells every process over the bus, and
+ * cached entries are re-checked against the store at least every `cacheTtlMs` in case a message
+ * was missed.
+ */
+export class SessionManager {
+  readonly #o: Required<SessionManagerOptions>;
+  readonly #cache = new Map<string, { session: Session; checkedAt: number }>();
+  readonly #unsubscribe: () => void;
+
+  constructor(options: SessionManagerOptions) {
+    this.#o = { cacheTtlMs: 30_000, cacheEntriesMax: 100_000, ...options };
+    this.#unsubscribe = this.#o.bus.subscribe(REVOKE_CHANNEL, (hash) => this.#cache.delete(hash));
+  }
+
+  async create(address: string, accountId: number): Promise<{ token: string; expiresAt: number }> {
+    const token = randomBytes(TOKEN_BYTES).toString("base64url");
+    const expiresAt = this.#o.now() + this.#o.ttlMs;
+    const session: Session = { address, accountId, expiresAt };
+    await this.#o.kv.set(key(hashToken(token)), JSON.stringify(session), this.#o.ttlMs);
+    return { token, expiresAt };
+  }
+
+  /** The live session of a token, or null when unknown, revoked, expired or malformed. */
+  async authenticate(token: string): Promise<Session | null> {
+    if (!TOKEN_PATTERN.test(token)) return null;
+    const hash = hashToken(token);
+    const now = this.#o.now();
+    const cached = this.#cache.get(hash);
+    if (cached && now - cached.checkedAt < this.#o.cacheTtlMs) {
+      if (cached.session.expiresAt > now) return cached.session;
+      this.#cache.delete(hash);
+      return null;
+    }
+    const raw = await this.#o.kv.get(key(hash));
+    if (!raw) {
+      this.#cache.delete(hash);
+      return null;
+    }
+    const session = JSON.parse(raw) as Session;
+    if (session.expiresAt <= now) return null;
+    if (this.#cache.size >= this.#o.cacheEntriesMax) {
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(hash, { session, checkedAt: now });
+    return session;
+  }
+
+  /** Ends a session everywhere: the store forgets it and every process drops its cached copy. */
+  async revoke(token: string): Promise<void> {
+    if (!TOKEN_PATTERN.test(token)) return;
+    const hash = hashToken(token);
+    this.#cache.delete(hash);
+    await this.#o.kv.del(key(hash));
+    await this.#o.bus.publish(REVOKE_CHANNEL, hash);
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#cache.clear();
+  }
+}
+
+function key(hash: string) {
+  return `session:${hash}`;
+}
+
+export function hashToken(token: string): string {
+  return bytesToHex(sha256(new TextEncoder().encode(token)));
+}

@@ -1,0 +1,3 @@
+import type { InstallModule } from "../types.ts";
+
+export const installBets: InstallModule = () => ({});

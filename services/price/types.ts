@@ -1,0 +1,46 @@
+/** One index tick: the server's price at time t (SPEC §5). t is strictly increasing. */
+export interface IndexTick {
+  t: number;
+  priceCents: number;
+}
+
+export type CircuitState = "open" | "closed";
+
+export interface SourceHealth {
+  name: string;
+  priceCents: number | null;
+  ageMs: number | null;
+  healthy: boolean;
+  /** Why it is not in the index: "stale", "outlier", "disconnected", ... */
+  reason?: string;
+  reconnects: number;
+  parseErrors: number;
+}
+
+export interface StaleGap {
+  startAt: number;
+  /** null while the gap is still open. */
+  endAt: number | null;
+}
+
+/**
+ * The contract of the price module (issue: price feed) that pricing, bets, the resolver and the
+ * WebSocket server build on. Implemented in services/price/.
+ */
+export interface PriceService {
+  /** The newest index tick, or undefined before the first one. */
+  latest(): IndexTick | undefined;
+  circuit(): CircuitState;
+  sources(): SourceHealth[];
+  /** Called for every index tick, after it was accepted (persisting is batched and asynchronous). */
+  onTick(listener: (tick: IndexTick) => void): () => void;
+  onCircuit(listener: (state: CircuitState, at: number) => void): () => void;
+  /** Stale gaps overlapping [fromMs, toMs), the open one included. */
+  staleGaps(fromMs: number, toMs: number): StaleGap[];
+  /**
+   * Feeds one observation of a named source into the index, as the adapters do. The `manual`
+   * source exists for deterministic tests and replays: with PRICE_SOURCES=manual nothing ticks
+   * unless a test calls this.
+   */
+  ingest(source: string, priceCents: number, at: number): void;
+}

@@ -1,0 +1,185 @@
+import type { Db } from "./db.ts";
+import type { Metrics } from "../runtime/metrics.ts";
+
+/** An operation runs inside the batch's transaction; it may throw to fail only itself. */
+export type Operation<T> = (db: Db) => T;
+
+export interface BatchQueueOptions {
+  db: Db;
+  /** How long the first waiting operation may wait for company before its batch commits. */
+  flushIntervalMs: number;
+  /** At most this many operations per transaction; reaching it flushes at once. */
+  batchSizeMax: number;
+  /** At most this many operations waiting; beyond it `enqueue` rejects with QueueFullError. */
+  queueLengthMax: number;
+  metrics?: Pick<Metrics, "batchSize" | "batchCommitSeconds" | "batchQueueDepth" | "batchRejected">;
+  onBatchError?: (error: unknown) => void;
+}
+
+export class QueueFullError extends Error {
+  readonly code = "overloaded";
+  constructor() {
+    super("the write queue is full, try again shortly");
+  }
+}
+
+export class QueueClosedError extends Error {
+  readonly code = "shutting_down";
+  constructor() {
+    super("the server is shutting down");
+  }
+}
+
+interface Pending {
+  op: Operation<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * The shared write path of ADR-005: callers enqueue operations and get a promise that settles
+ * only after the transaction holding the operation has committed (or failed). One writer, one
+ * transaction per batch, each operation in its own savepoint so one failure spares the rest.
+ */
+export class BatchQueue {
+  readonly #options: BatchQueueOptions;
+  #pending: Pending[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  #closed = false;
+  #batches = 0;
+  readonly #statements;
+
+  constructor(options: BatchQueueOptions) {
+    if (options.batchSizeMax < 1 || options.queueLengthMax < 1) throw new Error("batch queue bounds must be >= 1");
+    this.#options = options;
+    const { db } = options;
+    this.#statements = {
+      begin: db.prepare("BEGIN IMMEDIATE"),
+      commit: db.prepare("COMMIT"),
+      rollback: db.prepare("ROLLBACK"),
+      savepoint: db.prepare("SAVEPOINT op"),
+      release: db.prepare("RELEASE op"),
+      rollbackTo: db.prepare("ROLLBACK TO op"),
+    };
+  }
+
+  /** Operations waiting for their batch. */
+  get depth(): number {
+    return this.#pending.length;
+  }
+
+  /** Transactions committed (or attempted) so far. */
+  get batches(): number {
+    return this.#batches;
+  }
+
+  enqueue<T>(op: Operation<T>): Promise<T> {
+    if (this.#closed) {
+      this.#options.metrics?.batchRejected.inc({ reason: "closed" });
+      return Promise.reject(new QueueClosedError());
+    }
+    if (this.#pending.length >= this.#options.queueLengthMax) {
+      this.#options.metrics?.batchRejected.inc({ reason: "full" });
+      return Promise.reject(new QueueFullError());
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      this.#options.metrics?.batchQueueDepth.set(this.#pending.length);
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#pending.length >= this.#options.batchSizeMax) {
+      this.#immediate ??= setImmediate(() => {
+        this.#immediate = undefined;
+        this.flush();
+      });
+      return;
+    }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.flush();
+    }, this.#options.flushIntervalMs);
+  }
+
+  /** Commits one batch now (synchronously) and settles its promises. */
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#pending.splice(0, this.#options.batchSizeMax);
+    if (this.#pending.length > 0) this.#schedule();
+    this.#options.metrics?.batchQueueDepth.set(this.#pending.length);
+    if (batch.length === 0) return;
+    this.#batches++;
+    const started = performance.now();
+    const outcomes = this.#runTransaction(batch);
+    this.#options.metrics?.batchCommitSeconds.observe((performance.now() - started) / 1000);
+    this.#options.metrics?.batchSize.observe(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    }
+  }
+
+  #runTransaction(batch: Pending[]): Outcome[] {
+    const s = this.#statements;
+    try {
+      s.begin.run();
+    } catch (error) {
+      this.#options.onBatchError?.(error);
+      return batch.map(() => ({ ok: false, error }));
+    }
+    const outcomes: Outcome[] = [];
+    try {
+      for (const item of batch) outcomes.push(this.#runOne(item));
+      s.commit.run();
+      return outcomes;
+    } catch (error) {
+      // The transaction as a whole failed (e.g. disk full at COMMIT): nothing in it happened.
+      this.#options.onBatchError?.(error);
+      try {
+        s.rollback.run();
+      } catch {
+        // the transaction may already be gone
+      }
+      return batch.map(() => ({ ok: false, error }));
+    }
+  }
+
+  #runOne(item: Pending): Outcome {
+    const s = this.#statements;
+    s.savepoint.run();
+    try {
+      const value = item.op(this.#options.db);
+      if (value instanceof Promise) throw new Error("batch operations must be synchronous");
+      s.release.run();
+      return { ok: true, value };
+    } catch (error) {
+      s.rollbackTo.run();
+      s.release.run();
+      return { ok: false, error };
+    }
+  }
+
+  /** Flushes until nothing is waiting. */
+  drain(): void {
+    const roundsMax = Math.ceil(this.#pending.length / this.#options.batchSizeMax) + 1;
+    for (let round = 0; round < roundsMax && this.#pending.length > 0; round++) this.flush();
+  }
+
+  /** Stops accepting operations and commits what is waiting (graceful shutdown). */
+  close(): void {
+    this.#closed = true;
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
+    this.drain();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

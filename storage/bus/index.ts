@@ -1,0 +1,3 @@
+export type { Bus, BusHandler } from "./types.ts";
+export { createMemoryBus } from "./memory.ts";
+export { createRedisBus } from "./redis.ts";

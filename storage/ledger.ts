@@ -1,0 +1,117 @@
+import type { Db } from "./db.ts";
+
+/** System accounts of the double-entry ledger (ADR-010); created by migration 001. */
+export const FUNDING_ACCOUNT_ID = 1;
+export const HOUSE_ACCOUNT_ID = 2;
+
+export type EntryKind = "deposit" | "stake" | "payout" | "refund" | "adjustment";
+
+export class InsufficientBalanceError extends Error {
+  readonly code = "insufficient_balance";
+  constructor(readonly accountId: number) {
+    super("balance is lower than the amount");
+  }
+}
+
+export interface TransferInput {
+  /** The account whose balance goes down. A player account never goes below zero (ADR-009). */
+  debitAccountId: number;
+  creditAccountId: number;
+  amountMicroUsd: number;
+  kind: EntryKind;
+  betId?: number | null;
+  /** Idempotency reference (unique per account); a repeat throws a UNIQUE constraint error. */
+  reference?: string | null;
+  at: number;
+}
+
+export interface TransferResult {
+  transferId: number;
+  debitBalanceAfterMicroUsd: number;
+  creditBalanceAfterMicroUsd: number;
+}
+
+const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
+
+function prepare(db: Db) {
+  return {
+    debit: db.prepare(
+      `UPDATE accounts SET balance_micro_usd = balance_micro_usd - ?
+        WHERE id = ? AND (kind <> 'player' OR balance_micro_usd >= ?)
+        RETURNING balance_micro_usd AS balance`,
+    ),
+    credit: db.prepare(
+      "UPDATE accounts SET balance_micro_usd = balance_micro_usd + ? WHERE id = ? RETURNING balance_micro_usd AS balance",
+    ),
+    nextEntryId: db.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ledger_entries'), 0) + 1 AS id"),
+    entry: db.prepare(
+      `INSERT INTO ledger_entries (transfer_id, account_id, kind, amount_micro_usd, balance_after_micro_usd, bet_id, reference, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    findPlayer: db.prepare("SELECT id FROM accounts WHERE address = ?"),
+    insertPlayer: db.prepare("INSERT INTO accounts (kind, address, balance_micro_usd, created_at) VALUES ('player', ?, 0, ?) RETURNING id"),
+    balance: db.prepare("SELECT balance_micro_usd AS balance FROM accounts WHERE id = ?"),
+  };
+}
+
+function stmts(db: Db) {
+  let s = statements.get(db);
+  if (!s) statements.set(db, (s = prepare(db)));
+  return s;
+}
+
+/**
+ * Moves money between two accounts inside the caller's transaction (a batch-queue operation):
+ * the conditional deduction of ADR-009, the credit, and two immutable ledger entries of ADR-010.
+ * Throws InsufficientBalanceError when the debit would take a player below zero.
+ */
+export function transfer(db: Db, input: TransferInput): TransferResult {
+  const { amountMicroUsd: amount } = input;
+  if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`transfer amount must be a positive safe integer, got ${amount}`);
+  if (input.debitAccountId === input.creditAccountId) throw new Error("transfer needs two different accounts");
+  const s = stmts(db);
+  const debited = s.debit.get(amount, input.debitAccountId, amount) as { balance: number } | undefined;
+  if (!debited) throw new InsufficientBalanceError(input.debitAccountId);
+  const credited = s.credit.get(amount, input.creditAccountId) as { balance: number } | undefined;
+  if (!credited) throw new Error(`no account ${input.creditAccountId}`);
+  const transferId = (s.nextEntryId.get() as { id: number }).id;
+  const betId = input.betId ?? null;
+  const reference = input.reference ?? null;
+  s.entry.run(transferId, input.debitAccountId, input.kind, -amount, debited.balance, betId, reference, input.at);
+  s.entry.run(transferId, input.creditAccountId, input.kind, amount, credited.balance, betId, reference, input.at);
+  assertSafe(debited.balance, "debit balance");
+  assertSafe(credited.balance, "credit balance");
+  return { transferId, debitBalanceAfterMicroUsd: debited.balance, creditBalanceAfterMicroUsd: credited.balance };
+}
+
+/**
+ * The account of a player address (EIP-55 form), created on first use with `demoBalanceMicroUsd`
+ * as a `deposit` from the funding account. Must run inside a batch-queue operation.
+ */
+export function ensurePlayerAccount(db: Db, address: string, at: number, demoBalanceMicroUsd: number): { accountId: number; created: boolean } {
+  const s = stmts(db);
+  const found = s.findPlayer.get(address) as { id: number } | undefined;
+  if (found) return { accountId: found.id, created: false };
+  const { id } = s.insertPlayer.get(address, at) as { id: number };
+  if (demoBalanceMicroUsd > 0) {
+    transfer(db, {
+      debitAccountId: FUNDING_ACCOUNT_ID,
+      creditAccountId: id,
+      amountMicroUsd: demoBalanceMicroUsd,
+      kind: "deposit",
+      reference: "signup",
+      at,
+    });
+  }
+  return { accountId: id, created: true };
+}
+
+export function balanceOf(db: Db, accountId: number): number {
+  const row = stmts(db).balance.get(accountId) as { balance: number } | undefined;
+  if (!row) throw new Error(`no account ${accountId}`);
+  return row.balance;
+}
+
+function assertSafe(value: number, what: string) {
+  if (!Number.isSafeInteger(value)) throw new Error(`${what} left the safe integer range: ${value}`);
+}
