@@ -13,7 +13,7 @@ export const MODULES: InstallModule[] = [
   installPrice,
   installPricing,
   installRealtime,
-   installBets,
+  installBets,
   installResolver,
   installArchive,
 ];
