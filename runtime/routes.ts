@@ -30,7 +30,7 @@ export function routeFromPath(relPath: string): Omit<RouteFile, "file"> | undefi
   const suffix = dot >= 0 ? stem.slice(dot + 1).toLowerCase() : "";
   const isMethod = (ROUTE_METHODS as readonly string[]).includes(suffix);
   const name = isMethod ? stem.slice(0, dot) : stem;
-  if (name.includes(".")) return undefined;
+  if (name.replace(/\[\.\.\./g, "[").includes(".")) return undefined;
   const segments = [...parts, name].filter((s) => s !== "index");
   const route =
     "/" +

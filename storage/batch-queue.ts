@@ -158,6 +158,7 @@ export class BatchQueue {
     try {
       const value = item.op(this.#options.db);
       if (value instanceof Promise) throw new Error("batch operations must be synchronous");
+      if (!this.#options.db.inTransaction) throw new Error("a batch operation ended the transaction it runs in");
       s.release.run();
       return { ok: true, value };
     } catch (error) {

@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BatchQueue, QueueClosedError, QueueFullError } from "../storage/batch-queue.ts";
+import { openDatabase, type Db } from "../storage/db.ts";
+
+describe("shared batch queue (ADR-005)", () => {
+  let dir: string;
+  let db: Db;
+  let reader: Db;
+  const open = () => openDatabase(join(dir, "q.db"), { busyTimeoutMs: 2000, synchronous: "NORMAL" });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "tap-queue-"));
+    db = open();
+    db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, v INTEGER NOT NULL UNIQUE)");
+    reader = open();
+  });
+  afterEach(() => {
+    db.close();
+    reader.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const queue = (over: Partial<ConstructorParameters<typeof BatchQueue>[0]> = {}) =>
+    new BatchQueue({ db, flushIntervalMs: 1, batchSizeMax: 100, queueLengthMax: 1000, ...over });
+  const insert = (v: number) => (d: Db) => Number(d.prepare("INSERT INTO items (v) VALUES (?)").run(v).lastInsertRowid);
+  const committedCount = () => (reader.prepare("SELECT count(*) AS n FROM items").get() as { n: number }).n;
+
+  it("resolves each promise only after its batch committed (a second connection already sees the row)", async () => {
+    const q = queue();
+    const seen = await Promise.all(
+      Array.from({ length: 250 }, (_, i) =>
+        q.enqueue(insert(i)).then((id) => {
+          const row = reader.prepare("SELECT v FROM items WHERE id = ?").get(id) as { v: number } | undefined;
+          return row?.v;
+        }),
+      ),
+    );
+    expect(seen).toEqual(Array.from({ length: 250 }, (_, i) => i));
+  });
+
+  it("keeps enqueue order inside and across batches", async () => {
+    const q = queue({ batchSizeMax: 7 });
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => q.enqueue(insert(i))));
+    const rows = reader.prepare("SELECT id, v FROM items ORDER BY id").all() as { id: number; v: number }[];
+    expect(rows.map((r) => r.v)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(ids).toEqual(rows.map((r) => r.id));
+  });
+
+  it("fails only the operation that threw; the rest of its batch commits", async () => {
+    const q = queue();
+    const results = await Promise.allSettled([
+      q.enqueue(insert(1)),
+      q.enqueue(insert(1)), // UNIQUE violation
+      q.enqueue((d) => {
+        insert(2)(d);
+        throw new Error("boom after a write");
+      }),
+      q.enqueue(insert(3)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled"]);
+    expect(q.batches).toBe(1);
+    const values = (reader.prepare("SELECT v FROM items ORDER BY v").all() as { v: number }[]).map((r) => r.v);
+    expect(values).toEqual([1, 3]); // the write before the throw was rolled back with its savepoint
+  });
+
+  it("rejects with QueueFullError beyond its bound instead of growing", async () => {
+    const q = queue({ queueLengthMax: 10, flushIntervalMs: 50, batchSizeMax: 1000 });
+    const accepted = Array.from({ length: 10 }, (_, i) => q.enqueue(insert(i)));
+    await expect(q.enqueue(insert(99))).rejects.toBeInstanceOf(QueueFullError);
+    expect(q.depth).toBe(10);
+    await Promise.all(accepted);
+    expect(committedCount()).toBe(10);
+  });
+
+  it("commits nothing of a batch whose COMMIT fails, and rejects every promise in it", async () => {
+    db.exec("CREATE TABLE parent (id INTEGER PRIMARY KEY)");
+    db.exec("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+    const q = queue();
+    // A deferred foreign key is only checked at COMMIT, so the whole transaction fails there.
+    const results = await Promise.allSettled([
+      q.enqueue(insert(1)),
+      q.enqueue((d) => d.prepare("INSERT INTO child (parent_id) VALUES (42)").run()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(committedCount()).toBe(0);
+    await q.enqueue(insert(5)); // the queue works on afterwards
+    expect(committedCount()).toBe(1);
+  });
+
+  it("commits 50 000 inserts in far fewer transactions than items", async () => {
+    const q = queue({ batchSizeMax: 1000, queueLengthMax: 60_000 });
+    const stmt = db.prepare("INSERT INTO items (v) VALUES (?)");
+    const promises: Promise<unknown>[] = [];
+    for (let i = 0; i < 50_000; i++) promises.push(q.enqueue(() => stmt.run(i)));
+    await Promise.all(promises);
+    expect(committedCount()).toBe(50_000);
+    expect(q.batches).toBeLessThanOrEqual(100);
+  });
+
+  it("close() commits what is waiting and refuses new operations", async () => {
+    const q = queue({ flushIntervalMs: 1000 });
+    const waiting = [q.enqueue(insert(1)), q.enqueue(insert(2))];
+    q.close();
+    await Promise.all(waiting);
+    expect(committedCount()).toBe(2);
+    await expect(q.enqueue(insert(3))).rejects.toBeInstanceOf(QueueClosedError);
+  });
+
+  it("refuses asynchronous operations (they would escape the transaction)", async () => {
+    const q = queue();
+    await expect(q.enqueue((async () => 1) as unknown as (d: Db) => number)).rejects.toThrow(/synchronous/);
+  });
+});
