@@ -99,7 +99,8 @@ export function ensurePlayerAccount(db: Db, address: string, at: number, demoBal
       creditAccountId: id,
       amountMicroUsd: demoBalanceMicroUsd,
       kind: "deposit",
-      reference: "signup",
+      // Per address: the funding side carries the reference too, and (account, reference) is unique.
+      reference: `signup:${address}`,
       at,
     });
   }
