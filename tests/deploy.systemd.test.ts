@@ -1,0 +1,58 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { hasBinary } from "./helpers/services.ts";
+
+const root = join(import.meta.dirname, "..");
+const units = ["tap-backend.service", "tap-archive.service"];
+
+function unit(name: string) {
+  return readFileSync(join(root, "systemd", name), "utf8");
+}
+
+describe("systemd units", () => {
+  it("the service restarts on failure, stops by SIGTERM, reads an EnvironmentFile and is sandboxed", () => {
+    const text = unit("tap-backend.service");
+    for (const line of [
+      "Restart=always",
+      "RestartPreventExitStatus=78",
+      "KillSignal=SIGTERM",
+      "EnvironmentFile=/etc/tap-backend/env",
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "PrivateTmp=yes",
+      "StateDirectory=tap-backend",
+    ]) {
+      expect(text).toContain(line);
+    }
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node --import tsx runtime\/main\.ts$/m);
+  });
+
+  // systemd-analyze is part of systemd; CI installs it, a developer machine may not have it.
+  it.runIf(hasBinary("systemd-analyze"))("passes systemd-analyze verify without warnings", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tap-systemd-"));
+    try {
+      writeFileSync(join(dir, "env"), "PORT=3000\n");
+      const node = spawnSync("sh", ["-c", "command -v node"], { encoding: "utf8" }).stdout.trim();
+      const files = units.map((name) => {
+        const rendered = unit(name)
+          .replaceAll("/usr/bin/node", node)
+          .replaceAll("/opt/tap-backend", root)
+          .replaceAll("/etc/tap-backend/env", join(dir, "env"));
+        const file = join(dir, name);
+        writeFileSync(file, rendered);
+        return file;
+      });
+      const result = spawnSync("systemd-analyze", ["verify", ...files], { encoding: "utf8" });
+      const complaints = `${result.stdout}${result.stderr}`
+        .split("\n")
+        .filter((l) => l.trim() && dir && (l.includes(dir) || /unknown|invalid|failed|ignoring/i.test(l)));
+      expect(complaints, complaints.join("\n")).toEqual([]);
+      expect(result.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
