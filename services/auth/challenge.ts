@@ -1,0 +1,32 @@
+import type { AppContext } from "../../runtime/context.ts";
+import { buildSiweMessage } from "../../domain/siwe.ts";
+
+export const SIGN_IN_STATEMENT = "Sign in to BTC Tap Trading.";
+
+export interface Challenge {
+  nonce: string;
+  domain: string;
+  uri: string;
+  chainId: number;
+  issuedAt: number;
+  expirationTime: number;
+  /** The complete EIP-4361 message a wallet may sign as it is. */
+  message: string;
+}
+
+/** A fresh nonce bound to `address` (EIP-55) and the message that carries it (API.md § Auth). */
+export async function issueChallenge(ctx: AppContext, address: string): Promise<Challenge> {
+  const { nonce, issuedAt, expiresAt } = await ctx.services.auth.nonces.issue(address);
+  const { AUTH_DOMAIN: domain, AUTH_URI: uri, AUTH_CHAIN_ID: chainId } = ctx.config;
+  const message = buildSiweMessage({
+    domain,
+    address,
+    statement: SIGN_IN_STATEMENT,
+    uri,
+    chainId,
+    nonce,
+    issuedAtMs: issuedAt,
+    expirationTimeMs: expiresAt,
+  });
+  return { nonce, domain, uri, chainId, issuedAt, expirationTime: expiresAt, message };
+}
