@@ -23,6 +23,7 @@ export interface SessionManagerOptions {
 const REVOKE_CHANNEL = "session:revoked";
 const TOKEN_BYTES = 32;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const REVOKED_REMEMBERED_MAX = 10_000;
 
 /**
  * Opaque bearer sessions (ADR-007). The store keeps only sha256(token) → {address, accountId,
@@ -34,11 +35,23 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 export class SessionManager {
   readonly #o: Required<SessionManagerOptions>;
   readonly #cache = new Map<string, { session: Session; checkedAt: number }>();
+  /**
+   * Hashes revoked recently (bounded, FIFO). A read of the store that started before a revocation
+   * may finish after its bus message; without this it would put the dead session back in the cache.
+   */
+  readonly #revoked = new Set<string>();
   readonly #unsubscribe: () => void;
 
   constructor(options: SessionManagerOptions) {
     this.#o = { cacheTtlMs: 30_000, cacheEntriesMax: 100_000, ...options };
-    this.#unsubscribe = this.#o.bus.subscribe(REVOKE_CHANNEL, (hash) => this.#cache.delete(hash));
+    this.#unsubscribe = this.#o.bus.subscribe(REVOKE_CHANNEL, (hash) => this.#forget(hash));
+  }
+
+  #forget(hash: string): void {
+    this.#cache.delete(hash);
+    this.#revoked.delete(hash);
+    this.#revoked.add(hash);
+    if (this.#revoked.size > REVOKED_REMEMBERED_MAX) this.#revoked.delete(this.#revoked.values().next().value!);
   }
 
   async create(address: string, accountId: number): Promise<{ token: string; expiresAt: number }> {
@@ -61,12 +74,12 @@ export class SessionManager {
       return null;
     }
     const raw = await this.#o.kv.get(key(hash));
-    if (!raw) {
+    if (!raw || this.#revoked.has(hash)) {
       this.#cache.delete(hash);
       return null;
     }
-    const session = JSON.parse(raw) as Session;
-    if (session.expiresAt <= now) return null;
+    const session = parseSession(raw);
+    if (!session || session.expiresAt <= now) return null;
     if (this.#cache.size >= this.#o.cacheEntriesMax) {
       const oldest = this.#cache.keys().next();
       if (!oldest.done) this.#cache.delete(oldest.value);
@@ -79,7 +92,7 @@ export class SessionManager {
   async revoke(token: string): Promise<void> {
     if (!TOKEN_PATTERN.test(token)) return;
     const hash = hashToken(token);
-    this.#cache.delete(hash);
+    this.#forget(hash);
     await this.#o.kv.del(key(hash));
     await this.#o.bus.publish(REVOKE_CHANNEL, hash);
   }
@@ -87,6 +100,17 @@ export class SessionManager {
   close(): void {
     this.#unsubscribe();
     this.#cache.clear();
+  }
+}
+
+/** A stored session, or null for anything else (a corrupt entry must not become a 500). */
+function parseSession(raw: string): Session | null {
+  try {
+    const v = JSON.parse(raw) as Partial<Session>;
+    if (typeof v.address !== "string" || !Number.isSafeInteger(v.accountId) || !Number.isSafeInteger(v.expiresAt)) return null;
+    return { address: v.address, accountId: v.accountId!, expiresAt: v.expiresAt! };
+  } catch {
+    return null;
   }
 }
 
