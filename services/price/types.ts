@@ -43,4 +43,6 @@ export interface PriceService {
    * unless a test calls this.
    */
   ingest(source: string, priceCents: number, at: number): void;
+  /** While the circuit is open: seconds a refused client should wait before retrying (Retry-After, ≥ 1). */
+  retryAfterSeconds(): number;
 }

@@ -1,0 +1,252 @@
+import type { AppContext } from "../../runtime/context.ts";
+import { computeIndex, type Observation } from "../../domain/price/index-price.ts";
+import type { Transition } from "../../domain/price/breaker.ts";
+import type { CircuitState, IndexTick, PriceService, SourceHealth, StaleGap } from "./types.ts";
+import { createPriceMetrics, type PriceMetrics } from "./metrics.ts";
+import { insertTickOp, loadLastTick, loadRecentGaps } from "./persistence.ts";
+import { StaleGapLog } from "./stale-gaps.ts";
+import { CircuitMonitor } from "./monitor.ts";
+import { newSourceState, toHealth, type SourceState } from "./source-state.ts";
+
+/** Exchanges can send hundreds of trades a second; the index ticks at most this often from them. */
+export const EXCHANGE_TICK_INTERVAL_MIN_MS = 100;
+const SOURCES_MAX = 32;
+const LISTENERS_MAX = 1000;
+const GAP_MEMORY_MS = 8 * 86_400_000;
+const WARN_EVERY_MS = 10_000;
+
+/** How an adapter reports to the feed. */
+export interface SourceHandle {
+  readonly name: string;
+  price(priceCents: number, at: number): void;
+  connected(value: boolean): void;
+  reconnected(): void;
+  parseError(): void;
+}
+
+/**
+ * The price index and its health (SPEC §4, ADR-008): sources report prices, each observation
+ * recomputes the median index, and every index tick is told to listeners, published on the bus
+ * and persisted through the batch queue without waiting for it. A periodic check drives the
+ * circuit breaker even when no tick arrives (which is exactly when it matters).
+ */
+export class PriceFeed implements PriceService {
+  readonly #ctx: AppContext;
+  readonly #sources = new Map<string, SourceState>();
+  readonly #tickListeners = new Set<(tick: IndexTick) => void>();
+  readonly #circuitListeners = new Set<(state: CircuitState, at: number) => void>();
+  readonly #gaps: StaleGapLog;
+  readonly #monitor: CircuitMonitor;
+  readonly #metrics: PriceMetrics;
+  #latest: IndexTick | undefined;
+  /** The index price of the last evaluation, undefined when no source qualified. */
+  #lastResult: number | undefined;
+  #lastStoredT: number;
+  #trailing: NodeJS.Timeout | undefined;
+  #checkTimer: NodeJS.Timeout | undefined;
+  readonly #lastWarnAt = new Map<string, number>();
+
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+    const { config } = ctx;
+    this.#metrics = createPriceMetrics(ctx.metrics, () => this, ctx.now);
+    const now = ctx.now();
+    const stored = loadLastTick(ctx.db);
+    // Ticks of this process continue after the stored ones: t stays strictly increasing.
+    this.#lastStoredT = stored?.t ?? Number.NEGATIVE_INFINITY;
+    const onPersistError = (error: unknown) => this.#persistFailed("gap", error);
+    this.#gaps = new StaleGapLog(ctx.queue, loadRecentGaps(ctx.db, now - GAP_MEMORY_MS, 1000), onPersistError);
+    const restartGapStartAt = stored ? Math.min(now, stored.t + config.PRICE_STALE_MS) : undefined;
+    this.#monitor = new CircuitMonitor(
+      {
+        staleMs: config.PRICE_STALE_MS,
+        recoveryMs: config.PRICE_RECOVERY_MS,
+        checkIntervalMs: config.PRICE_CHECK_INTERVAL_MS,
+        gaps: this.#gaps,
+        onTransition: (t) => this.#onTransition(t),
+      },
+      restartGapStartAt,
+    );
+  }
+
+  /** Registers a source so it shows in health before its first price. */
+  register(name: string, kind: { connection: boolean; throttled: boolean }): SourceHandle {
+    if (!this.#sources.has(name)) {
+      if (this.#sources.size >= SOURCES_MAX) throw new Error(`more than ${SOURCES_MAX} price sources`);
+      this.#sources.set(name, newSourceState(name, kind));
+    }
+    const s = this.#sources.get(name)!;
+    return {
+      name,
+      price: (priceCents, at) => this.ingest(name, priceCents, at),
+      connected: (value) => {
+        s.connected = value;
+        if (!value) this.#evaluateSources(this.#ctx.now());
+      },
+      reconnected: () => {
+        s.reconnects++;
+        this.#metrics.reconnects.inc({ source: name });
+      },
+      parseError: () => {
+        s.parseErrors++;
+        this.#metrics.parseErrors.inc({ source: name });
+      },
+    };
+  }
+
+  latest(): IndexTick | undefined {
+    return this.#latest ? { ...this.#latest } : undefined;
+  }
+
+  circuit(): CircuitState {
+    return this.#monitor.circuit;
+  }
+
+  sources(): SourceHealth[] {
+    const now = this.#ctx.now();
+    return [...this.#sources.values()].map((s) => toHealth(s, now));
+  }
+
+  onTick(listener: (tick: IndexTick) => void): () => void {
+    return addBounded(this.#tickListeners, listener);
+  }
+
+  onCircuit(listener: (state: CircuitState, at: number) => void): () => void {
+    return addBounded(this.#circuitListeners, listener);
+  }
+
+  staleGaps(fromMs: number, toMs: number): StaleGap[] {
+    return this.#gaps.overlapping(fromMs, toMs);
+  }
+
+  /** Seconds a client refused by the breaker should wait (Retry-After). */
+  retryAfterSeconds(): number {
+    return this.#monitor.retryAfterSeconds(this.#ctx.now());
+  }
+
+  ingest(source: string, priceCents: number, at: number): void {
+    if (!Number.isSafeInteger(priceCents) || priceCents <= 0) throw new TypeError(`price of ${source} must be positive integer cents`);
+    if (!Number.isFinite(at)) throw new TypeError("observation time must be finite epoch ms");
+    let s = this.#sources.get(source);
+    if (!s) {
+      this.register(source, { connection: false, throttled: false });
+      s = this.#sources.get(source)!;
+    }
+    // An observation older than what we have says nothing new (reordered replays).
+    if (s.atMs !== null && at < s.atMs) return;
+    s.priceCents = priceCents;
+    s.atMs = at;
+    const last = this.#latest?.t ?? this.#lastStoredT;
+    if (!s.throttled || at - last >= EXCHANGE_TICK_INTERVAL_MIN_MS) {
+      this.#emitIndex(at);
+      return;
+    }
+    // Coalesce: one trailing tick carries the newest prices once the interval has passed.
+    this.#trailing ??= setTimeout(() => {
+      this.#trailing = undefined;
+      this.#emitIndex(this.#ctx.now());
+    }, Math.max(1, last + EXCHANGE_TICK_INTERVAL_MIN_MS - at));
+  }
+
+  #emitIndex(at: number): void {
+    const healthy = this.#evaluateSources(at);
+    const result = this.#lastResult;
+    if (healthy === 0 || result === undefined) return;
+    const last = this.#latest?.t ?? this.#lastStoredT;
+    const tick: IndexTick = { t: Math.max(at, last + 1), priceCents: result };
+    this.#latest = tick;
+    this.#metrics.ticks.inc();
+    this.#monitor.observe({ nowMs: tick.t, lastTickAt: tick.t, healthySources: healthy });
+    for (const listener of this.#tickListeners) {
+      try {
+        listener(tick);
+      } catch (error) {
+        this.#ctx.log.error({ err: error }, "price tick listener failed");
+      }
+    }
+    this.#ctx.bus.publish("price", JSON.stringify(tick)).catch((error) => this.#warn("bus", "price publish failed", error));
+    this.#ctx.queue.enqueue(insertTickOp(tick.t, tick.priceCents)).catch((error) => this.#persistFailed("tick", error));
+  }
+
+  /** Recomputes verdicts at `nowMs`; returns how many sources are healthy (in the index). */
+  #evaluateSources(nowMs: number): number {
+    const observations: Observation[] = [];
+    for (const s of this.#sources.values()) {
+      if (s.priceCents === null || s.atMs === null) s.reason = "no_data";
+      else if (s.connected === false) s.reason = "disconnected";
+      else observations.push({ name: s.name, priceCents: s.priceCents, atMs: s.atMs });
+    }
+    const { config } = this.#ctx;
+    const result = computeIndex(observations, nowMs, config.PRICE_STALE_MS, config.PRICE_OUTLIER_BP);
+    for (const [name, verdict] of result.verdicts) {
+      const s = this.#sources.get(name)!;
+      const reason = verdict === "ok" ? undefined : verdict;
+      if (reason !== s.reason && reason === "outlier") this.#ctx.log.warn({ source: name, priceCents: s.priceCents }, "price source excluded as outlier");
+      s.reason = reason;
+    }
+    this.#lastResult = result.priceCents;
+    return result.included;
+  }
+
+  /** One health check: the breaker sees the index age and the healthy sources now. */
+  check(): void {
+    const now = this.#ctx.now();
+    const healthy = this.#evaluateSources(now);
+    this.#monitor.observe({ nowMs: now, lastTickAt: this.#latest?.t, healthySources: healthy });
+  }
+
+  #onTransition(transition: Transition): void {
+    const state: CircuitState = transition.kind === "opened" ? "open" : "closed";
+    const { log, bus } = this.#ctx;
+    this.#metrics.transitions.inc({ state });
+    if (transition.kind === "opened") log.warn({ reason: transition.reason, gapStartAt: transition.gapStartAt }, "price circuit OPEN: bets refused");
+    else log.info({ gapStartAt: transition.gapStartAt, at: transition.at }, "price circuit closed: price fresh");
+    for (const listener of this.#circuitListeners) {
+      try {
+        listener(state, transition.at);
+      } catch (error) {
+        log.error({ err: error }, "circuit listener failed");
+      }
+    }
+    bus.publish("circuit", JSON.stringify({ state, at: transition.at })).catch((error) => this.#warn("bus", "circuit publish failed", error));
+  }
+
+  /** Readiness: "ok" while the circuit is closed, otherwise why not. */
+  readiness(): string {
+    if (this.circuit() === "closed") return "ok";
+    if (!this.#latest) return "no price yet";
+    const ageMs = this.#ctx.now() - this.#latest.t;
+    return this.#monitor.reason === "no_healthy_source" ? "no healthy price source" : `price stale (${ageMs} ms old)`;
+  }
+
+  startMonitor(): void {
+    this.#checkTimer ??= setInterval(() => this.check(), this.#ctx.config.PRICE_CHECK_INTERVAL_MS);
+    this.#checkTimer.unref();
+  }
+
+  stop(): void {
+    if (this.#checkTimer) clearInterval(this.#checkTimer);
+    if (this.#trailing) clearTimeout(this.#trailing);
+    this.#checkTimer = undefined;
+    this.#trailing = undefined;
+  }
+
+  #persistFailed(kind: "tick" | "gap", error: unknown): void {
+    this.#metrics.persistFailures.inc({ kind });
+    this.#warn(`persist-${kind}`, `could not store price ${kind}`, error);
+  }
+
+  /** Logs a repeated failure at most every few seconds instead of per tick. */
+  #warn(key: string, message: string, error: unknown): void {
+    const now = this.#ctx.now();
+    if (now - (this.#lastWarnAt.get(key) ?? Number.NEGATIVE_INFINITY) < WARN_EVERY_MS) return;
+    this.#lastWarnAt.set(key, now);
+    this.#ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, message);
+  }
+}
+
+function addBounded<T>(set: Set<T>, listener: T): () => void {
+  if (set.size >= LISTENERS_MAX) throw new Error("too many price listeners");
+  set.add(listener);
+  return () => set.delete(listener);
+}
