@@ -1,5 +1,10 @@
+import { Counter, Gauge } from "prom-client";
+import type { AppContext } from "../../runtime/context.ts";
+import { annualFromSigma, DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
 import type { InstallModule } from "../types.ts";
-import type { PricingService } from "./types.ts";
+import type { IndexTick } from "../price/types.ts";
+import { PricingEngine } from "./engine.ts";
+import type { PricingService, QuoteResult } from "./types.ts";
 
 declare module "../types.ts" {
   interface Services {
@@ -7,4 +12,110 @@ declare module "../types.ts" {
   }
 }
 
-export const installPricing: InstallModule = () => ({});
+/** How much stored tick history warms the volatility estimate at start-up (bounded read). */
+const WARM_UP_WINDOW_MS = 10 * 60_000;
+const WARM_UP_TICKS_MAX = 20_000;
+
+/**
+ * The pricing module: prices cells from the index (services/price) with the model of
+ * domain/pricing/touch.ts. It listens to every index tick for the volatility estimate and prices
+ * against `price.latest()`; see PricingEngine for the per-tick quote cache.
+ */
+export const installPricing: InstallModule = (ctx) => {
+  const { config } = ctx;
+  const engine = new PricingEngine(
+    {
+      columnMs: config.COLUMN_MS,
+      rowCents: config.ROW_CENTS,
+      lockMs: config.LOCK_MS,
+      horizonColumns: config.HORIZON_COLUMNS,
+      houseEdgeBp: config.HOUSE_EDGE_BP,
+      minMultiplierHundredths: config.MIN_MULTIPLIER_HUNDREDTHS,
+      maxMultiplierHundredths: config.MAX_MULTIPLIER_HUNDREDTHS,
+      volatility: DEFAULT_VOLATILITY_OPTIONS,
+    },
+    () => ctx.services.price?.latest(),
+  );
+  const quoteCounter = registerMetrics(ctx, engine);
+  const counted = {
+    ok: quoteCounter.labels("ok"),
+    cell_locked: quoteCounter.labels("cell_locked"),
+    cell_not_offered: quoteCounter.labels("cell_not_offered"),
+    price_unavailable: quoteCounter.labels("price_unavailable"),
+  };
+
+  ctx.services.pricing = {
+    quote(col, row, now): QuoteResult {
+      const result = engine.quote(col, row, now);
+      counted[result.ok ? "ok" : result.reason].inc();
+      return result;
+    },
+    grid: (cols, rows, now) => engine.grid(cols, rows, now),
+    volatility: () => engine.volatility(),
+  };
+
+  let unsubscribe: (() => void) | undefined;
+  return {
+    start() {
+      warmUp(ctx, engine);
+      const price = ctx.services.price;
+      if (price === undefined) {
+        ctx.log.warn("pricing: no price service installed; no quotes until it exists");
+        return;
+      }
+      unsubscribe = price.onTick((tick) => engine.observe(tick));
+    },
+    stop() {
+      unsubscribe?.();
+      unsubscribe = undefined;
+    },
+  };
+};
+
+/** Feeds the stored ticks of the last minutes to the estimator, so a restart keeps its volatility. */
+function warmUp(ctx: AppContext, engine: PricingEngine): void {
+  try {
+    const rows = ctx.db
+      .prepare("SELECT t, price_cents FROM price_ticks WHERE t >= ? ORDER BY t DESC LIMIT ?")
+      .all(ctx.now() - WARM_UP_WINDOW_MS, WARM_UP_TICKS_MAX) as Array<{ t: number; price_cents: number }>;
+    const ticks: IndexTick[] = rows.map((row) => ({ t: Number(row.t), priceCents: Number(row.price_cents) })).reverse();
+    for (const tick of ticks) engine.observe(tick);
+    if (ticks.length > 0) ctx.log.info({ ticks: ticks.length, ...engine.volatility() }, "pricing: volatility warmed up from stored ticks");
+  } catch (error) {
+    ctx.log.warn({ err: error }, "pricing: could not read stored ticks; starting from the fallback volatility");
+  }
+}
+
+function registerMetrics(ctx: AppContext, engine: PricingEngine) {
+  const registers = [ctx.metrics.registry];
+  new Gauge({
+    name: "pricing_volatility_annualized",
+    help: "Volatility estimate used for pricing, annualised (0.6 = 60%/year)",
+    registers,
+    collect() {
+      this.set(annualFromSigma(engine.volatility().sigmaPerSqrtMs));
+    },
+  });
+  new Gauge({
+    name: "pricing_volatility_samples",
+    help: "Index returns the volatility estimate rests on (0 = fallback)",
+    registers,
+    collect() {
+      this.set(engine.volatility().samples);
+    },
+  });
+  new Gauge({
+    name: "pricing_tick_interval_ms",
+    help: "Mean index tick interval used by the discrete-monitoring correction",
+    registers,
+    collect() {
+      this.set(engine.volatility().tickIntervalMs);
+    },
+  });
+  return new Counter({
+    name: "pricing_quotes_total",
+    help: "Cell quotes by result",
+    labelNames: ["result"] as const,
+    registers,
+  });
+}

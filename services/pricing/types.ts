@@ -22,6 +22,9 @@ export interface PricingService {
   quote(col: number, row: number, now: number): QuoteResult;
   /** The offerable cells: `cols` columns from the first unlocked one, `rows` rows centred on the price. */
   grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: CellQuote[] } | undefined;
-  /** Current volatility estimate (σ of log-price per √ms) and how many returns it rests on. */
-  volatility(): { sigmaPerSqrtMs: number; samples: number };
+  /**
+   * Current volatility estimate (σ of log-price per √ms), how many returns it rests on (0 while on
+   * the fallback), and the mean tick interval used by the discrete-monitoring correction.
+   */
+  volatility(): { sigmaPerSqrtMs: number; samples: number; tickIntervalMs: number };
 }

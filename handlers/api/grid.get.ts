@@ -1,0 +1,32 @@
+import { defineHandler, getQuery } from "h3";
+import { z } from "zod";
+import { useApp } from "../../runtime/context.ts";
+import { apiError } from "../../runtime/errors.ts";
+import { validate } from "../../runtime/body.ts";
+import { toGridCellJson } from "../../services/pricing/grid-json.ts";
+
+/** SPEC §4: cols default 12 (max 60), rows default 21 (max 61). */
+const querySchema = z.object({
+  cols: z.coerce.number().int().min(1).max(60).default(12),
+  rows: z.coerce.number().int().min(1).max(61).default(21),
+});
+
+/**
+ * GET /api/grid?cols=&rows= — the offerable cells (API.md § Market): columns from the first unlocked
+ * one, rows centred on the current price; `multiplier` is null for a cell outside the offered range.
+ */
+export default defineHandler((event) => {
+  const ctx = useApp(event);
+  const { cols, rows } = validate(querySchema, getQuery(event), "query");
+  const grid = ctx.services.pricing.grid(cols, rows, ctx.now());
+  if (!grid) throw apiError(503, "price_unavailable", "no index price yet", undefined, { "retry-after": "1" });
+  return {
+    symbol: "BTC-USD",
+    columnMs: ctx.config.COLUMN_MS,
+    rowCents: ctx.config.ROW_CENTS,
+    lockMs: ctx.config.LOCK_MS,
+    priceCents: grid.priceCents,
+    at: grid.at,
+    cells: grid.cells.map(toGridCellJson),
+  };
+});
