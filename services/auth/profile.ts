@@ -1,12 +1,16 @@
 import type { Db } from "../../storage/db.ts";
-import { balanceOf } from "../../storage/ledger.ts";
 
-const statements = new WeakMap<Db, { openBets: ReturnType<Db["prepare"]> }>();
+const statements = new WeakMap<Db, ReturnType<Db["prepare"]>>();
 
-function stmts(db: Db) {
+function profileStatement(db: Db) {
   let s = statements.get(db);
   if (!s) {
-    s = { openBets: db.prepare("SELECT COUNT(*) AS n FROM bets WHERE account_id = ? AND status = 'open'") };
+    // One read for both figures; the count walks only this account's rows (bets_by_account).
+    s = db.prepare(
+      `SELECT a.balance_micro_usd AS balance,
+              (SELECT COUNT(*) FROM bets b WHERE b.account_id = a.id AND b.status = 'open') AS openBets
+         FROM accounts a WHERE a.id = ?`,
+    );
     statements.set(db, s);
   }
   return s;
@@ -18,8 +22,9 @@ export interface Profile {
   openBets: number;
 }
 
-/** GET /api/me: the balance and the number of open bets, read from the current database. */
-export function readProfile(db: Db, address: string, accountId: number): Profile {
-  const { n } = stmts(db).openBets.get(accountId) as { n: number };
-  return { address, balanceMicroUsd: balanceOf(db, accountId), openBets: n };
+/** GET /api/me: balance and number of open bets from the current database; null if the account is gone. */
+export function readProfile(db: Db, address: string, accountId: number): Profile | null {
+  const row = profileStatement(db).get(accountId) as { balance: number; openBets: number } | undefined;
+  if (!row) return null;
+  return { address, balanceMicroUsd: row.balance, openBets: row.openBets };
 }

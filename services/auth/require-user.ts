@@ -1,6 +1,6 @@
 import type { H3Event } from "h3";
 import { apiError } from "../../runtime/errors.ts";
-import { useApp } from "../../runtime/context.ts";
+import { useApp, type AppContext } from "../../runtime/context.ts";
 import type { Session } from "./sessions.ts";
 
 declare module "h3" {
@@ -27,4 +27,19 @@ export async function requireUser(event: H3Event): Promise<Session> {
   event.context.session = session;
   event.context.token = token;
   return session;
+}
+
+/**
+ * The session of a WebSocket upgrade request (API.md: `/ws?token=…`, or the Authorization header),
+ * for use in crossws `upgrade` hooks. `undefined` when no token was offered (anonymous client),
+ * null when a token was offered but is missing, revoked or expired (close with 4401).
+ */
+export async function authenticateUpgrade(ctx: AppContext, request: Request): Promise<Session | null | undefined> {
+  let token: string | null | undefined = new URL(request.url).searchParams.get("token");
+  if (!token) {
+    const match = /^Bearer\s+(\S{1,512})$/i.exec(request.headers.get("authorization") ?? "");
+    token = match?.[1];
+  }
+  if (!token) return undefined;
+  return ctx.services.auth.sessions.authenticate(token);
 }
