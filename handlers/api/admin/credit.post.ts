@@ -1,0 +1,45 @@
+import { defineHandler } from "h3";
+import { z } from "zod";
+import { useApp } from "../../../runtime/context.ts";
+import { readJson } from "../../../runtime/body.ts";
+import { apiError } from "../../../runtime/errors.ts";
+import { requireAdmin } from "../../../services/auth/require-admin.ts";
+import { parseAddress } from "../../../domain/eip55.ts";
+import { creditOp } from "../../../services/bets/credit.ts";
+
+const body = z
+  .object({
+    address: z.string().max(64),
+    amountMicroUsd: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).refine((v) => v !== 0, "must not be 0"),
+    reference: z.string().min(1).max(128),
+    kind: z.enum(["deposit", "adjustment"]).default("deposit"),
+  })
+  .strict()
+  .refine((b) => b.amountMicroUsd > 0 || b.kind === "adjustment", { path: ["amountMicroUsd"], message: "a negative amount needs kind adjustment" });
+
+/**
+ * POST /api/admin/credit {address, amountMicroUsd, reference, kind?} → 200 {balanceMicroUsd}.
+ * A funding → player transfer (`deposit`, or `adjustment`; a negative adjustment moves money back),
+ * idempotent on `reference`: the same request again answers the same way without a second transfer.
+ */
+export default defineHandler(async (event) => {
+  requireAdmin(event);
+  const input = await readJson(event, body);
+  const address = parseAddress(input.address);
+  if (!address) throw apiError(400, "invalid_request", "invalid body", { fields: { address: "not an Ethereum address" } });
+  const ctx = useApp(event);
+  const outcome = await ctx.queue.enqueue((db) =>
+    creditOp(db, { ...input, address, at: ctx.now(), demoBalanceMicroUsd: ctx.config.DEMO_BALANCE_MICRO_USD }),
+  );
+  if (outcome.kind === "conflict") {
+    throw apiError(409, "idempotency_conflict", "this reference was used for a different credit", { reference: outcome.reference });
+  }
+  if (outcome.kind === "insufficient_balance") {
+    throw apiError(402, "insufficient_balance", "the balance is lower than the adjustment", { balanceMicroUsd: outcome.balanceMicroUsd });
+  }
+  if (outcome.kind === "credited") {
+    const message = JSON.stringify({ address, event: { type: "balance", balanceMicroUsd: outcome.balanceMicroUsd } });
+    ctx.bus.publish("user", message).catch((error: unknown) => ctx.log.warn({ err: error }, "could not publish a balance event"));
+  }
+  return { balanceMicroUsd: outcome.balanceMicroUsd };
+});

@@ -1,0 +1,130 @@
+/**
+ * In-memory view of the open bets of this process's database: house exposure (potential payouts)
+ * per cell and per column, and each player's open-bet count and stake per cell.
+ *
+ * It answers the cheap pre-checks before a bet is queued and the exposure gauges; the checks that
+ * must hold under concurrency are made again inside the bet's transaction against the database
+ * (place-op.ts), so a stale book can only cause an early refusal that the database would also give,
+ * or let a request through to the database check — never accept a bet beyond a limit.
+ *
+ * Keyed by bet id, so every update is idempotent: `add` after commit, `remove` on settlement
+ * (BetsService.onSettled), and `replaceAll` from a database snapshot can interleave in any order
+ * without double counting.
+ */
+export interface OpenBetEntry {
+  id: number;
+  accountId: number;
+  col: number;
+  row: number;
+  stakeMicroUsd: number;
+  payoutMicroUsd: number;
+}
+
+export interface CellExposure {
+  col: number;
+  row: number;
+  bets: number;
+  stakeMicroUsd: number;
+  payoutMicroUsd: number;
+}
+
+interface Totals {
+  bets: number;
+  stakeMicroUsd: number;
+  payoutMicroUsd: number;
+}
+
+const cellKey = (col: number, row: number) => `${col}:${row}`;
+
+export class ExposureBook {
+  #bets = new Map<number, OpenBetEntry>();
+  #cells = new Map<string, CellExposure>();
+  #columns = new Map<number, Totals>();
+  #playerOpen = new Map<number, number>();
+  #playerCellStake = new Map<string, number>();
+  #total: Totals = { bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
+
+  add(bet: OpenBetEntry): void {
+    if (this.#bets.has(bet.id)) return;
+    this.#bets.set(bet.id, bet);
+    this.#apply(bet, 1);
+  }
+
+  /** Forgets a bet that is no longer open; unknown ids are ignored (already removed or never seen). */
+  remove(betId: number): boolean {
+    const bet = this.#bets.get(betId);
+    if (!bet) return false;
+    this.#bets.delete(betId);
+    this.#apply(bet, -1);
+    return true;
+  }
+
+  /** Replaces the whole book with a database snapshot of the open bets. */
+  replaceAll(bets: Iterable<OpenBetEntry>): void {
+    this.#bets = new Map();
+    this.#cells = new Map();
+    this.#columns = new Map();
+    this.#playerOpen = new Map();
+    this.#playerCellStake = new Map();
+    this.#total = { bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
+    for (const bet of bets) this.add(bet);
+  }
+
+  has(betId: number): boolean {
+    return this.#bets.has(betId);
+  }
+
+  openBetsOf(accountId: number): number {
+    return this.#playerOpen.get(accountId) ?? 0;
+  }
+
+  playerCellStake(accountId: number, col: number, row: number): number {
+    return this.#playerCellStake.get(`${accountId}:${col}:${row}`) ?? 0;
+  }
+
+  cellPayout(col: number, row: number): number {
+    return this.#cells.get(cellKey(col, row))?.payoutMicroUsd ?? 0;
+  }
+
+  columnPayout(col: number): number {
+    return this.#columns.get(col)?.payoutMicroUsd ?? 0;
+  }
+
+  totals(): Totals {
+    return { ...this.#total };
+  }
+
+  /** Cells with open bets, ordered by column then row. */
+  cells(): CellExposure[] {
+    return [...this.#cells.values()].map((c) => ({ ...c })).sort((a, b) => a.col - b.col || a.row - b.row);
+  }
+
+  #apply(bet: OpenBetEntry, sign: 1 | -1): void {
+    const key = cellKey(bet.col, bet.row);
+    const cell = this.#cells.get(key) ?? { col: bet.col, row: bet.row, bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
+    addTo(cell, bet, sign);
+    if (cell.bets === 0) this.#cells.delete(key);
+    else this.#cells.set(key, cell);
+
+    const column = this.#columns.get(bet.col) ?? { bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
+    addTo(column, bet, sign);
+    if (column.bets === 0) this.#columns.delete(bet.col);
+    else this.#columns.set(bet.col, column);
+
+    addTo(this.#total, bet, sign);
+    bump(this.#playerOpen, bet.accountId, sign);
+    bump(this.#playerCellStake, `${bet.accountId}:${bet.col}:${bet.row}`, sign * bet.stakeMicroUsd);
+  }
+}
+
+function addTo(t: Totals, bet: OpenBetEntry, sign: 1 | -1): void {
+  t.bets += sign;
+  t.stakeMicroUsd += sign * bet.stakeMicroUsd;
+  t.payoutMicroUsd += sign * bet.payoutMicroUsd;
+}
+
+function bump<K>(map: Map<K, number>, key: K, by: number): void {
+  const next = (map.get(key) ?? 0) + by;
+  if (next === 0) map.delete(key);
+  else map.set(key, next);
+}

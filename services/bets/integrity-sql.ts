@@ -1,0 +1,98 @@
+/**
+ * The aggregate queries of the integrity check (integrity.ts). They run on a reader connection with
+ * the history database attached as `hist`; history rows also present in current (an archive run
+ * between copy and delete) are skipped by id. Ranges (?1..?2) keep each statement short.
+ */
+
+/** Per account: balance and the sum of its entries in current + history. */
+export const ACCOUNT_BALANCES = `
+SELECT a.id, a.kind, a.balance_micro_usd AS balance,
+  COALESCE((SELECT SUM(amount_micro_usd) FROM main.ledger_entries WHERE account_id = a.id), 0)
+  + COALESCE((SELECT SUM(h.amount_micro_usd) FROM hist.ledger_entries h
+               WHERE h.account_id = a.id AND NOT EXISTS (SELECT 1 FROM main.ledger_entries c WHERE c.id = h.id)), 0) AS entries
+FROM main.accounts a WHERE a.id BETWEEN ?1 AND ?2 ORDER BY a.id`;
+
+export const MAX_ENTRY_ID = `
+SELECT MAX(COALESCE((SELECT MAX(id) FROM main.ledger_entries), 0), COALESCE((SELECT MAX(id) FROM hist.ledger_entries), 0)) AS maxId`;
+
+/** Count and sum of all entries with ids in a range. */
+export const ENTRY_SUM = `
+SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0) AS total FROM (
+  SELECT amount_micro_usd AS amount FROM main.ledger_entries WHERE id BETWEEN ?1 AND ?2
+  UNION ALL
+  SELECT h.amount_micro_usd FROM hist.ledger_entries h
+   WHERE h.id BETWEEN ?3 AND ?4 AND NOT EXISTS (SELECT 1 FROM main.ledger_entries c WHERE c.id = h.id))`;
+
+export const MAX_BET_ID = `
+SELECT MAX(COALESCE((SELECT MAX(id) FROM main.bets), 0), COALESCE((SELECT MAX(id) FROM hist.bets), 0)) AS maxId`;
+
+const BETS_IN_RANGE = `
+  SELECT id, account_id, status, stake_micro_usd AS stake, payout_micro_usd AS payout FROM main.bets WHERE id BETWEEN ?1 AND ?2
+  UNION ALL
+  SELECT h.id, h.account_id, h.status, h.stake_micro_usd, h.payout_micro_usd FROM hist.bets h
+   WHERE h.id BETWEEN ?1 AND ?2 AND NOT EXISTS (SELECT 1 FROM main.bets c WHERE c.id = h.id)`;
+
+const ENTRIES_OF_BETS_IN_RANGE = `
+  SELECT bet_id, account_id, kind, amount_micro_usd AS amount FROM main.ledger_entries WHERE bet_id BETWEEN ?1 AND ?2
+  UNION ALL
+  SELECT h.bet_id, h.account_id, h.kind, h.amount_micro_usd FROM hist.ledger_entries h
+   WHERE h.bet_id BETWEEN ?1 AND ?2 AND NOT EXISTS (SELECT 1 FROM main.ledger_entries c WHERE c.id = h.id)`;
+
+export const BET_COUNT = `SELECT COUNT(*) AS n FROM (${BETS_IN_RANGE})`;
+
+/**
+ * Bets whose entries on their own account are not exactly: one stake of −stake; one payout of
+ * +payout if won; one refund of +stake if void; nothing else. (The house side mirrors each transfer;
+ * per-account sums and the zero total cover it.)
+ */
+export const BAD_BETS = `
+WITH b AS (${BETS_IN_RANGE}),
+e AS (${ENTRIES_OF_BETS_IN_RANGE}),
+agg AS (
+  SELECT bet_id, account_id,
+    SUM(kind = 'stake') AS stakes, COALESCE(SUM(CASE WHEN kind = 'stake' THEN amount END), 0) AS stake_amount,
+    SUM(kind = 'payout') AS payouts, COALESCE(SUM(CASE WHEN kind = 'payout' THEN amount END), 0) AS payout_amount,
+    SUM(kind = 'refund') AS refunds, COALESCE(SUM(CASE WHEN kind = 'refund' THEN amount END), 0) AS refund_amount,
+    COUNT(*) AS n
+  FROM e GROUP BY bet_id, account_id)
+SELECT b.id, b.status, COALESCE(agg.stakes, 0) AS stakes, COALESCE(agg.payouts, 0) AS payouts,
+       COALESCE(agg.refunds, 0) AS refunds, COALESCE(agg.n, 0) AS n
+FROM b LEFT JOIN agg ON agg.bet_id = b.id AND agg.account_id = b.account_id
+WHERE agg.bet_id IS NULL OR NOT (
+  agg.stakes = 1 AND agg.stake_amount = -b.stake
+  AND agg.payouts = (b.status = 'won') AND (agg.payouts = 0 OR agg.payout_amount = b.payout)
+  AND agg.refunds = (b.status = 'void') AND (agg.refunds = 0 OR agg.refund_amount = b.stake)
+  AND agg.n = agg.stakes + agg.payouts + agg.refunds)
+ORDER BY b.id LIMIT 100`;
+
+/** Entries naming a bet that does not exist, or on an account that is neither its player's nor the house's. */
+export const STRAY_BET_ENTRIES = `
+WITH b AS (${BETS_IN_RANGE}), e AS (${ENTRIES_OF_BETS_IN_RANGE})
+SELECT e.bet_id, e.account_id, COUNT(*) AS n FROM e LEFT JOIN b ON b.id = e.bet_id
+WHERE b.id IS NULL OR (e.account_id <> b.account_id AND e.account_id <> ?3)
+GROUP BY e.bet_id, e.account_id ORDER BY e.bet_id LIMIT 100`;
+
+/** Open bets in the current database (history holds settled bets only). */
+export const OPEN_TOTALS = `
+SELECT COUNT(*) AS n, COALESCE(SUM(stake_micro_usd), 0) AS stake, COALESCE(SUM(payout_micro_usd), 0) AS payout
+FROM main.bets WHERE status = 'open'`;
+
+/**
+ * Exposure rows kept for the caps (columns ?1 and later) that differ from the potential payouts of
+ * the open bets of the same cells / columns, in both directions.
+ */
+export const EXPOSURE_MISMATCH = `
+WITH o AS (SELECT col, row, SUM(payout_micro_usd) AS payout FROM main.bets WHERE status = 'open' AND col >= ?1 GROUP BY col, row)
+SELECT col, row, kept, open FROM (
+  SELECT k.col, k.row, k.payout_micro_usd AS kept, COALESCE(o.payout, 0) AS open
+    FROM main.cell_exposure k LEFT JOIN o ON o.col = k.col AND o.row = k.row WHERE k.col >= ?1
+  UNION ALL
+  SELECT o.col, o.row, 0, o.payout FROM o
+   WHERE NOT EXISTS (SELECT 1 FROM main.cell_exposure k WHERE k.col = o.col AND k.row = o.row)
+  UNION ALL
+  SELECT k.col, NULL, k.payout_micro_usd, COALESCE((SELECT SUM(payout) FROM o WHERE o.col = k.col), 0)
+    FROM main.column_exposure k WHERE k.col >= ?1
+  UNION ALL
+  SELECT o.col, NULL, 0, SUM(o.payout) FROM o
+   WHERE NOT EXISTS (SELECT 1 FROM main.column_exposure k WHERE k.col = o.col) GROUP BY o.col
+) WHERE kept <> open LIMIT 100`;

@@ -1,0 +1,208 @@
+import Database from "libsql";
+import type { AppContext } from "../../runtime/context.ts";
+import { databasePaths } from "../../runtime/context.ts";
+import type { Db } from "../../storage/db.ts";
+import { HOUSE_ACCOUNT_ID } from "../../storage/ledger.ts";
+import { firstOpenColumn } from "./market.ts";
+import * as Q from "./integrity-sql.ts";
+
+export interface IntegrityProblem {
+  check: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export interface IntegrityReport {
+  ok: boolean;
+  checkedAccounts: number;
+  checkedBets: number;
+  checkedEntries: number;
+  sumOfBalancesMicroUsd: number;
+  openBets: number;
+  openPayoutMicroUsd: number;
+  problems: IntegrityProblem[];
+  /** Things worth knowing that are not ledger faults (e.g. the in-memory book was resynced). */
+  notes: string[];
+  durationMs: number;
+}
+
+/**
+ * An additional check registered by another module. It gets a read-only connection to the current
+ * database with the history database attached as `hist`, inside the same read snapshot as the
+ * core checks, and returns the problems it found.
+ */
+export type IntegrityExtension = (ctx: AppContext, reader: Db) => IntegrityProblem[] | Promise<IntegrityProblem[]>;
+
+const PROBLEMS_MAX = 100;
+const BET_CHUNK = 20_000;
+const ACCOUNT_CHUNK = 5_000;
+const ENTRY_CHUNK = 100_000;
+
+/**
+ * The ledger audit of ADR-010, over current + history:
+ * - every account's balance equals the sum of its entries; the balances sum to zero; the entries sum
+ *   to zero (no entry without an account); no player balance is negative;
+ * - every bet has exactly one stake entry (−stake) and, once settled, exactly one payout (won) or
+ *   refund (void) or nothing more (lost), all on the bet's own account;
+ * - the exposure rows kept for the caps equal the potential payouts of the open bets of the columns
+ *   still taking bets, and the in-memory book equals the open bets.
+ *
+ * Runs on its own read-only connection, in one read snapshot, in chunks with a yield to the event loop
+ * between them, so bet placement keeps flowing while it runs.
+ */
+export async function runIntegrityCheck(ctx: AppContext): Promise<IntegrityReport> {
+  const started = performance.now();
+  const problems: IntegrityProblem[] = [];
+  const notes: string[] = [];
+  const add = (problem: IntegrityProblem) => {
+    if (problems.length < PROBLEMS_MAX) problems.push(problem);
+    else if (problems.length === PROBLEMS_MAX) problems.push({ check: "truncated", message: `more than ${PROBLEMS_MAX} problems` });
+  };
+  const reader = openReader(ctx);
+  try {
+    reader.exec("BEGIN");
+    // Snapshot order matters: current first, then history. The archiver copies to history before it
+    // deletes from current, so a row moved meanwhile is seen in current (and maybe also in history,
+    // where duplicates are dropped by id) — never in neither.
+    const open = reader.prepare(Q.OPEN_TOTALS).get() as { n: number; payout: number };
+    checkBook(ctx, reader, notes);
+    reader.prepare("SELECT count(*) FROM hist.bets").get();
+
+    const accounts = await checkAccounts(reader, add);
+    const entries = await checkEntriesSum(reader, add);
+    const bets = await checkBets(reader, add);
+    checkExposureRows(ctx, reader, add);
+
+    // ── EXTENSION POINT (resolver) ─────────────────────────────────────────────────────────────
+    // Re-resolution of a sample of settled bets from stored ticks belongs to the resolver module:
+    // it registers `ctx.services.bets.integrityExtensions.set("re-resolution", (ctx, reader) => …)`
+    // at install time and returns problems; it runs here, in the same snapshot, after the core checks.
+    for (const [name, extension] of ctx.services.bets?.integrityExtensions ?? []) {
+      try {
+        for (const problem of await extension(ctx, reader)) add(problem);
+      } catch (error) {
+        add({ check: name, message: `check failed to run: ${(error as Error).message}` });
+      }
+    }
+    // ────────────────────────────────────────────────────────────────────────────────────────────
+
+    return {
+      ok: problems.length === 0,
+      checkedAccounts: accounts.count,
+      checkedBets: bets,
+      checkedEntries: entries,
+      sumOfBalancesMicroUsd: accounts.sum,
+      openBets: open.n,
+      openPayoutMicroUsd: open.payout,
+      problems,
+      notes,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    try {
+      reader.exec("COMMIT");
+    } catch {
+      // nothing to end
+    }
+    reader.close();
+  }
+}
+
+function openReader(ctx: AppContext): Db {
+  const paths = databasePaths(ctx.config);
+  const reader = new Database(paths.current);
+  reader.exec(`PRAGMA busy_timeout = ${Math.trunc(ctx.config.DB_BUSY_TIMEOUT_MS)}`);
+  reader.exec("PRAGMA query_only = ON");
+  reader.prepare("ATTACH DATABASE ? AS hist").run(paths.history);
+  return reader;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+type Add = (problem: IntegrityProblem) => void;
+
+async function checkAccounts(reader: Db, add: Add): Promise<{ count: number; sum: number }> {
+  const { maxId } = reader.prepare("SELECT COALESCE(MAX(id), 0) AS maxId FROM main.accounts").get() as { maxId: number };
+  const chunk = reader.prepare(Q.ACCOUNT_BALANCES);
+  let count = 0;
+  let sum = 0;
+  for (let lo = 1; lo <= maxId; lo += ACCOUNT_CHUNK) {
+    const rows = chunk.all(lo, lo + ACCOUNT_CHUNK - 1) as { id: number; kind: string; balance: number; entries: number }[];
+    for (const r of rows) {
+      count++;
+      sum += r.balance;
+      if (r.balance !== r.entries) {
+        add({ check: "account_balance", message: `account ${r.id} balance differs from the sum of its entries`, details: { accountId: r.id, balanceMicroUsd: r.balance, entriesMicroUsd: r.entries } });
+      }
+      if (r.kind === "player" && r.balance < 0) {
+        add({ check: "negative_balance", message: `player account ${r.id} is negative`, details: { accountId: r.id, balanceMicroUsd: r.balance } });
+      }
+    }
+    await yieldToEventLoop();
+  }
+  if (!Number.isSafeInteger(sum) || sum !== 0) {
+    add({ check: "balances_sum", message: "the account balances do not sum to zero", details: { sumMicroUsd: sum } });
+  }
+  return { count, sum };
+}
+
+async function checkEntriesSum(reader: Db, add: Add): Promise<number> {
+  const { maxId } = reader.prepare(Q.MAX_ENTRY_ID).get() as { maxId: number };
+  const chunk = reader.prepare(Q.ENTRY_SUM);
+  let count = 0;
+  let sum = 0;
+  for (let lo = 1; lo <= maxId; lo += ENTRY_CHUNK) {
+    const row = chunk.get(lo, lo + ENTRY_CHUNK - 1, lo, lo + ENTRY_CHUNK - 1) as { n: number; total: number };
+    count += row.n;
+    sum += row.total;
+    await yieldToEventLoop();
+  }
+  if (sum !== 0) add({ check: "entries_sum", message: "the ledger entries do not sum to zero", details: { sumMicroUsd: sum } });
+  return count;
+}
+
+async function checkBets(reader: Db, add: Add): Promise<number> {
+  const { maxId } = reader.prepare(Q.MAX_BET_ID).get() as { maxId: number };
+  const countStmt = reader.prepare(Q.BET_COUNT);
+  const badStmt = reader.prepare(Q.BAD_BETS);
+  const strayStmt = reader.prepare(Q.STRAY_BET_ENTRIES);
+  let count = 0;
+  for (let lo = 1; lo <= maxId; lo += BET_CHUNK) {
+    const hi = lo + BET_CHUNK - 1;
+    count += (countStmt.get(lo, hi) as { n: number }).n;
+    for (const b of badStmt.all(lo, hi) as { id: number; status: string; stakes: number; payouts: number; refunds: number; n: number }[]) {
+      add({
+        check: "bet_entries",
+        message: `bet ${b.id} (${b.status}) does not have exactly the entries its outcome implies`,
+        details: { betId: b.id, status: b.status, stakes: b.stakes, payouts: b.payouts, refunds: b.refunds, entries: b.n },
+      });
+    }
+    for (const s of strayStmt.all(lo, hi, HOUSE_ACCOUNT_ID) as { bet_id: number; account_id: number; n: number }[]) {
+      add({ check: "stray_bet_entries", message: `entries name bet ${s.bet_id} but belong to no side of it`, details: { betId: s.bet_id, accountId: s.account_id, entries: s.n } });
+    }
+    await yieldToEventLoop();
+  }
+  return count;
+}
+
+function checkExposureRows(ctx: AppContext, reader: Db, add: Add): void {
+  const from = firstOpenColumn(ctx);
+  const rows = reader.prepare(Q.EXPOSURE_MISMATCH).all(from) as { col: number; row: number | null; kept: number; open: number }[];
+  for (const r of rows) {
+    add({ check: "exposure_rows", message: `exposure kept for column ${r.col}${r.row === null ? "" : ` row ${r.row}`} differs from its open bets`, details: { col: r.col, row: r.row, keptMicroUsd: r.kept, openMicroUsd: r.open } });
+  }
+}
+
+/** The in-memory book must equal the open bets; a difference is fixed (resync) and noted. */
+function checkBook(ctx: AppContext, reader: Db, notes: string[]): void {
+  const bets = ctx.services.bets;
+  if (!bets) return;
+  const fromDb = reader.prepare(Q.OPEN_TOTALS).get() as { n: number; stake: number; payout: number };
+  const book = bets.exposure();
+  if (book.openBets === fromDb.n && book.stakeMicroUsd === fromDb.stake && book.payoutMicroUsd === fromDb.payout) return;
+  notes.push(
+    `in-memory exposure book differed from the database (book ${book.openBets} bets / ${book.payoutMicroUsd} µUSD, ` +
+      `database ${fromDb.n} / ${fromDb.payout}); resynced. Expected only with several API processes or unreported settlements.`,
+  );
+  bets.resync();
+}

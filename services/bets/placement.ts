@@ -1,0 +1,213 @@
+import { Counter } from "prom-client";
+import type { AppContext } from "../../runtime/context.ts";
+import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
+import { balanceOf } from "../../storage/ledger.ts";
+import { payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";
+import type { ExposureBook, OpenBetEntry } from "./exposure-book.ts";
+import { placeBetOp, placeStatements, type OpLimits, type PlaceOutcome, type PlaceParams } from "./place-op.ts";
+import { TokenBucketLimiter } from "./rate-limiter.ts";
+import { BetRefusal } from "./refusals.ts";
+import { minMultiplierHundredths, requestHash, type PlaceBetBody } from "./request.ts";
+import { toBetRow } from "./rows.ts";
+import type { PlaceBetAnswer, Player } from "./types.ts";
+
+/**
+ * `POST /api/bets` behind the handler: checks in a fixed order, each with its own refusal
+ * (rate → stake range → idempotent retry → circuit → quote → cheap limit pre-checks), then one
+ * batch-queue operation per bet (place-op.ts) that re-checks what must hold under concurrency and
+ * moves the money. The answer is built only after the batch committed.
+ */
+export class BetPlacement {
+  readonly #limiter: TokenBucketLimiter;
+  readonly #limits: OpLimits;
+  /** Bets queued and not yet committed, by `${accountId}:${idempotencyKey}`; bounded by the queue length. */
+  readonly #inFlight = new Map<string, Promise<PlaceOutcome>>();
+  readonly #outcomes: Counter<"outcome">;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly book: ExposureBook,
+  ) {
+    const c = ctx.config;
+    this.#limiter = new TokenBucketLimiter({ ratePerSec: c.BET_RATE_PER_SEC, burst: c.BET_RATE_BURST });
+    this.#limits = {
+      openBetsMax: c.OPEN_BETS_MAX,
+      cellStakeMaxMicroUsd: c.CELL_STAKE_MAX_MICRO_USD,
+      cellExposureMaxMicroUsd: c.CELL_EXPOSURE_MAX_MICRO_USD,
+      columnExposureMaxMicroUsd: c.COLUMN_EXPOSURE_MAX_MICRO_USD,
+    };
+    this.#outcomes = new Counter({
+      name: "bets_placed_total",
+      help: "Bet placements by outcome: created, replayed, or the refusal code",
+      labelNames: ["outcome"] as const,
+      registers: [ctx.metrics.registry],
+    });
+  }
+
+  async place(player: Player, body: PlaceBetBody, assertMarketOpen: () => void): Promise<PlaceBetAnswer> {
+    try {
+      const answer = await this.#place(player, body, assertMarketOpen);
+      this.#outcomes.inc({ outcome: answer.status === 201 ? "created" : "replayed" });
+      return answer;
+    } catch (error) {
+      this.#outcomes.inc({ outcome: outcomeOf(error) });
+      throw error;
+    }
+  }
+
+  async #place(player: Player, body: PlaceBetBody, assertMarketOpen: () => void): Promise<PlaceBetAnswer> {
+    const { ctx } = this;
+    const now = ctx.now();
+    const rate = this.#limiter.take(player.accountId, now);
+    if (!rate.ok) throw new BetRefusal("rate_limited", { retryAfterMs: rate.retryAfterMs }, rate.retryAfterMs);
+
+    const hash = requestHash(body);
+    const flightKey = `${player.accountId}:${body.idempotencyKey}`;
+    const earlier = this.#inFlight.get(flightKey);
+    // A retry while the first attempt is still queued waits for it; then the database decides.
+    if (earlier) await earlier.catch(() => undefined);
+    const stored = placeStatements(ctx.db).byKey.get(player.accountId, body.idempotencyKey);
+    if (stored) return this.#replay(player, toBetRow(stored), hash);
+
+    const params = this.#price(player, body, hash, now, assertMarketOpen);
+    this.#preCheck(player, params);
+
+    const op = this.#enqueue(params);
+    this.#inFlight.set(flightKey, op);
+    let outcome: PlaceOutcome;
+    try {
+      outcome = await op;
+    } finally {
+      if (this.#inFlight.get(flightKey) === op) this.#inFlight.delete(flightKey);
+    }
+    if (outcome.kind === "existing") return this.#replay(player, outcome.bet, hash);
+    this.#afterCommit(outcome.bet, outcome.balanceMicroUsd);
+    return { status: 201, bet: toBetJson(outcome.bet), balanceMicroUsd: outcome.balanceMicroUsd };
+  }
+
+  /** Stake range, circuit breaker and the quote; everything the bet row needs, as integers. */
+  #price(player: Player, body: PlaceBetBody, hash: string, now: number, assertMarketOpen: () => void): PlaceParams {
+    const c = this.ctx.config;
+    if (body.stakeMicroUsd < c.STAKE_MIN_MICRO_USD || body.stakeMicroUsd > c.STAKE_MAX_MICRO_USD) {
+      throw new StakeOutOfRange(c.STAKE_MIN_MICRO_USD, c.STAKE_MAX_MICRO_USD);
+    }
+    assertMarketOpen();
+    const pricing = this.ctx.services.pricing;
+    const result = pricing.quote(body.col, body.row, now);
+    if (!result.ok) {
+      if (result.reason === "price_unavailable") throw new BetRefusal("price_stale", { reason: "no price yet" }, 1000);
+      throw new BetRefusal(result.reason, { col: body.col, row: body.row });
+    }
+    const q = result.quote;
+    const multiplier = q.multiplierHundredths;
+    if (multiplier === null || !Number.isSafeInteger(multiplier) || multiplier <= 100) {
+      throw new BetRefusal("cell_not_offered", { col: body.col, row: body.row });
+    }
+    if (q.col !== body.col || q.row !== body.row) throw new Error(`pricing quoted cell ${q.col},${q.row} for ${body.col},${body.row}`);
+    const wanted = minMultiplierHundredths(body.minMultiplier);
+    if (wanted !== undefined && multiplier < wanted) {
+      throw new BetRefusal("multiplier_changed", { multiplier: multiplier / 100, minMultiplier: body.minMultiplier });
+    }
+    return {
+      accountId: player.accountId,
+      address: player.address,
+      col: body.col,
+      row: body.row,
+      windowStart: q.windowStart,
+      windowEnd: q.windowEnd,
+      bandLowCents: q.bandLowCents,
+      bandHighCents: q.bandHighCents,
+      stakeMicroUsd: body.stakeMicroUsd,
+      multiplierHundredths: multiplier,
+      payoutMicroUsd: payoutMicroUsd(body.stakeMicroUsd, multiplier),
+      placedAt: now,
+      idempotencyKey: body.idempotencyKey,
+      requestHash: hash,
+    };
+  }
+
+  /**
+   * Early refusals from the in-memory book, saving a queue round trip. The book holds committed open
+   * bets only, so it never refuses what the database would accept (unless a settlement was not
+   * reported yet; the periodic resync bounds that); the database check inside the op is the authority.
+   */
+  #preCheck(player: Player, p: PlaceParams): void {
+    const l = this.#limits;
+    const book = this.book;
+    const openBets = book.openBetsOf(player.accountId);
+    if (openBets >= l.openBetsMax) throw new BetRefusal("too_many_open_bets", { openBets, openBetsMax: l.openBetsMax });
+    if (book.playerCellStake(player.accountId, p.col, p.row) + p.stakeMicroUsd > l.cellStakeMaxMicroUsd) {
+      throw new BetRefusal("exposure_limit", { scope: "player_cell", limitMicroUsd: l.cellStakeMaxMicroUsd });
+    }
+    if (book.cellPayout(p.col, p.row) + p.payoutMicroUsd > l.cellExposureMaxMicroUsd) {
+      throw new BetRefusal("exposure_limit", { scope: "house_cell", limitMicroUsd: l.cellExposureMaxMicroUsd });
+    }
+    if (book.columnPayout(p.col) + p.payoutMicroUsd > l.columnExposureMaxMicroUsd) {
+      throw new BetRefusal("exposure_limit", { scope: "house_column", limitMicroUsd: l.columnExposureMaxMicroUsd });
+    }
+  }
+
+  #enqueue(params: PlaceParams): Promise<PlaceOutcome> {
+    const limits = this.#limits;
+    return this.ctx.queue.enqueue((db) => placeBetOp(db, params, limits)).catch((error: unknown) => {
+      if (error instanceof QueueFullError) throw new BetRefusal("overloaded", { queue: "full" }, 1000);
+      if (error instanceof QueueClosedError) throw new BetRefusal("shutting_down", undefined, 1000);
+      throw error;
+    });
+  }
+
+  #replay(player: Player, bet: BetRow, hash: string): PlaceBetAnswer {
+    if (bet.request_hash !== hash) throw new BetRefusal("idempotency_conflict", { betId: String(bet.id) });
+    return { status: 200, bet: toBetJson(bet), balanceMicroUsd: balanceOf(this.ctx.db, player.accountId) };
+  }
+
+  /** Runs once the bet is durable: book, resolver, player events. None of it may fail the answer. */
+  #afterCommit(bet: BetRow, balanceMicroUsd: number): void {
+    const { ctx } = this;
+    const open: OpenBetEntry = {
+      id: bet.id,
+      accountId: bet.account_id,
+      col: bet.col,
+      row: bet.row,
+      stakeMicroUsd: bet.stake_micro_usd,
+      payoutMicroUsd: bet.payout_micro_usd,
+    };
+    this.book.add(open);
+    try {
+      ctx.services.resolver?.track({
+        ...open,
+        address: bet.address,
+        windowStart: bet.window_start,
+        windowEnd: bet.window_end,
+        bandLowCents: bet.band_low_cents,
+        bandHighCents: bet.band_high_cents,
+      });
+    } catch (error) {
+      ctx.log.error({ err: error, betId: bet.id }, "resolver.track failed for a committed bet");
+    }
+    const json = toBetJson(bet);
+    const publish = (event: unknown) =>
+      ctx.bus.publish("user", JSON.stringify({ address: bet.address, event })).catch((error: unknown) => {
+        ctx.log.warn({ err: error, betId: bet.id }, "could not publish a player event");
+      });
+    void publish({ type: "bet", bet: json });
+    void publish({ type: "balance", balanceMicroUsd });
+  }
+}
+
+/** 400 invalid_request naming the field, like a schema failure (API.md has no separate code). */
+export class StakeOutOfRange extends Error {
+  constructor(
+    readonly minMicroUsd: number,
+    readonly maxMicroUsd: number,
+  ) {
+    super(`stakeMicroUsd must be between ${minMicroUsd} and ${maxMicroUsd}`);
+  }
+}
+
+function outcomeOf(error: unknown): string {
+  if (error instanceof BetRefusal) return error.code;
+  if (error instanceof StakeOutOfRange) return "invalid_request";
+  const code = (error as { data?: { code?: unknown } } | null)?.data?.code;
+  return typeof code === "string" ? code : "error";
+}
