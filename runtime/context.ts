@@ -41,6 +41,8 @@ export interface BootedContext {
   start(): Promise<void>;
   /** Stops modules, flushes the queue, closes databases and connections. Idempotent. */
   close(): Promise<void>;
+  /** Lets modules close long-lived connections at the start of shutdown (ModuleLifecycle.drain). */
+  drain(): Promise<void>;
 }
 
 export function databasePaths(config: Config) {
@@ -106,6 +108,15 @@ export async function createContext(config: Config, options: ContextOptions = {}
     ctx,
     async start() {
       for (const lifecycle of lifecycles) await lifecycle.start?.();
+    },
+    async drain() {
+      for (const lifecycle of [...lifecycles].reverse()) {
+        try {
+          await lifecycle.drain?.();
+        } catch (error) {
+          log.error({ err: error }, "module failed to drain");
+        }
+      }
     },
     close() {
       closing ??= (async () => {

@@ -62,6 +62,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         closing ??= (async () => {
           stopSchedule();
           const serverClosed = server.close();
+          await booted.drain();
           // In-flight requests get a few seconds, then their connections are cut.
           const forced = setTimeout(() => void server.close(true), 5000);
           await serverClosed;

@@ -13,6 +13,11 @@ export interface ModuleLifecycle {
   start?(): void | Promise<void>;
   /** Called on shutdown in reverse install order, after HTTP stopped accepting, before the queue flushes. */
   stop?(): void | Promise<void>;
+  /**
+   * Called when shutdown begins, right after HTTP stopped accepting and before in-flight requests
+   * are awaited: close long-lived connections (WebSockets) here, or that wait never ends.
+   */
+  drain?(): void | Promise<void>;
 }
 
 /** A module installs its services on `ctx.services` and returns its lifecycle. */
