@@ -1,3 +1,24 @@
 import type { InstallModule } from "../types.ts";
+import { RealtimeHub } from "./hub.ts";
 
-export const installRealtime: InstallModule = () => ({});
+export interface RealtimeService {
+  /** The crossws hooks that handlers/ws.ts hands to h3. */
+  readonly hooks: RealtimeHub["hooks"];
+  /** Open connections. */
+  readonly clients: number;
+  /** Sends one serialised frame to every connection; returns how many it reached. */
+  broadcast(data: Buffer): number;
+}
+
+declare module "../types.ts" {
+  interface Services {
+    realtime: RealtimeService;
+  }
+}
+
+export const installRealtime: InstallModule = (ctx) => {
+  const hub = new RealtimeHub(ctx);
+  ctx.services.realtime = hub;
+  // drain closes the connections before HTTP shutdown waits for them; stop is the safety net.
+  return { start: () => hub.start(), drain: () => hub.stop(), stop: () => hub.stop(0) };
+};

@@ -1,0 +1,32 @@
+import { Counter, Gauge, Histogram } from "prom-client";
+import type { Metrics } from "../../runtime/metrics.ts";
+
+export function createRealtimeMetrics(metrics: Metrics, clients: () => number) {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: "ws_clients",
+    help: "Open WebSocket connections",
+    registers,
+    collect() {
+      this.set(clients());
+    },
+  });
+  return {
+    sent: new Counter({ name: "ws_messages_sent_total", help: "Frames written to WebSocket clients", registers }),
+    dropped: new Counter({
+      name: "ws_clients_dropped_total",
+      help: "Connections the server closed: slow (send buffer over the bound), flood, full, unauthorized",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    badFrames: new Counter({ name: "ws_bad_frames_total", help: "Client frames ignored as malformed or unknown", registers }),
+    broadcastSeconds: new Histogram({
+      name: "ws_broadcast_seconds",
+      help: "Time to hand one broadcast to every connection",
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers,
+    }),
+  };
+}
+
+export type RealtimeMetrics = ReturnType<typeof createRealtimeMetrics>;
