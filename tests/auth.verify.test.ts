@@ -220,6 +220,12 @@ describe("POST /api/auth/verify: every failure code", () => {
     });
   }
 
+  it("counts outcomes by code on /metrics", async () => {
+    const text = await (await server.request("/metrics")).text();
+    expect(text).toMatch(/auth_verify_total\{result="ok"\} [1-9]/);
+    expect(text).toMatch(/auth_verify_total\{result="nonce_unknown"\} [1-9]/);
+  });
+
   it("checks in the documented order: domain before URI before chain before nonce before time before signature", async () => {
     const all = await attempt({ domain: "evil.example", uri: "http://evil.example/", chainId: 5, expirationTime: new Date(clock - 1) }, { signer: newAccount() });
     expect(all.code).toBe("domain_mismatch");
