@@ -38,7 +38,7 @@ export interface GridCell {
 }
 
 /** The offered cells of GET /api/grid. */
-export async function gridCells(server: TestServer, cols = 12, rows = 21): Promise<GridCell[]> {
+export async function gridCells(server: Pick<TestServer, "request">, cols = 12, rows = 21): Promise<GridCell[]> {
   const res = await server.request(`/api/grid?cols=${cols}&rows=${rows}`);
   if (res.status !== 200) throw new Error(`grid: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { cells: GridCell[] };
@@ -46,7 +46,7 @@ export async function gridCells(server: TestServer, cols = 12, rows = 21): Promi
 }
 
 /** An offered cell with a modest multiplier in the `k`-th offered column. */
-export async function pickCell(server: TestServer, k = 0): Promise<GridCell> {
+export async function pickCell(server: Pick<TestServer, "request">, k = 0): Promise<GridCell> {
   const cells = await gridCells(server);
   const cols = [...new Set(cells.map((c) => c.col))].sort((a, b) => a - b);
   const col = cols[k];
