@@ -133,12 +133,12 @@ export interface SimulationSpec {
  * Simulates `paths` independent price paths (log-price Brownian motion with σ, observed at ticks,
  * each observation rounded to integer cents) and resolves every cell of the rectangle
  * [firstCol, firstCol+cols) × [firstRow, firstRow+rows) with the SPEC §5 rule. Returns the win
- * counts, `wins[(col − firstCol)·rows + (row − firstRow)]`.
+ * counts per cell and, for each payout table given, the per-path payout sums.
  *
  * Ticks before the first window never matter to the rule, so the log-price at the last tick before
  * it is drawn in one step (the sum of those increments is exactly normal).
  */
-export function simulateWins(spec: SimulationSpec): Uint32Array {
+export function simulateWins(spec: SimulationSpec, payoutTables: readonly Float64Array[] = []): SimulationResult {
   const { spotAtMs, tickIntervalMs: dt, columnMs, firstCol, cols, rows, sigmaPerSqrtMs: sigma } = spec;
   if (!(dt > 0) || cols < 1 || rows < 1 || spec.paths < 1) throw new RangeError("simulateWins: bad spec");
   const regular = (spec.spacing ?? "regular") === "regular";
@@ -146,6 +146,9 @@ export function simulateWins(spec: SimulationSpec): Uint32Array {
   const normals = new Float64Array(4096);
   let used = normals.length;
   const wins = new Uint32Array(cols * rows);
+  const pathPayouts = new Float64Array(payoutTables.length);
+  const payouts = payoutTables.map(() => ({ sum: 0, sumSquares: 0 }));
+  const tally: Tally = { wins, tables: payoutTables, pathPayouts };
   const stepSigma = sigma * Math.sqrt(dt);
   const firstStart = firstCol * columnMs;
   const lastEnd = (firstCol + cols) * columnMs;
@@ -168,7 +171,7 @@ export function simulateWins(spec: SimulationSpec): Uint32Array {
     let maxX = Number.NEGATIVE_INFINITY;
     while (next < lastEnd) {
       while (next >= windowEnd) {
-        countWindow(wins, (col - firstCol) * rows, minX, maxX, spec);
+        countWindow(tally, (col - firstCol) * rows, minX, maxX, spec);
         col++;
         windowEnd += columnMs;
         minX = Number.POSITIVE_INFINITY;
@@ -184,18 +187,46 @@ export function simulateWins(spec: SimulationSpec): Uint32Array {
       t = next;
       next += regular ? dt : -dt * Math.log(rng.next());
     }
-    countWindow(wins, (col - firstCol) * rows, minX, maxX, spec);
+    countWindow(tally, (col - firstCol) * rows, minX, maxX, spec);
+    for (let i = 0; i < payouts.length; i++) {
+      const paid = pathPayouts[i]!;
+      payouts[i]!.sum += paid;
+      payouts[i]!.sumSquares += paid * paid;
+      pathPayouts[i] = 0;
+    }
   }
-  return wins;
+  return { wins, payouts };
+}
+
+export interface SimulationResult {
+  /** Paths on which each cell was touched, `wins[(col − firstCol)·rows + (row − firstRow)]`. */
+  wins: Uint32Array;
+  /**
+   * Per payout table (the amount a touch of each cell pays, same indexing): the sum over paths of a
+   * path's total payout and of its square — the mean and the standard error of "stake 1 on every
+   * cell" without assuming the cells independent (they share paths).
+   */
+  payouts: Array<{ sum: number; sumSquares: number }>;
+}
+
+interface Tally {
+  wins: Uint32Array;
+  tables: readonly Float64Array[];
+  pathPayouts: Float64Array;
 }
 
 /** Adds a win to every row of one column whose band meets [round(S·e^minX), round(S·e^maxX)]. */
-function countWindow(wins: Uint32Array, offset: number, minX: number, maxX: number, spec: SimulationSpec): void {
+function countWindow(tally: Tally, offset: number, minX: number, maxX: number, spec: SimulationSpec): void {
   if (minX === Number.POSITIVE_INFINITY) return; // no tick in this window
   // Rounding is monotone, so the rounded extremes are the extremes of the rounded ticks.
   const minCents = Math.round(spec.spotCents * Math.exp(minX));
   const maxCents = Math.round(spec.spotCents * Math.exp(maxX));
   const lowRow = Math.max(Math.floor(minCents / spec.rowCents), spec.firstRow);
   const highRow = Math.min(Math.floor(maxCents / spec.rowCents), spec.firstRow + spec.rows - 1);
-  for (let row = lowRow; row <= highRow; row++) wins[offset + row - spec.firstRow] = wins[offset + row - spec.firstRow]! + 1;
+  const { wins, tables, pathPayouts } = tally;
+  for (let row = lowRow; row <= highRow; row++) {
+    const cell = offset + row - spec.firstRow;
+    wins[cell] = wins[cell]! + 1;
+    for (let i = 0; i < tables.length; i++) pathPayouts[i] = pathPayouts[i]! + tables[i]![cell]!;
+  }
 }
