@@ -1,10 +1,34 @@
 import type { InstallModule } from "../types.ts";
-import type { ResolverService } from "./types.ts";
+import { Resolver, type ResolverOptions } from "./resolver.ts";
+import { reResolveSample } from "./re-resolve.ts";
+
+export type { ResolverService, OpenBet } from "./types.ts";
 
 declare module "../types.ts" {
   interface Services {
-    resolver: ResolverService;
+    resolver: Resolver;
   }
 }
 
-export const installResolver: InstallModule = () => ({});
+/**
+ * The resolver module: settles open bets from index ticks (services/resolver/resolver.ts) and adds
+ * the re-resolution sample to the integrity check of the bets module.
+ */
+export const installResolver: InstallModule = (ctx) => {
+  const { config } = ctx;
+  const options: ResolverOptions = {
+    // One monitor check (a gap that began before t1 is recorded by then) plus a couple of batch flushes.
+    settleDelayMs: config.PRICE_CHECK_INTERVAL_MS + 4 * config.BATCH_FLUSH_INTERVAL_MS + 250,
+    sweepIntervalMs: 100,
+    chunkSize: 200,
+    deferMaxMs: 5000,
+    orphanSweepIntervalMs: 5000,
+  };
+  const resolver = new Resolver(ctx, options);
+  ctx.services.resolver = resolver;
+  ctx.services.bets?.integrityExtensions?.set("re-resolution", (_ctx, reader) => reResolveSample(reader, config.PRICE_STALE_MS).problems);
+  return {
+    start: () => resolver.start(),
+    stop: () => resolver.stop(),
+  };
+};

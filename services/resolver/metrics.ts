@@ -1,0 +1,39 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** The resolver's Prometheus metrics (SPEC §8: resolver lag). */
+export function createResolverMetrics(registry: Registry) {
+  return {
+    lagSeconds: new Histogram({
+      name: "resolver_settlement_lag_seconds",
+      help: "From the moment a bet could be decided (touching tick, or window end) to its settlement commit",
+      labelNames: ["outcome"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    settlements: new Counter({
+      name: "resolver_settlements_total",
+      help: "Bets settled by the resolver, by outcome",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    tickMatchSeconds: new Histogram({
+      name: "resolver_tick_match_seconds",
+      help: "Time to match one index tick against the open-bet index",
+      buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01],
+      registers: [registry],
+    }),
+    openBets: new Gauge({ name: "resolver_open_bets", help: "Open bets in the resolver's index", registers: [registry] }),
+    pendingSettlements: new Gauge({
+      name: "resolver_pending_settlements",
+      help: "Decided bets whose settlement has not committed yet",
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: "resolver_settlement_failures_total",
+      help: "Settlement operations that failed and were retried",
+      registers: [registry],
+    }),
+  };
+}
+
+export type ResolverMetrics = ReturnType<typeof createResolverMetrics>;

@@ -1,0 +1,294 @@
+import type { AppContext } from "../../runtime/context.ts";
+import { QueueClosedError } from "../../storage/batch-queue.ts";
+import { columnOf } from "../../domain/grid.ts";
+import { firstWin, mergeTicks, resolveBet, type Tick, type Win } from "../../domain/resolution.ts";
+import { BET_COLUMNS, toBetJson } from "../bets/bet-json.ts";
+import { mapBetRow } from "./bet-row.ts";
+import { ticksBetween, newestTick, windowEvidence } from "./evidence.ts";
+import { createResolverMetrics, type ResolverMetrics } from "./metrics.ts";
+import { OpenIndex, type ColumnBucket } from "./open-index.ts";
+import { openBetFromRow, settleBets, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
+import { TickRing } from "./tick-ring.ts";
+import type { OpenBet, ResolverService } from "./types.ts";
+
+export interface ResolverOptions {
+  /**
+   * How long after a window ends its losses and voids are decided: long enough for the price
+   * monitor to record a gap that began just before t1 and for the last ticks to be committed.
+   */
+  settleDelayMs: number;
+  sweepIntervalMs: number;
+  /** Bets per settlement operation (one savepoint in a batch transaction). */
+  chunkSize: number;
+  /** How long a window may wait for a stale gap the monitor reported to reach the database. */
+  deferMaxMs: number;
+  orphanSweepIntervalMs: number;
+}
+
+const ATTEMPTS_MAX = 5;
+const ORPHANS_PER_SWEEP_MAX = 1000;
+const RECENT_TICKS_MAX = 50_000;
+
+/**
+ * The Bet Resolver (SPEC §5): wins are settled at the touching tick from an index of open bets by
+ * window and band; windows that end are decided from the stored ticks and stale gaps (so the
+ * decision is exactly what a proof recomputes), a little after they end. Every settlement goes
+ * through the shared batch queue (status-guarded update + payout/refund in one transaction) and is
+ * told to the player on the bus after the commit.
+ */
+export class Resolver implements ResolverService {
+  readonly #ctx: AppContext;
+  readonly #o: ResolverOptions;
+  readonly #metrics: ResolverMetrics;
+  readonly #index = new OpenIndex();
+  readonly #recent = new TickRing(RECENT_TICKS_MAX);
+  #last: Tick | undefined;
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #inflightIds = new Set<number>();
+  #retry: { settlement: Settlement; attempts: number }[] = [];
+  readonly #attempts = new Map<number, number>();
+  readonly #givenUp = new Set<number>();
+  #started = false;
+  #timer: NodeJS.Timeout | undefined;
+  #nextOrphanSweepAt = 0;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(ctx: AppContext, options: ResolverOptions) {
+    this.#ctx = ctx;
+    this.#o = options;
+    this.#metrics = createResolverMetrics(ctx.metrics.registry);
+    // Ticks that arrive before start() are kept for its catch-up.
+    this.#unsubscribe = ctx.services.price?.onTick((tick) => this.onTick(tick));
+  }
+
+  get #dbs() {
+    return [this.#ctx.db, this.#ctx.history];
+  }
+
+  openCount(): number {
+    return this.#index.size;
+  }
+
+  /** Starts watching a committed bet. A bet whose window has already begun is first checked against the ticks seen. */
+  track(bet: OpenBet): void {
+    if (this.#index.has(bet.id) || this.#inflightIds.has(bet.id) || this.#givenUp.has(bet.id)) return;
+    const last = this.#last;
+    if (this.#started && last && last.t >= bet.windowStart && last.t < bet.windowEnd) {
+      const ticks = this.#windowTicks(bet.windowStart, bet.windowEnd);
+      const win = firstWin(bet, ticks, last.t + 1);
+      if (win) {
+        this.#submit([{ bet, verdict: win, decidedAt: this.#ctx.now(), ticks: decidingTicks(ticks, win) }]);
+        return;
+      }
+    }
+    this.#index.add(bet);
+    this.#metrics.openBets.set(this.#index.size);
+  }
+
+  /** One index tick: settles every bet it makes win. Synchronous up to the enqueue. */
+  onTick(tick: Tick): void {
+    const previous = this.#last;
+    if (previous && tick.t <= previous.t) return; // the contract says strictly increasing; never match twice
+    this.#last = tick;
+    this.#recent.push(tick);
+    const started = performance.now();
+    const hits = this.#index.takeWins(tick, previous);
+    this.#metrics.tickMatchSeconds.observe((performance.now() - started) / 1000);
+    if (hits.length === 0) return;
+    const decidedAt = this.#ctx.now();
+    const settlements: Settlement[] = [];
+    for (const hit of hits) {
+      const ticks = hit.win.reason === "cross" && previous ? [previous, tick] : [tick];
+      for (const bet of hit.band.bets.values()) settlements.push({ bet, verdict: hit.win, decidedAt, ticks });
+    }
+    this.#metrics.openBets.set(this.#index.size);
+    this.#submit(settlements);
+  }
+
+  /**
+   * Decides the windows that ended at least settleDelayMs ago, retries failed settlements, adopts
+   * expired open bets nobody tracked; resolves once everything submitted so far has committed.
+   */
+  async sweep(): Promise<void> {
+    let now = this.#ctx.now();
+    if (this.#index.hasEndedBy(now - this.#o.settleDelayMs)) {
+      // Ended windows are decided from stored ticks: first let every write queued before now commit
+      // (the queue is FIFO), so ticks the price module already handed to the queue are in the database.
+      await this.#ctx.queue.enqueue(() => undefined).catch(() => undefined);
+      now = this.#ctx.now();
+    }
+    const retry = this.#retry;
+    this.#retry = [];
+    for (const { settlement } of retry) this.#submit([settlement]);
+    if (now >= this.#nextOrphanSweepAt) {
+      this.#nextOrphanSweepAt = now + this.#o.orphanSweepIntervalMs;
+      this.#adoptOrphans(now);
+    }
+    for (const column of this.#index.takeEnded(now - this.#o.settleDelayMs)) this.#settleEnded(column, now);
+    this.#metrics.openBets.set(this.#index.size);
+    await this.idle();
+  }
+
+  /** Resolves when every settlement submitted so far has committed (or failed and been queued for retry). */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** Rebuilds the index from the database, settles what the stored ticks already decide, then sweeps on a timer. */
+  start(): void {
+    const rows = this.#ctx.db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE status = 'open'`).all();
+    for (const raw of rows) this.#index.add(openBetFromRow(mapBetRow(raw)));
+    const stored = newestTick(this.#dbs);
+    if (stored && (!this.#last || stored.t > this.#last.t)) this.#last = stored;
+    this.#started = true;
+    this.#catchUp(this.#ctx.now());
+    this.#metrics.openBets.set(this.#index.size);
+    this.#ctx.log.info({ openBets: this.#index.size }, "resolver index rebuilt from the database");
+    const sweep = () => void this.sweep().catch((error: unknown) => this.#ctx.log.error({ err: error }, "resolver sweep failed"));
+    sweep();
+    this.#timer = setInterval(sweep, this.#o.sweepIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops matching; waits (bounded) for submitted settlements, which the queue still commits. */
+  async stop(): Promise<void> {
+    this.#started = false;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((resolve) => (timeout = setTimeout(resolve, 5000)))]);
+    clearTimeout(timeout);
+  }
+
+  /** Ticks of a window known to this process: stored ones merged with the ones seen live. */
+  #windowTicks(windowStart: number, windowEnd: number): Tick[] {
+    const stored = ticksBetween(this.#dbs, windowStart, windowEnd);
+    return mergeTicks(stored, this.#recent.between(windowStart, windowEnd));
+  }
+
+  /** After a restart: windows in progress may already have been won by ticks stored while we were down. */
+  #catchUp(now: number): void {
+    for (const column of this.#index.startedBy(this.#last?.t ?? now)) {
+      if (column.windowEnd <= now - this.#o.settleDelayMs) continue; // the sweep decides it whole
+      const ticks = this.#windowTicks(column.windowStart, column.windowEnd);
+      for (const band of [...column.bands]) {
+        const win = firstWin({ ...band, windowStart: column.windowStart, windowEnd: column.windowEnd }, ticks);
+        if (!win) continue;
+        const bets = this.#index.takeBand(column, band);
+        this.#submit(bets.map((bet) => ({ bet, verdict: win, decidedAt: now, ticks: decidingTicks(ticks, win) })));
+      }
+    }
+  }
+
+  /** A window ended: each band is decided by the rule on stored evidence (a late win is still a win). */
+  #settleEnded(column: ColumnBucket, now: number): void {
+    const { windowStart, windowEnd } = column;
+    const evidence = windowEvidence(this.#dbs, windowStart, windowEnd);
+    const liveGaps = this.#ctx.services.price?.staleGaps(windowStart, windowEnd) ?? [];
+    const settlements: Settlement[] = [];
+    for (const band of column.bands) {
+      const terms = { windowStart, windowEnd, bandLowCents: band.bandLowCents, bandHighCents: band.bandHighCents };
+      const input = { ticks: evidence.ticks, staleGaps: evidence.staleGaps, staleMs: this.#ctx.config.PRICE_STALE_MS, knownUntil: windowEnd };
+      let verdict = resolveBet(terms, input) as FinalVerdict;
+      if (verdict.status === "lost" && liveGaps.length > 0) {
+        // The monitor saw the feed stale in this window but its gap is not stored yet: wait for it, so
+        // the proof shows the gap; past the deadline, decide on what the monitor said.
+        if (now < windowEnd + this.#o.settleDelayMs + this.#o.deferMaxMs) {
+          for (const bet of band.bets.values()) this.#index.add(bet);
+          continue;
+        }
+        verdict = resolveBet(terms, { ...input, staleGaps: [...evidence.staleGaps, ...liveGaps] }) as FinalVerdict;
+      }
+      const ticks = verdict.status === "won" ? decidingTicks(evidence.ticks, verdict) : undefined;
+      for (const bet of band.bets.values()) settlements.push({ bet, verdict, decidedAt: windowEnd, ticks });
+    }
+    this.#submit(settlements);
+  }
+
+  /** Open bets of ended windows that are in no index (a crash between commit and track, or a bug). */
+  #adoptOrphans(now: number): void {
+    const endedBy = now - this.#o.settleDelayMs;
+    const rows = this.#ctx.db
+      .prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE status = 'open' AND col <= ? AND window_end <= ? LIMIT ?`)
+      .all(columnOf(endedBy, this.#ctx.config.COLUMN_MS), endedBy, ORPHANS_PER_SWEEP_MAX);
+    for (const raw of rows) {
+      const bet = openBetFromRow(mapBetRow(raw));
+      if (this.#index.has(bet.id) || this.#inflightIds.has(bet.id) || this.#givenUp.has(bet.id)) continue;
+      this.#ctx.log.warn({ betId: bet.id }, "resolver adopted an open bet it was not tracking");
+      this.#index.add(bet);
+    }
+  }
+
+  /** Enqueues settlements in chunks; after each commit publishes the player events. */
+  #submit(settlements: Settlement[]): void {
+    for (let i = 0; i < settlements.length; i += this.#o.chunkSize) {
+      const chunk = settlements.slice(i, i + this.#o.chunkSize);
+      for (const s of chunk) this.#inflightIds.add(s.bet.id);
+      this.#metrics.pendingSettlements.inc(chunk.length);
+      const promise = this.#ctx.queue
+        .enqueue((db) => settleBets(db, chunk, this.#ctx.now()))
+        .then(
+          (settled) => this.#committed(settled),
+          (error: unknown) => this.#failed(chunk, error),
+        )
+        .finally(() => {
+          for (const s of chunk) this.#inflightIds.delete(s.bet.id);
+          this.#metrics.pendingSettlements.dec(chunk.length);
+          this.#inflight.delete(promise);
+        });
+      this.#inflight.add(promise);
+    }
+  }
+
+  #committed(settled: Settled[]): void {
+    const ctx = this.#ctx;
+    const now = ctx.now();
+    for (const { settlement, row, balanceAfterMicroUsd } of settled) {
+      this.#attempts.delete(row.id);
+      const outcome = settlement.verdict.status;
+      this.#metrics.settlements.inc({ outcome });
+      this.#metrics.lagSeconds.observe({ outcome }, Math.max(0, now - settlement.decidedAt) / 1000);
+      publish(ctx, row.address, { type: "bet", bet: toBetJson(row) });
+      if (balanceAfterMicroUsd !== null) publish(ctx, row.address, { type: "balance", balanceMicroUsd: balanceAfterMicroUsd });
+      try {
+        ctx.services.bets?.onSettled(row.id);
+      } catch (error) {
+        ctx.log.warn({ err: error, betId: row.id }, "bets module failed to take a settlement");
+      }
+    }
+  }
+
+  #failed(chunk: Settlement[], error: unknown): void {
+    if (error instanceof QueueClosedError) {
+      // Shutting down: the bets stay open in the database and the next start decides them again.
+      return;
+    }
+    this.#metrics.failures.inc();
+    this.#ctx.log.warn({ err: error, bets: chunk.length }, "settlement failed; will retry bet by bet");
+    for (const settlement of chunk) {
+      const attempts = (this.#attempts.get(settlement.bet.id) ?? 0) + 1;
+      this.#attempts.set(settlement.bet.id, attempts);
+      if (attempts < ATTEMPTS_MAX) {
+        this.#retry.push({ settlement, attempts });
+        continue;
+      }
+      this.#attempts.delete(settlement.bet.id);
+      this.#givenUp.add(settlement.bet.id);
+      this.#ctx.log.error({ err: error, betId: settlement.bet.id }, "settlement failed repeatedly; the bet stays open for an operator");
+    }
+  }
+}
+
+/** The tick a win was decided on, and for a crossing the tick before it. */
+function decidingTicks(ticks: readonly Tick[], win: Win): Tick[] {
+  const i = ticks.findIndex((t) => t.t === win.at);
+  if (i < 0) return [{ t: win.at, priceCents: win.priceCents }];
+  return win.reason === "cross" && i > 0 ? [ticks[i - 1]!, ticks[i]!] : [ticks[i]!];
+}
+
+function publish(ctx: AppContext, address: string, event: unknown): void {
+  ctx.bus.publish("user", JSON.stringify({ address, event })).catch((error: unknown) => {
+    ctx.log.warn({ err: error }, "could not publish a player event");
+  });
+}
