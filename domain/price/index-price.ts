@@ -7,6 +7,9 @@
  * bad price, which would wrongly flag the good source. The median of all three is a good price.
  * With two sources that disagree, neither can be trusted: both are excluded (no index, the circuit
  * opens) rather than picking one at random.
+ *
+ * A source is stale when its last price is older than `staleMs` (the same boundary as the breaker's
+ * "index older than PRICE_STALE_MS").
  */
 export interface Observation {
   name: string;
@@ -14,7 +17,7 @@ export interface Observation {
   atMs: number;
 }
 
-export type SourceVerdict = "ok" | "stale" | "outlier" | "future";
+export type SourceVerdict = "ok" | "stale" | "outlier";
 
 export interface IndexResult {
   /** Undefined when no source is fresh and consistent. */
@@ -47,7 +50,7 @@ export function computeIndex(
   const fresh: Observation[] = [];
   for (const o of observations) {
     const ageMs = nowMs - o.atMs;
-    if (ageMs >= staleMs) verdicts.set(o.name, "stale");
+    if (ageMs > staleMs) verdicts.set(o.name, "stale");
     else {
       verdicts.set(o.name, "ok");
       fresh.push(o);

@@ -141,14 +141,22 @@ export class PriceFeed implements PriceService {
       this.#emitIndex(at);
       return;
     }
-    // Coalesce: one trailing tick carries the newest prices once the interval has passed.
+    // Coalesce: one trailing tick carries the newest prices once the interval has passed. It is
+    // stamped with the newest observation's time, the instant its median describes.
     this.#trailing ??= setTimeout(() => {
       this.#trailing = undefined;
-      this.#emitIndex(this.#ctx.now());
+      this.#emitIndex(this.#newestObservationAt());
     }, Math.max(1, last + EXCHANGE_TICK_INTERVAL_MIN_MS - at));
   }
 
+  #newestObservationAt(): number {
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const s of this.#sources.values()) if (s.atMs !== null && s.connected !== false && s.atMs > newest) newest = s.atMs;
+    return newest;
+  }
+
   #emitIndex(at: number): void {
+    if (!Number.isFinite(at)) return;
     const healthy = this.#evaluateSources(at);
     const result = this.#lastResult;
     if (healthy === 0 || result === undefined) return;
@@ -156,7 +164,9 @@ export class PriceFeed implements PriceService {
     const tick: IndexTick = { t: Math.max(at, last + 1), priceCents: result };
     this.#latest = tick;
     this.#metrics.ticks.inc();
-    this.#monitor.observe({ nowMs: tick.t, lastTickAt: tick.t, healthySources: healthy });
+    // Freshness is judged on the server clock, so a replayed old observation ticks but does not
+    // make a stale feed look fresh.
+    this.#monitor.observe({ nowMs: this.#ctx.now(), lastTickAt: tick.t, healthySources: healthy });
     for (const listener of this.#tickListeners) {
       try {
         listener(tick);

@@ -1,0 +1,1 @@
+export { default } from "../../../../handlers/api/price.get.ts";

@@ -1,0 +1,1 @@
+export { default } from "../../../handlers/metrics.get.ts";
