@@ -36,7 +36,15 @@ describe("resolver: scripted outcomes end to end (balances, ledger, player event
     (server.ctx.services.price as unknown as { check?: () => void }).check?.();
   };
   /** A bet on the band in column `c`, placed well before its window. */
+  const placed: { player: TestPlayer; bet: OpenBet }[] = [];
   const bet = (player: TestPlayer, c: number, row = ROW) =>
+    placeBetAndRemember(player, c, row);
+  const placeBetAndRemember = async (player: TestPlayer, c: number, row: number) => {
+    const b = await placeBetRaw(player, c, row);
+    placed.push({ player, bet: b });
+    return b;
+  };
+  const placeBetRaw = (player: TestPlayer, c: number, row: number) =>
     placeBet(server.ctx, { accountId: player.accountId, address: player.address, col: c, row, stakeMicroUsd: STAKE, multiplierHundredths: MULTIPLIER, placedAt: clock });
   /** Runs the window of column c with the given path and lets the resolver decide it. */
   const runWindow = async (c: number, price: (t: number) => number) => {
@@ -177,5 +185,29 @@ describe("resolver: scripted outcomes end to end (balances, ledger, player event
     await runWindow(c, () => LO);
     expect(playerEntries(server.ctx, b.id, player.accountId)).toEqual([["stake", -STAKE], ["payout", 7_000_000]]);
     expect(server.ctx.services.resolver.openCount()).toBe(0);
+  });
+
+  it("proves every settlement: GET /api/bets/:id/proof recomputes the stored outcome from stored ticks", async () => {
+    expect(placed.length).toBeGreaterThan(10);
+    const seen = new Set<string>();
+    for (const { player, bet: b } of placed) {
+      const res = await server.request(`/api/bets/${b.id}/proof`, { token: player.token });
+      expect(res.status).toBe(200);
+      const proof = await res.json();
+      expect(proof.recomputed).toBe(proof.bet.status);
+      expect(proof.bet.status).not.toBe("open");
+      if (proof.bet.resolution) expect(proof.recomputedResolution).toEqual(proof.bet.resolution);
+      expect(proof.rule).toMatch(/first pair of consecutive ticks/);
+      // The window's ticks are all there, plus the one before t0.
+      expect(proof.ticks[0].t).toBeLessThan(b.windowStart);
+      expect(proof.ticks.slice(1).every((t: { t: number }) => t.t >= b.windowStart && t.t < b.windowEnd)).toBe(true);
+      seen.add(proof.bet.status);
+      if (proof.bet.status === "void") expect(proof.staleGaps.length + proof.ticks.length).toBeGreaterThan(0);
+    }
+    expect([...seen].sort()).toEqual(["lost", "void", "won"]);
+    const [first, second] = [placed[0]!, placed.find((p) => p.player !== placed[0]!.player)!];
+    expect((await server.request(`/api/bets/${first.bet.id}/proof`, { token: second.player.token })).status).toBe(404);
+    expect((await server.request(`/api/bets/${first.bet.id}/proof`)).status).toBe(401);
+    expect((await server.request(`/api/bets/abc/proof`, { token: first.player.token })).status).toBe(404);
   });
 });
