@@ -1,0 +1,127 @@
+/**
+ * Pricing benchmark: the cost of `pricing.quote()` on the bet-placement hot path and of `grid()`.
+ * Runs the real price + pricing modules (manual feed, temp DATA_DIR, no HTTP) and prints:
+ *   - cold: pricing one cell from scratch (the quadrature), µs per cell;
+ *   - grid: a full default 12 × 21 grid right after a tick (all cells cold), ms;
+ *   - hot: quotes of random cells of the grid between ticks (cache hits), quotes/s;
+ *   - mixed: a tick every `quotesPerTick` quotes (e.g. 3 000 bets/s against 10 ticks/s = 300), quotes/s.
+ * Each phase is bounded in time (≈ 2 s). Figures are noisy on a shared 2-core machine.
+ *   npx tsx scripts/bench-pricing.ts [quotesPerTick=300]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { testConfig } from "../runtime/config.ts";
+import { createContext } from "../runtime/context.ts";
+import { installPrice } from "../services/price/index.ts";
+import { installPricing } from "../services/pricing/index.ts";
+import { touchProbability } from "../domain/pricing/touch.ts";
+import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
+
+const quotesPerTick = Number(process.argv[2] ?? 300);
+const PHASE_MS = 2_000;
+
+function timed(label: string, body: () => number, unit: (count: number, ms: number) => string): void {
+  const started = performance.now();
+  let count = 0;
+  while (performance.now() - started < PHASE_MS) count += body();
+  const ms = performance.now() - started;
+  console.log(`${label.padEnd(52)} ${unit(count, ms)}`);
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), "tap-bench-pricing-"));
+  let clock = 1_764_000_002_963;
+  const booted = await createContext(testConfig({ DATA_DIR: dataDir, PRICE_SOURCES: "manual" }), {
+    now: () => clock,
+    modules: [installPrice, installPricing],
+  });
+  try {
+    await booted.start();
+    const { price, pricing } = booted.ctx.services;
+    let priceCents = 9_500_437;
+    const tick = () => {
+      clock += 100;
+      priceCents += Math.round((Math.random() - 0.5) * 400);
+      price.ingest("manual", priceCents, clock);
+    };
+    tick();
+    // Cells as offsets from the first unlocked column and the price's row: the clock moves 100 ms per
+    // tick, so absolute cells would soon be in the past (and refused cheaply, which measures nothing).
+    const offsets: Array<readonly [number, number]> = [];
+    for (let dc = 0; dc < 12; dc++) for (let dr = -10; dr <= 10; dr++) offsets.push([dc, dr]);
+    const cellsNow = () => {
+      const firstCol = Math.ceil((clock + 5_000) / 10_000);
+      const row = Math.floor(priceCents / 1_000);
+      return offsets.map(([dc, dr]) => [firstCol + dc, row + dr] as const);
+    };
+    let cells = cellsNow();
+    let sink = 0;
+    let ok = 0;
+    let asked = 0;
+    const refused = new Map<string, number>();
+    const count = (result: ReturnType<typeof pricing.quote>) => {
+      asked++;
+      if (result.ok) {
+        ok++;
+        sink += result.quote.multiplierHundredths!;
+      } else refused.set(result.reason, (refused.get(result.reason) ?? 0) + 1);
+    };
+
+    console.log(`pricing benchmark (${cells.length} cells in the default grid, node ${process.version})`);
+    const sigma = sigmaFromAnnual(0.6);
+    let k = 0;
+    timed("cold: touchProbability for one cell", () => {
+      for (let i = 0; i < 1_000; i++) {
+        if (k % cells.length === 0) cells = cellsNow();
+        const [col, row] = cells[k++ % cells.length]!;
+        sink += touchProbability({
+          spotCents: priceCents,
+          bandLowCents: row * 1_000,
+          bandHighCents: row * 1_000 + 1_000,
+          startInMs: col * 10_000 - clock,
+          windowMs: 10_000,
+          sigmaPerSqrtMs: sigma,
+          tickIntervalMs: 100,
+        });
+      }
+      return 1_000;
+    }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
+
+    timed("grid: 12 × 21 after each tick (all cells cold)", () => {
+      tick();
+      sink += pricing.grid(12, 21, clock)!.cells.length;
+      return 1;
+    }, (n, ms) => `${(ms / n).toFixed(3)} ms/grid`);
+
+    tick();
+    cells = cellsNow();
+    timed("hot: quote() between ticks (cache hits)", () => {
+      for (let i = 0; i < 10_000; i++) {
+        const [col, row] = cells[(i * 7919) % cells.length]!;
+        count(pricing.quote(col, row, clock));
+      }
+      return 10_000;
+    }, (n, ms) => `${Math.round((n / ms) * 1_000).toLocaleString("en")} quotes/s`);
+
+    timed(`mixed: a tick every ${quotesPerTick} quotes, random cells`, () => {
+      tick();
+      cells = cellsNow();
+      for (let i = 0; i < quotesPerTick; i++) {
+        const [col, row] = cells[Math.floor(Math.random() * cells.length)]!;
+        count(pricing.quote(col, row, clock));
+      }
+      return quotesPerTick;
+    }, (n, ms) => `${Math.round((n / ms) * 1_000).toLocaleString("en")} quotes/s`);
+
+    const reasons = [...refused].map(([reason, n]) => `${reason} ${((n / asked) * 100).toFixed(1)} %`).join(", ");
+    console.log(`hot and mixed phases: ${asked.toLocaleString("en")} quotes, ${((ok / asked) * 100).toFixed(1)} % priced ok; refused: ${reasons || "none"}`);
+    console.log(`volatility at the end: ${JSON.stringify(pricing.volatility())}`);
+    if (sink === Number.MIN_VALUE) console.log(sink); // keep the work observable
+  } finally {
+    await booted.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
