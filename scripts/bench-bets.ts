@@ -1,0 +1,203 @@
+/**
+ * Bet placement benchmark (SPEC §10: 3 000 bets/s for 60 s, p99 ≤ 100 ms, through nginx).
+ *
+ *   npx tsx scripts/bench-bets.ts --url http://127.0.0.1:8080 --admin-token $ADMIN_TOKEN \
+ *     [--rate 3000] [--duration 60] [--players 1000] [--connections 128] [--auth-url <app url>]
+ *
+ * 1. Signs in `players` wallets with real SIWE (viem signs the server's EIP-4361 message); many
+ *    players keep each under the per-player limits (20 bets/s, 200 open bets).
+ * 2. Keeps a list of offered cells from GET /api/grid (refreshed every second; only columns that
+ *    stay unlocked for a few more seconds, so a bet does not hit the lock while in flight).
+ * 3. Drives POST /api/bets with autocannon at a fixed offered rate, every request with its own
+ *    player token, cell and idempotency key.
+ * 4. Prints offered and achieved rate, p50/p99/max latency, statuses and refusal codes; then checks
+ *    the data: 201 answers = new bets in the database (integrity report's checkedBets, before vs
+ *    after), and the integrity check passes.
+ */
+import autocannon from "autocannon";
+import { randomBytes } from "node:crypto";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+
+const args = parseArgs(process.argv.slice(2));
+const url = (args.url ?? "http://127.0.0.1:3000").replace(/\/$/, "");
+const authUrl = (args["auth-url"] ?? url).replace(/\/$/, "");
+const adminToken = args["admin-token"] ?? process.env.ADMIN_TOKEN;
+const ratePerSec = Number(args.rate ?? 3000);
+const durationSec = Number(args.duration ?? 15);
+const connections = Number(args.connections ?? 128);
+const stakeMicroUsd = Number(args.stake ?? 100_000);
+// Keep every player under 20 bets/s and under 200 open bets even if nothing settles meanwhile.
+const players = Number(args.players ?? Math.max(500, Math.ceil((ratePerSec * durationSec) / 150), Math.ceil(ratePerSec / 10)));
+const SAFETY_MS = 3000;
+
+function parseArgs(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([\w-]+)(?:=(.*))?$/.exec(argv[i]!);
+    if (!m) throw new Error(`unexpected argument ${argv[i]}`);
+    out[m[1]!] = m[2] ?? argv[++i] ?? "";
+  }
+  return out;
+}
+
+async function json(path: string, init: RequestInit = {}, base = url): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path, { ...init, headers: { "content-type": "application/json", ...(init.headers ?? {}) } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function signInOne(): Promise<string> {
+  const account = privateKeyToAccount(generatePrivateKey());
+  for (let attempt = 0; ; attempt++) {
+    const nonce = await json("/api/auth/nonce", { method: "POST", body: JSON.stringify({ address: account.address }) }, authUrl);
+    if (nonce.status === 200) {
+      const signature = await account.signMessage({ message: nonce.body.message });
+      const verify = await json("/api/auth/verify", { method: "POST", body: JSON.stringify({ message: nonce.body.message, signature }) }, authUrl);
+      if (verify.status === 200) return verify.body.token as string;
+      if (verify.status !== 429 && verify.status !== 503) throw new Error(`verify: ${verify.status} ${JSON.stringify(verify.body)}`);
+    } else if (nonce.status !== 429 && nonce.status !== 503) {
+      throw new Error(`nonce: ${nonce.status} ${JSON.stringify(nonce.body)}`);
+    }
+    if (attempt > 50) throw new Error("sign-in kept being refused");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function signInAll(n: number): Promise<string[]> {
+  const tokens: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      tokens.push(await signInOne());
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, n) }, worker));
+  return tokens;
+}
+
+interface Cell {
+  col: number;
+  row: number;
+  windowStart: number;
+  multiplier: number;
+}
+
+/** Offered cells that stay unlocked for at least SAFETY_MS more, refreshed every second. */
+function cellFeed() {
+  let cells: Cell[] = [];
+  let lockMs = 5000;
+  const refresh = async () => {
+    const grid = await json("/api/grid?cols=6&rows=21");
+    if (grid.status !== 200) return;
+    lockMs = grid.body.lockMs;
+    const serverNow = grid.body.at as number;
+    const fresh = (grid.body.cells as Cell[]).filter((c) => c.multiplier !== null && c.multiplier <= 50 && c.windowStart - serverNow >= lockMs + SAFETY_MS);
+    if (fresh.length > 0) cells = fresh;
+  };
+  const timer = setInterval(() => void refresh().catch(() => {}), 1000);
+  return {
+    ready: refresh,
+    pick: () => cells[Math.floor(Math.random() * cells.length)]!,
+    stop: () => clearInterval(timer),
+    get size() {
+      return cells.length;
+    },
+  };
+}
+
+async function retryUnanswered(sent: Map<string, { token: string; body: string }>) {
+  const out = { committedBefore: 0, createdNow: 0, refused: 0 };
+  for (const { token, body } of sent.values()) {
+    const res = await json("/api/bets", { method: "POST", body, headers: { authorization: `Bearer ${token}` } });
+    if (res.status === 200) out.committedBefore++;
+    else if (res.status === 201) out.createdNow++;
+    else out.refused++;
+  }
+  return out;
+}
+
+async function integrityReport(): Promise<{ ok: boolean; checkedBets: number; problems: unknown[]; durationMs: number }> {
+  const res = await json("/api/admin/integrity", { headers: { authorization: `Bearer ${adminToken}` } });
+  if (res.status !== 200) throw new Error(`integrity: ${res.status} ${JSON.stringify(res.body)} (pass --admin-token)`);
+  return res.body;
+}
+
+async function main() {
+  if (!adminToken) throw new Error("--admin-token (or ADMIN_TOKEN) is needed for the data checks");
+  const before = await integrityReport();
+  const t0 = performance.now();
+  const tokens = await signInAll(players);
+  console.log(`signed in ${tokens.length} players via SIWE in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const feed = cellFeed();
+  await feed.ready();
+  if (feed.size === 0) throw new Error("no offered cells (is the price fresh?)");
+
+  const codes: Record<string, number> = {};
+  let created = 0;
+  let player = 0;
+  // Every request carries its idempotency key as x-request-id (echoed by the server), so requests
+  // still in flight when the load stops can be found and retried: an idempotent retry tells whether
+  // the first attempt was committed (200) or never arrived (201 now, or a refusal).
+  const sent = new Map<string, { token: string; body: string }>();
+  const result = await autocannon({
+    url,
+    connections,
+    duration: durationSec,
+    overallRate: ratePerSec,
+    requests: [
+      {
+        method: "POST",
+        path: "/api/bets",
+        setupRequest: (req: any) => {
+          const cell = feed.pick();
+          const token = tokens[player++ % tokens.length]!;
+          const key = randomBytes(12).toString("base64url");
+          req.headers = { "content-type": "application/json", authorization: `Bearer ${token}`, "x-request-id": key };
+          req.body = JSON.stringify({ col: cell.col, row: cell.row, stakeMicroUsd, idempotencyKey: key });
+          sent.set(key, { token, body: req.body });
+          return req;
+        },
+        onResponse: (status: number, body: string, _context: unknown, headers: Record<string, string>) => {
+          sent.delete(headers["x-request-id"] ?? "");
+          if (status === 201) created++;
+          else {
+            let code = String(status);
+            try {
+              code = `${status} ${JSON.parse(body).error.code}`;
+            } catch {
+              // not our JSON (e.g. an nginx page)
+            }
+            codes[code] = (codes[code] ?? 0) + 1;
+          }
+        },
+      },
+    ],
+  } as any);
+  feed.stop();
+
+  const achieved = result.requests.total / result.duration;
+  console.log(
+    `offered=${ratePerSec}/s achieved=${achieved.toFixed(0)}/s duration=${result.duration.toFixed(1)}s connections=${connections} players=${players}\n` +
+      `latency p50=${result.latency.p50}ms p90=${result.latency.p90}ms p99=${result.latency.p99}ms max=${result.latency.max}ms\n` +
+      `201=${created} refusals=${JSON.stringify(codes)} socket-errors=${result.errors} timeouts=${result.timeouts} non2xx=${result.non2xx}`,
+  );
+
+  const unanswered = await retryUnanswered(sent);
+  const after = await integrityReport();
+  const newBets = after.checkedBets - before.checkedBets;
+  const expected = created + unanswered.committedBefore + unanswered.createdNow;
+  console.log(
+    `unanswered when the load stopped: ${sent.size} → retried: ${unanswered.committedBefore} had been committed (200), ` +
+      `${unanswered.createdNow} placed now (201), ${unanswered.refused} refused`,
+  );
+  console.log(`bets in the database for this run: ${newBets}; 201 answers + committed retries: ${expected} → ${newBets === expected ? "MATCH" : "MISMATCH"}`);
+  console.log(`integrity: ok=${after.ok} problems=${after.problems.length} checkedBets=${after.checkedBets} (${after.durationMs} ms)`);
+  if (!after.ok) console.log(JSON.stringify(after.problems.slice(0, 5), null, 2));
+  process.exit(newBets === expected && after.ok ? 0 : 1);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
