@@ -1,0 +1,279 @@
+import Database from "libsql";
+import type { AppContext } from "../../runtime/context.ts";
+import { databasePaths } from "../../runtime/context.ts";
+import type { Db } from "../../storage/db.ts";
+import { isoDate, WEEK_MS, weekStartOf } from "./weeks.ts";
+import {
+  addBetChunk,
+  addGaps,
+  addTickSlice,
+  isEmpty,
+  prepareWeekSql,
+  recordedTotals,
+  sameTotals,
+  writeRecord,
+  zeroTotals,
+  type WeekSql,
+  type WeekTotals,
+} from "./week-sql.ts";
+import { purgeBetsOp, purgeGapsOp, purgeTicksOp, type PurgeResult } from "./purge.ts";
+import { finishRunOp, startRunOp } from "./runs.ts";
+
+/** A point of the run; the test hook may throw there to simulate a crash. */
+export interface ArchiveStep {
+  phase: "copy" | "verified" | "purge";
+  weekStart: number;
+  chunk: number;
+}
+
+export interface ChunkSizes {
+  /** Bets (with their ledger entries) per copy/check step and per purge operation. */
+  copyBets: number;
+  purgeBets: number;
+  /** Ticks: copied by time slice, purged by count. */
+  tickSliceMs: number;
+  purgeTicks: number;
+  purgeGaps: number;
+}
+
+export const DEFAULT_CHUNKS: ChunkSizes = { copyBets: 2000, purgeBets: 400, tickSliceMs: 10 * 60_000, purgeTicks: 4000, purgeGaps: 500 };
+
+export interface ArchiveOptions {
+  onStep?: (step: ArchiveStep) => void;
+  chunks?: Partial<ChunkSizes>;
+}
+
+export interface PurgeStats {
+  operations: number;
+  rows: number;
+  /** Longest time one purge operation ran inside the shared writer's transaction. */
+  writerHeldMaxMs: number;
+  /** Longest time from enqueueing one purge operation to its commit (includes waiting for the batch). */
+  commitMaxMs: number;
+}
+
+export interface WeekReport {
+  weekStart: number;
+  week: string;
+  status: "done" | "failed";
+  /** A previous run had verified this week already (it crashed or failed later): this run resumed it. */
+  resumed: boolean;
+  /** Rows newly written to history by this run (0 for rows copied by an earlier attempt). */
+  copied: { bets: number; ledgerEntries: number; priceTicks: number; staleGaps: number };
+  /** The week as history holds it, checked against current (first run) or the recorded totals (rerun). */
+  totals?: WeekTotals;
+  purge: PurgeStats;
+  durationMs: number;
+  error?: string;
+}
+
+export interface ArchiveReport {
+  ok: boolean;
+  startedAt: number;
+  currentWeekStart: number;
+  weeks: WeekReport[];
+  durationMs: number;
+}
+
+const WEEKS_PER_RUN_MAX = 520;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The Weekly Archiver (ADR-006). For every week before the current one (UTC, Monday 00:00) that still
+ * has rows in current, oldest first:
+ * 1. copy its settled bets, their ledger entries, its ticks and closed stale gaps into history, chunk
+ *    by chunk, checking after each chunk that every copied row is in history exactly (EXCEPT);
+ * 2. verify the week's totals (counts and money sums): history must equal current on the first run,
+ *    and equal the totals recorded then (hist.archived_weeks) on a rerun after a crash;
+ * 3. delete the rows from current in small operations through the shared batch queue.
+ * Idempotent and crash-safe: copies are INSERT OR IGNORE of rows keyed by their ids, nothing is
+ * deleted before its week is verified, a bet leaves together with its entries, and a rerun picks up
+ * whatever is left. Open bets, their entries, accounts and non-bet entries never move.
+ */
+export async function runArchive(ctx: AppContext, options: ArchiveOptions = {}): Promise<ArchiveReport> {
+  const started = performance.now();
+  const startedAt = ctx.now();
+  const currentWeekStart = weekStartOf(startedAt);
+  const chunks = { ...DEFAULT_CHUNKS, ...options.chunks };
+  const conn = openArchiverConnection(ctx);
+  const weeks: WeekReport[] = [];
+  try {
+    const sql = prepareWeekSql(conn);
+    for (let i = 0; i < WEEKS_PER_RUN_MAX; i++) {
+      const first = (sql.firstLeft.get(currentWeekStart) as { t: number | null }).t;
+      if (first === null) break;
+      const weekStart = weekStartOf(first);
+      const report = await archiveWeek(ctx, conn, sql, weekStart, chunks, options);
+      weeks.push(report);
+      if (report.status === "failed") break;
+    }
+  } finally {
+    conn.close();
+  }
+  const report: ArchiveReport = { ok: weeks.every((w) => w.status === "done"), startedAt, currentWeekStart, weeks, durationMs: Math.round(performance.now() - started) };
+  if (!report.ok) ctx.log.error({ weeks: weeks.filter((w) => w.status === "failed") }, "archive run failed");
+  else ctx.log.info({ weeks: weeks.length, durationMs: report.durationMs }, "archive run finished");
+  return report;
+}
+
+/** The archiver's own connection: current as `main` (read), history as `hist` (the only file it writes directly). */
+function openArchiverConnection(ctx: AppContext): Db {
+  const paths = databasePaths(ctx.config);
+  const conn = new Database(paths.current);
+  conn.exec(`PRAGMA busy_timeout = ${Math.trunc(ctx.config.DB_BUSY_TIMEOUT_MS)}`);
+  conn.prepare("ATTACH DATABASE ? AS hist").run(paths.history);
+  conn.exec(`PRAGMA hist.synchronous = ${ctx.config.DB_SYNCHRONOUS}`);
+  return conn;
+}
+
+async function archiveWeek(ctx: AppContext, conn: Db, sql: WeekSql, weekStart: number, chunks: ChunkSizes, options: ArchiveOptions): Promise<WeekReport> {
+  const started = performance.now();
+  const weekEnd = weekStart + WEEK_MS;
+  const report: WeekReport = {
+    weekStart,
+    week: isoDate(weekStart),
+    status: "failed",
+    resumed: false,
+    copied: { bets: 0, ledgerEntries: 0, priceTicks: 0, staleGaps: 0 },
+    purge: { operations: 0, rows: 0, writerHeldMaxMs: 0, commitMaxMs: 0 },
+    durationMs: 0,
+  };
+  const runId = await ctx.queue.enqueue(startRunOp(weekStart, ctx.now()));
+  try {
+    const recorded = recordedTotals(sql, weekStart);
+    report.resumed = recorded !== undefined;
+    const current = await copyWeek(conn, sql, weekStart, weekEnd, chunks, report, options);
+    const history = zeroTotals();
+    await sumWeek(sql.hist, weekStart, weekEnd, chunks, history);
+    if (!recorded) {
+      if (!sameTotals(current, history)) throw new VerifyError("history does not match current for this week", { current, history });
+      writeRecord(sql, weekStart, history, ctx.now());
+    } else if (!sameTotals(recorded, history)) {
+      throw new VerifyError("history no longer matches the totals recorded when this week was verified", { recorded, history });
+    }
+    report.totals = history;
+    await ctx.queue.enqueue(finishRunOp(runId, "copied", null, report));
+    options.onStep?.({ phase: "verified", weekStart, chunk: 0 });
+    await purgeWeek(ctx, sql, weekStart, weekEnd, chunks, report, options);
+    const left = zeroTotals();
+    await sumWeek(sql.main, weekStart, weekEnd, chunks, left);
+    if (!isEmpty(left)) throw new VerifyError("rows of the week are still in current after the purge", { left });
+    report.status = "done";
+  } catch (error) {
+    report.error = error instanceof Error ? error.message : String(error);
+    if (error instanceof VerifyError) report.error += ` ${JSON.stringify(error.details)}`;
+    if (conn.inTransaction) conn.exec("ROLLBACK");
+  }
+  report.durationMs = Math.round(performance.now() - started);
+  await ctx.queue.enqueue(finishRunOp(runId, report.status, ctx.now(), report)).catch((error: unknown) => {
+    ctx.log.error({ err: error, weekStart }, "could not record the archive run");
+  });
+  return report;
+}
+
+class VerifyError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** Step 1: copies the week into history chunk by chunk, checking each chunk; returns current's totals. */
+async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions): Promise<WeekTotals> {
+  const totals = zeroTotals();
+  let chunk = 0;
+  for await (const ids of betChunks(sql.main, weekStart, weekEnd, chunks.copyBets)) {
+    options.onStep?.({ phase: "copy", weekStart, chunk: chunk++ });
+    inTransaction(conn, () => {
+      report.copied.bets += sql.copyBets.run(ids).changes;
+      report.copied.ledgerEntries += sql.copyEntries.run(ids).changes;
+    });
+    const missing = (sql.missingBets.get(ids) as { n: number }).n + (sql.missingEntries.get(ids) as { n: number }).n;
+    if (missing > 0) throw new VerifyError("copied bets or entries differ in history", { missing });
+    addBetChunk(sql.main, ids, totals);
+  }
+  for (let from = weekStart; from < weekEnd; from += chunks.tickSliceMs) {
+    const to = Math.min(weekEnd, from + chunks.tickSliceMs);
+    inTransaction(conn, () => {
+      report.copied.priceTicks += sql.copyTicks.run(from, to).changes;
+    });
+    if ((sql.missingTicks.get(from, to) as { n: number }).n > 0) throw new VerifyError("copied ticks differ in history", { from, to });
+    addTickSlice(sql.main, from, to, totals);
+    await yieldToEventLoop();
+  }
+  inTransaction(conn, () => {
+    report.copied.staleGaps += sql.copyGaps.run(weekStart, weekEnd).changes;
+  });
+  if ((sql.missingGaps.get(weekStart, weekEnd) as { n: number }).n > 0) throw new VerifyError("copied stale gaps differ in history", {});
+  addGaps(sql.main, weekStart, weekEnd, totals);
+  return totals;
+}
+
+/** Adds the week's totals as database `s` holds them, summed chunk by chunk. */
+async function sumWeek(s: WeekSql["main"], weekStart: number, weekEnd: number, chunks: ChunkSizes, into: WeekTotals): Promise<void> {
+  for await (const ids of betChunks(s, weekStart, weekEnd, chunks.copyBets)) addBetChunk(s, ids, into);
+  for (let from = weekStart; from < weekEnd; from += chunks.tickSliceMs) {
+    addTickSlice(s, from, Math.min(weekEnd, from + chunks.tickSliceMs), into);
+    if ((from - weekStart) % (chunks.tickSliceMs * 64) === 0) await yieldToEventLoop();
+  }
+  addGaps(s, weekStart, weekEnd, into);
+}
+
+/** Step 3: deletes the verified week from current, a small operation at a time through the queue. */
+async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions): Promise<void> {
+  let chunk = 0;
+  const step = async (op: (db: Db) => PurgeResult) => {
+    options.onStep?.({ phase: "purge", weekStart, chunk: chunk++ });
+    const enqueued = performance.now();
+    const result = await ctx.queue.enqueue(op);
+    const p = report.purge;
+    p.operations++;
+    p.rows += result.rows;
+    p.writerHeldMaxMs = Math.max(p.writerHeldMaxMs, result.heldMs);
+    p.commitMaxMs = Math.max(p.commitMaxMs, performance.now() - enqueued);
+  };
+  for await (const ids of betChunks(sql.main, weekStart, weekEnd, chunks.purgeBets)) await step(purgeBetsOp(JSON.parse(ids) as number[]));
+  for (;;) {
+    const boundary = sql.tickBoundary.get(weekStart, weekEnd, chunks.purgeTicks) as { t: number } | undefined;
+    const to = boundary?.t ?? weekEnd;
+    await step(purgeTicksOp(weekStart, to));
+    if (to === weekEnd) break;
+  }
+  for (;;) {
+    const ids = (sql.gapIds.all(weekStart, weekEnd, chunks.purgeGaps) as { id: number }[]).map((r) => r.id);
+    if (ids.length === 0) break;
+    await step(purgeGapsOp(ids));
+  }
+}
+
+/**
+ * The settled bets of a week in `s`, as JSON arrays of at most `size` ids, by keyset pagination
+ * over (resolved_at, id). Yields to the event loop between chunks.
+ */
+async function* betChunks(s: WeekSql["main"], weekStart: number, weekEnd: number, size: number): AsyncGenerator<string> {
+  let afterResolved = weekStart - 1;
+  let afterId = 0;
+  for (;;) {
+    const rows = s.nextBetIds.all(weekStart, weekEnd, afterResolved, afterId, size) as { id: number; resolved_at: number }[];
+    if (rows.length === 0) return;
+    const last = rows[rows.length - 1]!;
+    afterResolved = last.resolved_at;
+    afterId = last.id;
+    yield JSON.stringify(rows.map((r) => r.id));
+    await yieldToEventLoop();
+  }
+}
+
+/** A write transaction on the archiver's connection (it only ever writes `hist`, so only history is locked). */
+function inTransaction(conn: Db, body: () => void): void {
+  conn.exec("BEGIN");
+  try {
+    body();
+    conn.exec("COMMIT");
+  } catch (error) {
+    if (conn.inTransaction) conn.exec("ROLLBACK");
+    throw error;
+  }
+}

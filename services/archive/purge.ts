@@ -1,0 +1,52 @@
+import type { Db } from "../../storage/db.ts";
+
+/**
+ * Batch-queue operations that delete archived rows from the current database, one small chunk per
+ * operation, so the shared writer is never held long (SPEC §10: ≤ 50 ms). Each reports how long it
+ * ran inside the transaction. Guards: never a row of an open bet, never an open stale gap.
+ */
+export interface PurgeResult {
+  rows: number;
+  heldMs: number;
+}
+
+const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
+
+function prepare(db: Db) {
+  return {
+    entries: db.prepare(
+      "DELETE FROM ledger_entries WHERE bet_id IN (SELECT id FROM bets WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'open')",
+    ),
+    bets: db.prepare("DELETE FROM bets WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'open'"),
+    ticks: db.prepare("DELETE FROM price_ticks WHERE t >= ? AND t < ?"),
+    gaps: db.prepare("DELETE FROM stale_gaps WHERE id IN (SELECT value FROM json_each(?)) AND end_at IS NOT NULL"),
+  };
+}
+
+function stmts(db: Db) {
+  let s = statements.get(db);
+  if (!s) statements.set(db, (s = prepare(db)));
+  return s;
+}
+
+/** A bet and its ledger entries leave together, so a crash between chunks never orphans entries. */
+export const purgeBetsOp = (betIds: number[]) => (db: Db): PurgeResult => {
+  const started = performance.now();
+  const ids = JSON.stringify(betIds);
+  const s = stmts(db);
+  const entries = s.entries.run(ids).changes;
+  const bets = s.bets.run(ids).changes;
+  return { rows: entries + bets, heldMs: performance.now() - started };
+};
+
+export const purgeTicksOp = (fromMs: number, toMs: number) => (db: Db): PurgeResult => {
+  const started = performance.now();
+  const rows = stmts(db).ticks.run(fromMs, toMs).changes;
+  return { rows, heldMs: performance.now() - started };
+};
+
+export const purgeGapsOp = (gapIds: number[]) => (db: Db): PurgeResult => {
+  const started = performance.now();
+  const rows = stmts(db).gaps.run(JSON.stringify(gapIds)).changes;
+  return { rows, heldMs: performance.now() - started };
+};
