@@ -2,6 +2,7 @@ import type { Hooks, Peer } from "crossws";
 import type { AppContext } from "../../runtime/context.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
 import { circuitFrame, frame, gridFrame, pongFrame, priceFrame } from "./messages.ts";
+import { rawSocketOf, textFrame, type RawSocket } from "./wire.ts";
 
 /** WebSocket close codes we use (4xxx are application codes). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -15,6 +16,8 @@ const GRID_INTERVAL_MS = 1000;
 
 interface Client {
   peer: Peer;
+  /** The fast path for broadcasts; undefined → peer.send. */
+  raw: RawSocket | undefined;
   /** Lower-case address of an authenticated connection. */
   address: string | undefined;
   windowStartMs: number;
@@ -123,7 +126,7 @@ export class RealtimeHub {
       return;
     }
     const address = context.address?.toLowerCase();
-    const client: Client = { peer, address, windowStartMs: this.#ctx.now(), messagesInWindow: 0 };
+    const client: Client = { peer, raw: rawSocketOf(peer), address, windowStartMs: this.#ctx.now(), messagesInWindow: 0 };
     this.#clients.set(peer, client);
     if (address) {
       let set = this.#byAddress.get(address);
@@ -167,10 +170,13 @@ export class RealtimeHub {
     }
   }
 
-  /** Writes one frame; a connection whose unsent bytes pass the bound is cut at once. */
+  /** Writes one message; a connection whose unsent bytes pass the bound is cut at once. */
   #send(client: Client, data: Buffer): boolean {
     const buffered = client.peer.send(data, { compress: false, binary: false } as { compress?: boolean });
-    const bufferedBytes = typeof buffered === "number" ? buffered : client.peer.bufferedAmount;
+    return this.#checkBuffered(client, typeof buffered === "number" ? buffered : client.peer.bufferedAmount);
+  }
+
+  #checkBuffered(client: Client, bufferedBytes: number): boolean {
     if (bufferedBytes <= this.#ctx.config.WS_MAX_BUFFERED_BYTES) return true;
     this.#metrics.dropped.inc({ reason: "slow" });
     this.#remove(client.peer);
@@ -179,11 +185,21 @@ export class RealtimeHub {
     return false;
   }
 
-  /** Sends one serialised frame to every connection; returns how many it reached. */
+  /** Sends one serialised message to every connection, framed once; returns how many it reached. */
   broadcast(data: Buffer): number {
     const started = performance.now();
+    const framed = textFrame(data);
     let reached = 0;
-    for (const client of [...this.#clients.values()]) if (this.#send(client, data)) reached++;
+    // Deleting the current entry while iterating a Map is safe: slow clients drop out in the loop.
+    for (const client of this.#clients.values()) {
+      const raw = client.raw;
+      if (!raw) {
+        if (this.#send(client, data)) reached++;
+      } else if (raw.open) {
+        raw.write(framed);
+        if (this.#checkBuffered(client, raw.bufferedAmount)) reached++;
+      }
+    }
     this.#metrics.sent.inc(reached);
     this.#metrics.broadcastSeconds.observe((performance.now() - started) / 1000);
     return reached;
