@@ -99,6 +99,19 @@ describe("ws: messages and protection", () => {
     expect(bobWs.messages.filter((m) => m.type === "balance")).toHaveLength(1);
   });
 
+  it("closes a player's connections with 4401 when the session is revoked (logout), and only those", async () => {
+    const carol = await createPlayer(server.ctx);
+    const dave = await createPlayer(server.ctx);
+    const carolWs = await connect(`?token=${carol.token}`);
+    const daveWs = await connect(`?token=${dave.token}`);
+    await Promise.all([carolWs, daveWs].map((c) => c.next((m) => m.type === "hello")));
+    await server.ctx.services.auth.sessions.revoke(carol.token);
+    expect((await carolWs.closed).code).toBe(4401);
+    daveWs.send(JSON.stringify({ type: "ping" }));
+    await daveWs.next((m) => m.type === "pong");
+    expect(daveWs.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
   it("streams the grid about once a second, with multipliers as numbers of hundredths / 100", async () => {
     const cell = (row: number, multiplierHundredths: number | null): CellQuote => ({
       col: 180_000_001, row, windowStart: 1_800_000_010_000, windowEnd: 1_800_000_020_000,

@@ -1,5 +1,6 @@
 import type { Hooks, Peer } from "crossws";
 import type { AppContext } from "../../runtime/context.ts";
+import { hashToken } from "../auth/sessions.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
 import { circuitFrame, frame, gridFrame, pongFrame, priceFrame } from "./messages.ts";
 import { rawSocketOf, textFrame, type RawSocket } from "./wire.ts";
@@ -10,6 +11,8 @@ export const CLOSE_POLICY = 1008; // flooding
 export const CLOSE_TRY_AGAIN = 1013; // server full
 export const CLOSE_GOING_AWAY = 1001;
 
+/** Where SessionManager announces revoked sessions (sha256 of the token); see services/auth/sessions.ts. */
+const SESSION_REVOKED_CHANNEL = "session:revoked";
 const GRID_COLS = 12;
 const GRID_ROWS = 21;
 const GRID_INTERVAL_MS = 1000;
@@ -20,12 +23,15 @@ interface Client {
   raw: RawSocket | undefined;
   /** Lower-case address of an authenticated connection. */
   address: string | undefined;
+  /** sha256 of its session token, to cut the connection when the session is revoked (logout). */
+  tokenHash: string | undefined;
   windowStartMs: number;
   messagesInWindow: number;
 }
 
 type UpgradeContext = {
   address?: string;
+  tokenHash?: string;
   authFailed?: boolean;
 };
 
@@ -71,6 +77,7 @@ export class RealtimeHub {
       bus.subscribe("price", (m) => this.#onPrice(m)),
       bus.subscribe("circuit", (m) => this.#onCircuit(m)),
       bus.subscribe("user", (m) => this.#onUser(m)),
+      bus.subscribe(SESSION_REVOKED_CHANNEL, (hash) => this.#onRevoked(hash)),
     );
     this.#gridTimer = setInterval(() => this.#sendGrid(), GRID_INTERVAL_MS);
     this.#gridTimer.unref();
@@ -106,7 +113,7 @@ export class RealtimeHub {
     try {
       const session = await services.auth.sessions.authenticate(token);
       // Refused after the handshake so the client sees close code 4401, not an opaque HTTP error.
-      return { context: session ? { address: session.address } : { authFailed: true } };
+      return { context: session ? { address: session.address, tokenHash: hashToken(token) } : { authFailed: true } };
     } finally {
       this.#upgrading--;
     }
@@ -126,7 +133,14 @@ export class RealtimeHub {
       return;
     }
     const address = context.address?.toLowerCase();
-    const client: Client = { peer, raw: rawSocketOf(peer), address, windowStartMs: this.#ctx.now(), messagesInWindow: 0 };
+    const client: Client = {
+      peer,
+      raw: rawSocketOf(peer),
+      address,
+      tokenHash: context.tokenHash,
+      windowStartMs: this.#ctx.now(),
+      messagesInWindow: 0,
+    };
     this.#clients.set(peer, client);
     if (address) {
       let set = this.#byAddress.get(address);
@@ -230,6 +244,15 @@ export class RealtimeHub {
     const data = frame(parsed.event);
     for (const client of [...set]) this.#send(client, data);
     this.#metrics.sent.inc(set.size);
+  }
+
+  /** Logout ends private delivery at once: the connection of a revoked session is closed. */
+  #onRevoked(tokenHash: string): void {
+    for (const client of this.#clients.values()) {
+      if (client.tokenHash !== tokenHash) continue;
+      this.#remove(client.peer);
+      client.peer.close(CLOSE_UNAUTHORIZED, "session ended");
+    }
   }
 
   #sendGrid(): void {
