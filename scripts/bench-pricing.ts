@@ -1,11 +1,11 @@
 /**
  * Pricing benchmark: the cost of `pricing.quote()` on the bet-placement hot path and of `grid()`.
  * Runs the real price + pricing modules (manual feed, temp DATA_DIR, no HTTP) and prints:
- *   - cold: pricing one cell from scratch (the quadrature), µs per cell;
+ *   - cold: pricing one cell from scratch (the quadrature), µs per cell, with many and with few ticks per window;
  *   - grid: a full default 12 × 21 grid right after a tick (all cells cold), ms;
  *   - hot: quotes of random cells of the grid between ticks (cache hits), quotes/s;
  *   - mixed: a tick every `quotesPerTick` quotes (e.g. 3 000 bets/s against 10 ticks/s = 300), quotes/s.
- * Each phase is bounded in time (≈ 2 s). Figures are noisy on a shared 2-core machine.
+ * Each phase is bounded in time (1.5 s). Figures are noisy on a shared 2-core machine.
  *   npx tsx scripts/bench-pricing.ts [quotesPerTick=300]
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,7 +19,7 @@ import { touchProbability } from "../domain/pricing/touch.ts";
 import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
 
 const quotesPerTick = Number(process.argv[2] ?? 300);
-const PHASE_MS = 2_000;
+const PHASE_MS = 1_500;
 
 function timed(label: string, body: () => number, unit: (count: number, ms: number) => string): void {
   const started = performance.now();
@@ -71,22 +71,25 @@ async function main() {
     console.log(`pricing benchmark (${cells.length} cells in the default grid, node ${process.version})`);
     const sigma = sigmaFromAnnual(0.6);
     let k = 0;
-    timed("cold: touchProbability for one cell", () => {
-      for (let i = 0; i < 1_000; i++) {
-        if (k % cells.length === 0) cells = cellsNow();
-        const [col, row] = cells[k++ % cells.length]!;
-        sink += touchProbability({
-          spotCents: priceCents,
-          bandLowCents: row * 1_000,
-          bandHighCents: row * 1_000 + 1_000,
-          startInMs: col * 10_000 - clock,
-          windowMs: 10_000,
-          sigmaPerSqrtMs: sigma,
-          tickIntervalMs: 100,
-        });
-      }
-      return 1_000;
-    }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
+    for (const tickIntervalMs of [100, 1_000]) {
+      const label = `cold: touchProbability, one cell, ${tickIntervalMs} ms ticks${tickIntervalMs >= 1_000 ? " (table)" : " (BGK)"}`;
+      timed(label, () => {
+        for (let i = 0; i < 1_000; i++) {
+          if (k % cells.length === 0) cells = cellsNow();
+          const [col, row] = cells[k++ % cells.length]!;
+          sink += touchProbability({
+            spotCents: priceCents,
+            bandLowCents: row * 1_000,
+            bandHighCents: row * 1_000 + 1_000,
+            startInMs: col * 10_000 - clock,
+            windowMs: 10_000,
+            sigmaPerSqrtMs: sigma,
+            tickIntervalMs,
+          });
+        }
+        return 1_000;
+      }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
+    }
 
     timed("grid: 12 × 21 after each tick (all cells cold)", () => {
       tick();

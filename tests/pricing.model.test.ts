@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isOffered, multiplierHundredths } from "../domain/pricing/multiplier.ts";
 import { gaussLegendre, normCdf } from "../domain/pricing/normal.ts";
-import { BGK_BETA, touchProbability, type TouchInput } from "../domain/pricing/touch.ts";
+import { BGK_BETA, discreteHitProbability } from "../domain/pricing/discrete-barrier.ts";
+import { SeededRandom } from "../domain/pricing/simulation.ts";
+import { touchProbability, type TouchInput } from "../domain/pricing/touch.ts";
 import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
 
 const SIGMA = sigmaFromAnnual(0.6);
@@ -24,7 +26,7 @@ function cell(k: number, startInMs = 10_000, overrides: Partial<TouchInput> = {}
 }
 
 /**
- * The model's integral done the slow way: composite Simpson on 3 × 60 000 panels of the start's
+ * The model's integral (domain/pricing/touch.ts, step 4) done the slow way: composite Simpson on 3 × 60 000 panels of the start's
  * standard-normal variable z, split at the band edges where the integrand jumps.
  */
 function bruteForce(input: TouchInput): number {
@@ -32,11 +34,13 @@ function bruteForce(input: TouchInput): number {
   const b = Math.log(input.bandHighCents / input.spotCents);
   const dt = input.tickIntervalMs;
   const v = input.sigmaPerSqrtMs * Math.sqrt(input.startInMs + dt / 2);
-  const w = input.sigmaPerSqrtMs * Math.sqrt(input.windowMs - dt);
-  const s = BGK_BETA * input.sigmaPerSqrtMs * Math.sqrt(dt);
+  const hit = (distance: number) =>
+    dt === 0
+      ? 2 * normCdf(-distance / (input.sigmaPerSqrtMs * Math.sqrt(input.windowMs)))
+      : discreteHitProbability(input.windowMs / dt - 1, distance / (input.sigmaPerSqrtMs * Math.sqrt(dt)));
   const density = (z: number) => Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
-  const below = (z: number) => density(z) * 2 * normCdf(-(a + s - v * z) / w);
-  const above = (z: number) => density(z) * 2 * normCdf(-(v * z - b + s) / w);
+  const below = (z: number) => density(z) * hit(a - v * z);
+  const above = (z: number) => density(z) * hit(v * z - b);
   const simpson = (f: (z: number) => number, from: number, to: number) => {
     if (!(to > from)) return 0;
     const n = 60_000;
@@ -67,6 +71,51 @@ describe("normal CDF and quadrature", () => {
     expect(integral(() => 1)).toBeCloseTo(2, 14);
     expect(integral((x) => x ** 14)).toBeCloseTo(2 / 15, 14);
     expect(integral((x) => x ** 15 + x ** 3)).toBeCloseTo(0, 14);
+  });
+});
+
+describe("first passage of a discretely observed walk (few ticks)", () => {
+  it("is N(−δ) for one tick and matches Sparre Andersen at the barrier", () => {
+    for (const d of [0, 0.5, 2]) expect(discreteHitProbability(1, d)).toBeCloseTo(normCdf(-d), 4);
+    // P(S_1..S_m all < 0) = C(2m, m)/4^m for a symmetric continuous walk.
+    const binomial = (n: number, k: number) => Array.from({ length: k }, (_, i) => (n - i) / (k - i)).reduce((x, y) => x * y, 1);
+    for (const m of [2, 9, 30, 64]) expect(discreteHitProbability(m, 0)).toBeCloseTo(1 - binomial(2 * m, m) / 4 ** m, 6);
+  });
+
+  it("matches a simulated 9-step walk where the BGK shortcut is off by 3 %", () => {
+    const rng = new SeededRandom(9);
+    const paths = 100_000;
+    const steps = new Float64Array(9);
+    const distances = [0.3, 3, 5];
+    const hits = distances.map(() => 0);
+    for (let p = 0; p < paths; p++) {
+      rng.fillNormals(steps);
+      let x = 0;
+      let max = Number.NEGATIVE_INFINITY;
+      for (const z of steps) max = Math.max(max, (x += z));
+      distances.forEach((d, i) => (hits[i]! += max >= d ? 1 : 0));
+    }
+    distances.forEach((d, i) => {
+      const simulated = hits[i]! / paths;
+      const model = discreteHitProbability(9, d);
+      const se = Math.sqrt((model * (1 - model)) / paths);
+      expect(Math.abs(simulated - model)).toBeLessThan(4 * se);
+    });
+    // The continuity-corrected reflection formula alone would be visibly wrong here.
+    const bgk = (d: number) => 2 * normCdf(-(d + BGK_BETA) / 3);
+    expect(Math.abs(bgk(5) / discreteHitProbability(9, 5) - 1)).toBeGreaterThan(0.03);
+  });
+
+  it("is monotone, and joins the BGK formula smoothly past the table", () => {
+    for (let d = 0; d < 20; d += 0.37) {
+      expect(discreteHitProbability(9, d + 0.37)).toBeLessThanOrEqual(discreteHitProbability(9, d));
+      expect(discreteHitProbability(20, d)).toBeGreaterThanOrEqual(discreteHitProbability(9, d));
+    }
+    for (const d of [0.5, 2, 5, 10]) {
+      expect(discreteHitProbability(64.999, d) / discreteHitProbability(65.001, d)).toBeCloseTo(1, 3);
+    }
+    expect(discreteHitProbability(0, 1)).toBe(0);
+    expect(discreteHitProbability(9, 1e6)).toBe(0);
   });
 });
 
@@ -123,12 +172,14 @@ describe("P(touch) model", () => {
     expect(touchProbability({ ...far, tickIntervalMs: 0 })).toBeGreaterThan(touchProbability(far));
   });
 
-  it("agrees with a brute-force integration of the same formula to 1e-7", () => {
+  it("agrees with a brute-force integration of the same formula (1e-7; 1e-6 with few ticks per window)", () => {
     for (const startInMs of [5_000, 15_037, 60_000, 600_000]) {
       for (const k of [-30, -8, -1, 0, 1, 4, 12]) {
-        for (const tickIntervalMs of [0, 100, 1_000]) {
+        for (const tickIntervalMs of [0, 100, 1_000, 2_500]) {
           const input = cell(k, startInMs, { tickIntervalMs });
-          expect(Math.abs(touchProbability(input) - bruteForce(input))).toBeLessThan(1e-7);
+          // The few-tick table is a cubic interpolant (C¹): 32 nodes integrate it to ~1e-6.
+          const tolerance = tickIntervalMs >= 1_000 ? 1e-6 : 1e-7;
+          expect(Math.abs(touchProbability(input) - bruteForce(input)), `${startInMs} ${k} ${tickIntervalMs}`).toBeLessThan(tolerance);
         }
       }
     }

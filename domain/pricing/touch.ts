@@ -1,4 +1,7 @@
+import { discreteHitProbability, negligibleHitDistance } from "./discrete-barrier.ts";
 import { gaussLegendre, normCdf, normPdf } from "./normal.ts";
+
+export { BGK_BETA } from "./discrete-barrier.ts";
 
 /**
  * P(touch): the probability that the index touches the band [lo, hi) inside the window [t0, t1),
@@ -12,27 +15,26 @@ import { gaussLegendre, normCdf, normPdf } from "./normal.ts";
  * 1. The first in-window tick lands at t0 + u with u ∈ [0, Δ), on average Δ/2; its log-price is
  *    y ~ N(0, v²) with v² = σ²(τ + Δ/2). Ticks before t0 do not count (the window start).
  * 2. If a ≤ y < b that tick is a touch: this contributes N(b/v) − N(a/v) in closed form.
- * 3. Otherwise the remaining in-window ticks span T − Δ on average (n = T/Δ ticks, n − 1 gaps). With
- *    y below the band, the rule wins exactly when a later tick reaches lo (it is then inside the band,
- *    or above it while its predecessor was below: a crossing), i.e. a discretely monitored barrier.
- *    Reflection principle for continuous monitoring: P(max of BM over T' ≥ d) = 2·N(−d/(σ√T')).
- *    Discrete monitoring misses touches between ticks; Broadie–Glasserman–Kou (1997): the discrete
- *    barrier is hit like a continuous one moved away from the path by β·σ·√Δ, β = −ζ(½)/√(2π) ≈ 0.5826.
- *    So from below: 2·N(−(a + s − y)/w), from above: 2·N(−(y − b + s)/w), with s = β·σ·√Δ and
- *    w = σ·√(T − Δ).
- * 4. P = N(b/v) − N(a/v) + ∫_{y<a} φ_v(y)·2N(−(a+s−y)/w) dy + ∫_{y≥b} φ_v(y)·2N(−(y−b+s)/w) dy.
+ * 3. Otherwise the remaining in-window ticks are m = T/Δ − 1 more observations, Δ apart (a window
+ *    holds T/Δ ticks on average). With y below the band, the rule wins exactly when a later tick
+ *    reaches lo (it is then inside the band, or above it while its predecessor was below: a
+ *    crossing), i.e. a discretely monitored barrier at distance a − y; from above, symmetrically,
+ *    at y − b. In units of one tick's standard deviation σ√Δ this is hit_m(δ), the first-passage
+ *    probability of an m-step Gaussian random walk (domain/pricing/discrete-barrier.ts): computed
+ *    exactly from a table for m ≤ 64 and, for more ticks, by the reflection principle with the
+ *    Broadie–Glasserman–Kou continuity correction 2·N(−(δ + β)/√m), β = −ζ(½)/√(2π) ≈ 0.5826
+ *    (ticks miss touches between them: the barrier acts as if moved away by β·σ·√Δ).
+ *    With continuous monitoring (Δ = 0): 2·N(−dist/(σ√T)).
+ * 4. P = N(b/v) − N(a/v) + ∫_{y<a} φ_v(y)·hit(a − y) dy + ∫_{y≥b} φ_v(y)·hit(y − b) dy.
  *    Each tail integral is smooth on its half-line and is done with fixed Gauss–Legendre nodes on
- *    the interval outside which both factors are below 1e-17 (so the discontinuity of the integrand
- *    at the band edges, where 1 drops to 2N(−s/w), never lies inside a quadrature panel).
+ *    the interval outside which both factors are negligible (so the discontinuity of the integrand
+ *    at the band edges, where 1 drops to hit(0) < 1, never lies inside a quadrature panel).
  *
  * The Monte Carlo test (tests/pricing.montecarlo.test.ts) simulates exactly this price process with
  * the exact rule of SPEC §5 and checks the resulting player return; it is what justifies steps 1–3.
  * Neglected: drift (σ²/2 per unit time: < 0.01 cents over a column) and the half-cent rounding of
  * prices to integer cents (shifts the band by 0.5 cent out of ROW_CENTS).
  */
-
-/** β = −ζ(1/2)/√(2π), the Broadie–Glasserman–Kou continuity correction. */
-export const BGK_BETA = 0.5825971579390106;
 
 export interface TouchInput {
   spotCents: number;
@@ -63,29 +65,39 @@ export function touchProbability(input: TouchInput): number {
   const startInMs = Math.max(input.startInMs, 0);
   const vol = Math.max(sigma, 0);
   const v = vol * Math.sqrt(startInMs + tickMs / 2);
-  const w = vol * Math.sqrt(windowMs - tickMs);
-  const s = BGK_BETA * vol * Math.sqrt(tickMs);
+  let hit: (distance: number) => number;
+  let negligibleDistance: number;
+  if (tickMs > 0) {
+    const steps = windowMs / tickMs - 1;
+    const stepSigma = vol * Math.sqrt(tickMs);
+    hit = (distance) => discreteHitProbability(steps, distance / stepSigma);
+    negligibleDistance = negligibleHitDistance(steps) * stepSigma;
+  } else {
+    const w = vol * Math.sqrt(windowMs);
+    hit = (distance) => 2 * normCdf(-distance / w);
+    negligibleDistance = Z_CUTOFF * w;
+  }
 
   let inside: number;
   if (v > 0) inside = normCdf(b / v) - normCdf(a / v);
   else inside = a <= 0 && 0 < b ? 1 : 0;
-  const below = tailTouch(a, s, v, w);
-  const above = tailTouch(-b, s, v, w);
+  const below = tailTouch(a, v, hit, negligibleDistance);
+  const above = tailTouch(-b, v, hit, negligibleDistance);
   const p = inside + below + above;
   return p < 0 ? 0 : p > 1 ? 1 : p;
 }
 
 /**
- * ∫_{y<e} φ_v(y)·2N(−(e + s − y)/w) dy: the start y is below the edge e (distance e − y) and the path
- * must reach e + s within the rest of the window. With y = v·(ze − r), ze = e/v, r ≥ 0 this is
- * ∫_0^∞ φ(ze − r)·2N(−(s + v·r)/w) dr.
+ * ∫_{y<e} φ_v(y)·hit(e − y) dy: the first in-window tick y is below the edge e and a later tick must
+ * reach it. With y = v·(ze − r), ze = e/v, r ≥ 0 this is ∫_0^∞ φ(ze − r)·hit(v·r) dr, integrated where
+ * φ(ze − r) > 1e-17 and v·r < negligibleDistance.
  */
-function tailTouch(e: number, s: number, v: number, w: number): number {
-  if (e === Number.NEGATIVE_INFINITY || !(w > 0)) return 0;
-  if (!(v > 0)) return e > 0 ? 2 * normCdf(-(e + s) / w) : 0;
+function tailTouch(e: number, v: number, hit: (distance: number) => number, negligibleDistance: number): number {
+  if (e === Number.NEGATIVE_INFINITY || !(negligibleDistance > 0)) return 0;
+  if (!(v > 0)) return e > 0 ? hit(e) : 0;
   const ze = e / v;
   const rLow = Math.max(0, ze - Z_CUTOFF);
-  const rHigh = Math.min(ze + Z_CUTOFF, (Z_CUTOFF * w - s) / v);
+  const rHigh = Math.min(ze + Z_CUTOFF, negligibleDistance / v);
   if (!(rHigh > rLow)) return 0;
   const half = (rHigh - rLow) / 2;
   const mid = (rHigh + rLow) / 2;
@@ -93,7 +105,7 @@ function tailTouch(e: number, s: number, v: number, w: number): number {
   let sum = 0;
   for (let i = 0; i < nodes.length; i++) {
     const r = mid + half * nodes[i]!;
-    sum += weights[i]! * normPdf(ze - r) * normCdf(-(s + v * r) / w);
+    sum += weights[i]! * normPdf(ze - r) * hit(v * r);
   }
-  return 2 * half * sum;
+  return half * sum;
 }
