@@ -140,10 +140,15 @@ describe("POST /api/bets: refusals", () => {
 
   it("429 too_many_open_bets beyond the open-bet limit", async () => {
     const p = await createPlayer(server.ctx);
-    for (let i = 0; i < 3; i++) expect((await bet(p.token, {}, 2)).status).toBe(201);
+    const cell = await pickCell(server, 2);
+    const bodies = [0, 1, 2].map(() => ({ col: cell.col, row: cell.row, stakeMicroUsd: USD, idempotencyKey: newKey() }));
+    for (const body of bodies) expect((await postBet(server, p.token, body)).status).toBe(201);
     const res = await bet(p.token, {}, 2);
     expect(res.status).toBe(429);
     expect(res.body.error).toMatchObject({ code: "too_many_open_bets", details: { openBets: 3, openBetsMax: 3 } });
+    // A retry of a committed bet is still answered with its bet, although a new one would be refused.
+    const retry = await postBet(server, p.token, bodies[0]);
+    expect(retry.status).toBe(200);
   });
 
   it("429 rate_limited past the burst, with Retry-After; tokens come back with time", async () => {
@@ -166,6 +171,8 @@ describe("POST /api/bets: refusals", () => {
   it("503 price_stale with Retry-After while the circuit is open", async () => {
     const p = await createPlayer(server.ctx);
     const cell = await pickCell(server);
+    const committed = { col: cell.col, row: cell.row, stakeMicroUsd: USD, idempotencyKey: newKey() };
+    expect((await postBet(server, p.token, committed)).status).toBe(201);
     const opened = new Promise<void>((resolve) => {
       const off = server.ctx.services.price.onCircuit((state) => {
         if (state === "open") {
@@ -180,6 +187,8 @@ describe("POST /api/bets: refusals", () => {
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("price_stale");
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    // While paused, a retry of a bet committed before still gets that bet.
+    expect((await postBet(server, p.token, committed)).status).toBe(200);
   });
 });
 

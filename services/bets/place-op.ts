@@ -30,19 +30,27 @@ export interface OpLimits {
   columnExposureMaxMicroUsd: number;
 }
 
-export type PlaceOutcome =
-  | { kind: "created"; bet: BetRow; balanceMicroUsd: number }
-  /** The idempotency key was already used by this player: nothing was written. */
-  | { kind: "existing"; bet: BetRow };
+export interface PlacedBet {
+  bet: BetRow;
+  balanceMicroUsd: number;
+}
+
+/** The idempotency key was already used by this player: nothing was written; here is that bet. */
+export class ExistingBet extends Error {
+  constructor(readonly bet: BetRow) {
+    super("idempotency key already used");
+  }
+}
 
 const cache = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
     byKey: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE account_id = ? AND idempotency_key = ?`),
-    openCount: db.prepare("SELECT count(*) AS n FROM bets WHERE account_id = ? AND status = 'open'"),
-    cellStake: db.prepare(
-      "SELECT total(stake_micro_usd) AS s FROM bets WHERE account_id = ? AND col = ? AND row = ? AND status = 'open'",
+    // Both from the covering partial index bets_open_by_account (at most OPEN_BETS_MAX entries).
+    playerOpen: db.prepare(
+      `SELECT count(*) AS n, COALESCE(SUM(CASE WHEN col = ?2 AND row = ?3 THEN stake_micro_usd END), 0) AS cellStake
+         FROM bets WHERE account_id = ?1 AND status = 'open'`,
     ),
     // Conditional increments, the exposure analogue of ADR-009: no row back = the cap would be exceeded.
     addCell: db.prepare(
@@ -61,7 +69,7 @@ function prepare(db: Db) {
       `INSERT INTO bets (account_id, address, col, row, window_start, window_end, band_low_cents, band_high_cents,
          stake_micro_usd, multiplier_hundredths, payout_micro_usd, status, placed_at, idempotency_key, request_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)
-       RETURNING ${BET_COLUMNS}`,
+       ON CONFLICT (account_id, idempotency_key) DO NOTHING`,
     ),
   };
 }
@@ -75,20 +83,51 @@ export function placeStatements(db: Db) {
 /**
  * One bet's batch-queue operation (ADR-005/009/010). Checks in a fixed order, each with its own
  * refusal; any throw rolls back this bet's savepoint only:
- * 1. idempotency key already used → the stored bet, nothing written (also for a retry queued in
- *    the same batch, or committed by another process: its transaction finished before ours began);
- * 2. player limits (open bets, stake in this cell) from the partial index of open bets;
- * 3. house exposure caps per cell and per column (conditional increments);
- * 4. the bet row, then the conditional deduction and two ledger entries via `transfer`.
+ * 1. player limits (open bets, stake in this cell) from the partial index of open bets;
+ * 2. house exposure caps per cell and per column (conditional increments);
+ * 3. the bet row, unless the player already used the idempotency key (UNIQUE; also for a retry
+ *    queued in the same batch, or committed by another process, whose transaction finished before
+ *    ours began) → ExistingBet;
+ * 4. the conditional deduction and two ledger entries via `transfer`.
+ * A refused request whose key was used before is also answered with ExistingBet: a retry of a
+ * committed bet gets its bet back even if a limit would refuse it now.
  */
-export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlaceOutcome {
+export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet {
   const s = placeStatements(db);
-  const existing = s.byKey.get(p.accountId, p.idempotencyKey);
-  if (existing) return { kind: "existing", bet: toBetRow(existing) };
+  try {
+    checkLimits(s, p, limits);
+  } catch (error) {
+    const existing = s.byKey.get(p.accountId, p.idempotencyKey);
+    throw existing ? new ExistingBet(toBetRow(existing)) : error;
+  }
+  const inserted = s.insertBet.run(
+    p.accountId, p.address, p.col, p.row, p.windowStart, p.windowEnd, p.bandLowCents, p.bandHighCents,
+    p.stakeMicroUsd, p.multiplierHundredths, p.payoutMicroUsd, p.placedAt, p.idempotencyKey, p.requestHash,
+  );
+  if (inserted.changes === 0) throw new ExistingBet(toBetRow(s.byKey.get(p.accountId, p.idempotencyKey)));
+  const bet = newBetRow(Number(inserted.lastInsertRowid), p);
+  try {
+    const moved = transfer(db, {
+      debitAccountId: p.accountId,
+      creditAccountId: HOUSE_ACCOUNT_ID,
+      amountMicroUsd: p.stakeMicroUsd,
+      kind: "stake",
+      betId: bet.id,
+      at: p.placedAt,
+    });
+    if (moved.debitBalanceAfterMicroUsd < 0) throw new Error(`player ${p.accountId} balance went negative`);
+    return { bet, balanceMicroUsd: moved.debitBalanceAfterMicroUsd };
+  } catch (error) {
+    if (error instanceof InsufficientBalanceError) {
+      throw new BetRefusal("insufficient_balance", { stakeMicroUsd: p.stakeMicroUsd, balanceMicroUsd: balanceOf(db, p.accountId) });
+    }
+    throw error;
+  }
+}
 
-  const { n: openBets } = s.openCount.get(p.accountId) as { n: number };
+function checkLimits(s: ReturnType<typeof prepare>, p: PlaceParams, limits: OpLimits): void {
+  const { n: openBets, cellStake } = s.playerOpen.get(p.accountId, p.col, p.row) as { n: number; cellStake: number };
   if (openBets >= limits.openBetsMax) throw new BetRefusal("too_many_open_bets", { openBets, openBetsMax: limits.openBetsMax });
-  const { s: cellStake } = s.cellStake.get(p.accountId, p.col, p.row) as { s: number };
   if (cellStake + p.stakeMicroUsd > limits.cellStakeMaxMicroUsd) {
     throw new BetRefusal("exposure_limit", { scope: "player_cell", limitMicroUsd: limits.cellStakeMaxMicroUsd, currentMicroUsd: cellStake });
   }
@@ -100,28 +139,30 @@ export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlaceOutco
   if (!s.addColumn.get(p.col, p.payoutMicroUsd, p.payoutMicroUsd, columnCap, columnCap)) {
     throw new BetRefusal("exposure_limit", { scope: "house_column", limitMicroUsd: columnCap });
   }
+}
 
-  const bet = toBetRow(
-    s.insertBet.get(
-      p.accountId, p.address, p.col, p.row, p.windowStart, p.windowEnd, p.bandLowCents, p.bandHighCents,
-      p.stakeMicroUsd, p.multiplierHundredths, p.payoutMicroUsd, p.placedAt, p.idempotencyKey, p.requestHash,
-    ),
-  );
-  try {
-    const moved = transfer(db, {
-      debitAccountId: p.accountId,
-      creditAccountId: HOUSE_ACCOUNT_ID,
-      amountMicroUsd: p.stakeMicroUsd,
-      kind: "stake",
-      betId: bet.id,
-      at: p.placedAt,
-    });
-    if (moved.debitBalanceAfterMicroUsd < 0) throw new Error(`player ${p.accountId} balance went negative`);
-    return { kind: "created", bet, balanceMicroUsd: moved.debitBalanceAfterMicroUsd };
-  } catch (error) {
-    if (error instanceof InsufficientBalanceError) {
-      throw new BetRefusal("insufficient_balance", { stakeMicroUsd: p.stakeMicroUsd, balanceMicroUsd: balanceOf(db, p.accountId) });
-    }
-    throw error;
-  }
+/** The row just inserted, built from what was written (no read back). */
+function newBetRow(id: number, p: PlaceParams): BetRow {
+  return {
+    id,
+    account_id: p.accountId,
+    address: p.address,
+    col: p.col,
+    row: p.row,
+    window_start: p.windowStart,
+    window_end: p.windowEnd,
+    band_low_cents: p.bandLowCents,
+    band_high_cents: p.bandHighCents,
+    stake_micro_usd: p.stakeMicroUsd,
+    multiplier_hundredths: p.multiplierHundredths,
+    payout_micro_usd: p.payoutMicroUsd,
+    status: "open",
+    placed_at: p.placedAt,
+    resolved_at: null,
+    resolution_at: null,
+    resolution_price_cents: null,
+    resolution_reason: null,
+    idempotency_key: p.idempotencyKey,
+    request_hash: p.requestHash,
+  };
 }

@@ -4,7 +4,7 @@ import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
 import { balanceOf } from "../../storage/ledger.ts";
 import { payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";
 import type { ExposureBook, OpenBetEntry } from "./exposure-book.ts";
-import { placeBetOp, placeStatements, type OpLimits, type PlaceOutcome, type PlaceParams } from "./place-op.ts";
+import { ExistingBet, placeBetOp, placeStatements, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
 import { TokenBucketLimiter } from "./rate-limiter.ts";
 import { BetRefusal } from "./refusals.ts";
 import { minMultiplierHundredths, requestHash, type PlaceBetBody } from "./request.ts";
@@ -21,7 +21,7 @@ export class BetPlacement {
   readonly #limiter: TokenBucketLimiter;
   readonly #limits: OpLimits;
   /** Bets queued and not yet committed, by `${accountId}:${idempotencyKey}`; bounded by the queue length. */
-  readonly #inFlight = new Map<string, Promise<PlaceOutcome>>();
+  readonly #inFlight = new Map<string, Promise<BetRow>>();
   readonly #outcomes: Counter<"outcome">;
 
   constructor(
@@ -64,25 +64,39 @@ export class BetPlacement {
     const hash = requestHash(body);
     const flightKey = `${player.accountId}:${body.idempotencyKey}`;
     const earlier = this.#inFlight.get(flightKey);
-    // A retry while the first attempt is still queued waits for it; then the database decides.
-    if (earlier) await earlier.catch(() => undefined);
-    const stored = placeStatements(ctx.db).byKey.get(player.accountId, body.idempotencyKey);
-    if (stored) return this.#replay(player, toBetRow(stored), hash);
+    if (earlier) {
+      // A retry while the first attempt is still queued: answered from it once it committed.
+      const bet = await earlier.catch(() => undefined);
+      if (bet) return this.#replay(player, bet, hash);
+    }
 
-    const params = this.#price(player, body, hash, now, assertMarketOpen);
-    this.#preCheck(player, params);
+    let params: PlaceParams;
+    try {
+      params = this.#price(player, body, hash, now, assertMarketOpen);
+      this.#preCheck(player, params);
+    } catch (error) {
+      // A refused request may be the retry of a committed bet: that one gets its bet back. The
+      // lookup is paid only on this path; on the happy path the UNIQUE key inside the op decides.
+      const stored = placeStatements(ctx.db).byKey.get(player.accountId, body.idempotencyKey);
+      if (stored) return this.#replay(player, toBetRow(stored), hash);
+      throw error;
+    }
 
     const op = this.#enqueue(params);
-    this.#inFlight.set(flightKey, op);
-    let outcome: PlaceOutcome;
+    const betOnly = op.then((placed) => placed.bet);
+    betOnly.catch(() => undefined);
+    this.#inFlight.set(flightKey, betOnly);
+    let placed: PlacedBet;
     try {
-      outcome = await op;
+      placed = await op;
+    } catch (error) {
+      if (error instanceof ExistingBet) return this.#replay(player, error.bet, hash);
+      throw error;
     } finally {
-      if (this.#inFlight.get(flightKey) === op) this.#inFlight.delete(flightKey);
+      if (this.#inFlight.get(flightKey) === betOnly) this.#inFlight.delete(flightKey);
     }
-    if (outcome.kind === "existing") return this.#replay(player, outcome.bet, hash);
-    this.#afterCommit(outcome.bet, outcome.balanceMicroUsd);
-    return { status: 201, bet: toBetJson(outcome.bet), balanceMicroUsd: outcome.balanceMicroUsd };
+    this.#afterCommit(placed.bet, placed.balanceMicroUsd);
+    return { status: 201, bet: toBetJson(placed.bet), balanceMicroUsd: placed.balanceMicroUsd };
   }
 
   /** Stake range, circuit breaker and the quote; everything the bet row needs, as integers. */
@@ -147,7 +161,7 @@ export class BetPlacement {
     }
   }
 
-  #enqueue(params: PlaceParams): Promise<PlaceOutcome> {
+  #enqueue(params: PlaceParams): Promise<PlacedBet> {
     const limits = this.#limits;
     return this.ctx.queue.enqueue((db) => placeBetOp(db, params, limits)).catch((error: unknown) => {
       if (error instanceof QueueFullError) throw new BetRefusal("overloaded", { queue: "full" }, 1000);
