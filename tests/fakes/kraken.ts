@@ -30,46 +30,46 @@ function tickerFrame(type: "snapshot" | "update", last: number): string {
 export function krakenProtocol(): FakeProtocol {
   let lastPrice: number | undefined;
   return {
-  onConnect(client) {
-    client.send(
-      JSON.stringify({
-        channel: "status",
-        type: "update",
-        data: [{ api_version: "v2", connection_id: 12393906104898154338n.toString(), system: "online", version: "2.0.10" }],
-      }).replace(/"connection_id":"(\d+)"/, '"connection_id":$1'),
-    );
-  },
-  onMessage(client, text) {
-    const msg = JSON.parse(text) as { method?: string; params?: { channel?: string; symbol?: string[] }; req_id?: number };
-    const stamp = new Date().toISOString();
-    if (msg.method === "ping") {
-      client.send(JSON.stringify({ method: "pong", req_id: msg.req_id, time_in: stamp, time_out: stamp }));
-      return;
-    }
-    if (msg.method === "subscribe" && msg.params?.channel === "ticker" && msg.params.symbol?.includes("BTC/USD")) {
-      client.subscribed = true;
+    onConnect(client) {
       client.send(
         JSON.stringify({
-          method: "subscribe",
-          result: { channel: "ticker", event_trigger: "trades", snapshot: true, symbol: "BTC/USD" },
-          success: true,
-          time_in: stamp,
-          time_out: stamp,
-          req_id: msg.req_id,
-        }),
+          channel: "status",
+          type: "update",
+          data: [{ api_version: "v2", connection_id: 12393906104898154338n.toString(), system: "online", version: "2.0.10" }],
+        }).replace(/"connection_id":"(\d+)"/, '"connection_id":$1'),
       );
-      if (lastPrice !== undefined) client.send(tickerFrame("snapshot", lastPrice));
-      return;
-    }
-    client.send(JSON.stringify({ error: "Unsupported request", method: msg.method, success: false, time_in: stamp, time_out: stamp }));
-  },
-  priceFrames(_client, price) {
-    lastPrice = Number(price);
-    return [tickerFrame("update", lastPrice)];
-  },
-  heartbeatFrame() {
-    return JSON.stringify({ channel: "heartbeat" });
-  },
+    },
+    onMessage(client, text) {
+      const msg = JSON.parse(text) as { method?: string; params?: { channel?: string; symbol?: string[] }; req_id?: number };
+      const stamp = new Date().toISOString();
+      if (msg.method === "ping") {
+        client.send(JSON.stringify({ method: "pong", req_id: msg.req_id, time_in: stamp, time_out: stamp }));
+        return;
+      }
+      if (msg.method === "subscribe" && msg.params?.channel === "ticker" && msg.params.symbol?.includes("BTC/USD")) {
+        client.subscribed = true;
+        client.send(
+          JSON.stringify({
+            method: "subscribe",
+            result: { channel: "ticker", event_trigger: "trades", snapshot: true, symbol: "BTC/USD" },
+            success: true,
+            time_in: stamp,
+            time_out: stamp,
+            req_id: msg.req_id,
+          }),
+        );
+        if (lastPrice !== undefined) client.send(tickerFrame("snapshot", lastPrice));
+        return;
+      }
+      client.send(JSON.stringify({ error: "Unsupported request", method: msg.method, success: false, time_in: stamp, time_out: stamp }));
+    },
+    priceFrames(_client, price) {
+      lastPrice = Number(price);
+      return [tickerFrame("update", lastPrice)];
+    },
+    heartbeatFrame() {
+      return JSON.stringify({ channel: "heartbeat" });
+    },
   };
 }
 
