@@ -86,6 +86,21 @@ describe("price: API and index ticks", () => {
     expect(gaps.map((g) => [g.start_at, g.end_at])).toEqual([[T + 3000, now]]);
   });
 
+  it("a restart quicker than PRICE_STALE_MS leaves no stale gap", async () => {
+    const T = 1_800_000_000_000;
+    let now = T;
+    const first = await startTestServer({ PRICE_STALE_MS: 2000 }, { now: () => now, keepData: true });
+    first.ctx.services.price.ingest("manual", 9_500_000, T);
+    await first.stop();
+    now = T + 1500;
+    server = await startTestServer({ PRICE_STALE_MS: 2000 }, { now: () => now, dataDir: first.dataDir });
+    const { price } = server.ctx.services;
+    expect(price.circuit()).toBe("open"); // until this process has a price of its own
+    price.ingest("manual", 9_500_100, now);
+    expect(price.circuit()).toBe("closed");
+    expect(price.staleGaps(0, Number.MAX_SAFE_INTEGER)).toEqual([]);
+  });
+
   it("the synthetic source (the default) ticks on its own at a realistic BTC price", async () => {
     server = await startTestServer({ PRICE_SOURCES: "synthetic", SYNTHETIC_TICK_MS: 20, SYNTHETIC_START_CENTS: 9_500_000 });
     const { price } = server.ctx.services;

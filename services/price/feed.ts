@@ -56,7 +56,7 @@ export class PriceFeed implements PriceService {
     this.#lastStoredT = stored?.t ?? Number.NEGATIVE_INFINITY;
     const onPersistError = (error: unknown) => this.#persistFailed("gap", error);
     this.#gaps = new StaleGapLog(ctx.queue, loadRecentGaps(ctx.db, now - GAP_MEMORY_MS, 1000), onPersistError);
-    const restartGapStartAt = stored ? Math.min(now, stored.t + config.PRICE_STALE_MS) : undefined;
+    const restartGapStartAt = stored ? stored.t + config.PRICE_STALE_MS : undefined;
     this.#monitor = new CircuitMonitor(
       {
         staleMs: config.PRICE_STALE_MS,
@@ -66,6 +66,7 @@ export class PriceFeed implements PriceService {
         onTransition: (t) => this.#onTransition(t),
       },
       restartGapStartAt,
+      now,
     );
   }
 

@@ -24,13 +24,28 @@ export interface MonitorOptions {
 export class CircuitMonitor {
   #state: BreakerState;
   readonly #o: MonitorOptions;
+  /** After a restart: when the stored data goes stale, if no fresh tick has arrived by then. */
+  #pendingGapStartAt: number | undefined;
 
-  constructor(options: MonitorOptions, restartGapStartAt: number | undefined) {
+  /**
+   * `restartGapStartAt` is when the ticks stored by a previous run go stale. A gap is recorded
+   * from then only if this process has not ticked by that time: a quick restart leaves no gap.
+   */
+  constructor(options: MonitorOptions, restartGapStartAt: number | undefined, nowMs: number) {
     this.#o = options;
     const open = options.gaps.open;
-    // A restart continues the gap a crash left open, or opens one for the downtime itself.
-    this.#state = initialBreaker(open?.startAt ?? restartGapStartAt);
-    if (!open && restartGapStartAt !== undefined) options.gaps.start(restartGapStartAt);
+    // A crash while stale leaves the gap open: it simply continues.
+    this.#state = initialBreaker(open?.startAt);
+    if (!open) this.#pendingGapStartAt = restartGapStartAt;
+    this.#materializeGap(nowMs);
+  }
+
+  #materializeGap(nowMs: number): void {
+    const startAt = this.#pendingGapStartAt;
+    if (startAt === undefined || nowMs <= startAt || this.#state.circuit !== "open") return;
+    this.#pendingGapStartAt = undefined;
+    this.#o.gaps.start(startAt);
+    this.#state = { ...this.#state, gapStartAt: startAt };
   }
 
   get circuit(): CircuitState {
@@ -42,6 +57,7 @@ export class CircuitMonitor {
   }
 
   observe(input: Omit<BreakerInput, "staleMs" | "recoveryMs">): void {
+    this.#materializeGap(input.nowMs);
     const { state, transition } = stepBreaker(this.#state, {
       ...input,
       staleMs: this.#o.staleMs,
@@ -49,6 +65,7 @@ export class CircuitMonitor {
     });
     this.#state = state;
     if (!transition) return;
+    this.#pendingGapStartAt = undefined;
     if (transition.kind === "opened") this.#o.gaps.start(transition.gapStartAt);
     else if (transition.gapStartAt !== undefined) this.#o.gaps.end(transition.at);
     this.#o.onTransition(transition);
