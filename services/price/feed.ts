@@ -165,6 +165,9 @@ export class PriceFeed implements PriceService {
     const tick: IndexTick = { t: Math.max(at, last + 1), priceCents: result };
     this.#latest = tick;
     this.#metrics.ticks.inc();
+    // Enqueued before listeners run: whatever a listener writes about this tick (a settlement)
+    // commits in the same or a later batch than the tick itself.
+    this.#ctx.queue.enqueue(insertTickOp(tick.t, tick.priceCents)).catch((error) => this.#persistFailed("tick", error));
     // Freshness is judged on the server clock, so a replayed old observation ticks but does not
     // make a stale feed look fresh.
     this.#monitor.observe({ nowMs: this.#ctx.now(), lastTickAt: tick.t, healthySources: healthy });
@@ -176,7 +179,6 @@ export class PriceFeed implements PriceService {
       }
     }
     this.#ctx.bus.publish("price", JSON.stringify(tick)).catch((error) => this.#warn("bus", "price publish failed", error));
-    this.#ctx.queue.enqueue(insertTickOp(tick.t, tick.priceCents)).catch((error) => this.#persistFailed("tick", error));
   }
 
   /** Recomputes verdicts at `nowMs`; returns how many sources are healthy (in the index). */
