@@ -6,6 +6,10 @@ import { apiError } from "./errors.ts";
 export async function readBodyText(event: H3Event, limitBytes: number): Promise<string> {
   const declared = Number(event.req.headers.get("content-length") ?? "0");
   if (declared > limitBytes) throw tooLarge(limitBytes);
+  // On Node, read the IncomingMessage directly: the web-stream adapter behind `req.body` costs
+  // ~40 µs per request, a noticeable share of a bet placement (scripts/bench-bets.ts profile).
+  const nodeReq = (event.req as { runtime?: { node?: { req?: import("node:http").IncomingMessage } } }).runtime?.node?.req;
+  if (nodeReq && !nodeReq.readableDidRead) return readNodeBody(nodeReq, limitBytes);
   const body = event.req.body;
   if (!body) return "";
   const reader = body.getReader();
@@ -22,6 +26,20 @@ export async function readBodyText(event: H3Event, limitBytes: number): Promise<
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+async function readNodeBody(req: import("node:http").IncomingMessage, limitBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.byteLength;
+    if (total > limitBytes) {
+      req.resume(); // drain the rest without keeping it
+      throw tooLarge(limitBytes);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
 }
 
 function tooLarge(limitBytes: number) {
