@@ -1,0 +1,90 @@
+/**
+ * `npm run bench`: the bet-placement benchmark of SPEC §10, end to end on this machine.
+ * Starts the app (its own process, temp DATA_DIR, synthetic prices) and nginx in front of it
+ * (the repository's config, rendered for free ports), measures a bare node:http server with the
+ * same load tool as the ceiling, then runs scripts/bench-bets.ts through nginx: offered and
+ * achieved bets/s, p50/p99/max, errors, and the data check (201s = rows, integrity passes).
+ *
+ *   npm run bench -- [--rate 3000] [--duration 60] [--players N] [--direct] [--keep]
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { renderNginx, startNginx } from "./lib/nginx.ts";
+import { runLoad, formatLoad } from "./lib/load.ts";
+import { startChildServer } from "../tests/helpers/child.ts";
+import { freePort } from "../tests/helpers/services.ts";
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const option = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : fallback;
+};
+const rate = option("rate", "3000");
+const duration = option("duration", "60");
+const direct = flag("direct");
+
+const dataDir = mkdtempSync(join(tmpdir(), "tap-bench-"));
+const nginxDir = mkdtempSync(join(tmpdir(), "tap-bench-nginx-"));
+const adminToken = randomBytes(24).toString("hex");
+const cleanups: (() => Promise<void> | void)[] = [];
+
+try {
+  const app = await startChildServer({
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN: adminToken,
+    PRICE_SOURCES: "synthetic",
+    LOG_LEVEL: "info", // the "listening" line tells the URL; requests log at debug
+    NODE_ENV: "production",
+    DEMO_BALANCE_MICRO_USD: "1000000000",
+  });
+  cleanups.push(async () => {
+    app.child.kill("SIGTERM");
+    await app.exited;
+  });
+  const appPort = Number(new URL(app.url).port);
+  let target = app.url;
+  if (!direct) {
+    const plainPort = await freePort();
+    const conf = renderNginx({
+      prefixDir: nginxDir,
+      appPort,
+      plainPort,
+      tlsPort: await freePort(),
+      redirectPort: await freePort(),
+    });
+    const nginx = await startNginx(conf, nginxDir, plainPort);
+    cleanups.push(() => nginx.stop());
+    target = `http://127.0.0.1:${plainPort}`;
+  }
+  console.log(`app ${app.url}${direct ? "" : `, nginx ${target}`}, data ${dataDir}`);
+
+  const bare = spawn(
+    process.execPath,
+    ["-e", `require("node:http").createServer((q,s)=>{s.writeHead(201,{"content-type":"application/json"});s.end('{"ok":true}')}).listen(0,"127.0.0.1",function(){console.log(this.address().port)})`],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  cleanups.push(() => void bare.kill());
+  const barePort = await new Promise<number>((r) => bare.stdout!.once("data", (d) => r(Number(String(d).trim()))));
+  const ceiling = await runLoad({ url: `http://127.0.0.1:${barePort}/`, method: "POST", body: "{}", connections: 128, durationSec: 5 });
+  console.log(formatLoad("ceiling: bare node:http", ceiling));
+  bare.kill();
+
+  const betArgs = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", target, "--admin-token", adminToken, "--rate", rate, "--duration", duration];
+  if (argv.includes("--players")) betArgs.push("--players", option("players", "1000"));
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, betArgs, { stdio: "inherit" });
+    child.once("exit", (c) => resolve(c ?? 1));
+  });
+  console.log(`(ceiling measured above: ${ceiling.achievedPerSec}/s for a bare node:http server with the same tool)`);
+  process.exitCode = code;
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  if (!flag("keep")) {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(nginxDir, { recursive: true, force: true });
+  }
+}
