@@ -15,6 +15,8 @@ import WebSocket from "ws";
 
 interface Report {
   connected: number;
+  /** Distinct ticks seen by any subscriber while measuring. */
+  ticks: number;
   failed: number;
   frames: number;
   lagsMs: number[];
@@ -72,7 +74,8 @@ async function runServer(clients: number, seconds: number): Promise<void> {
 function print(clients: number, seconds: number, r: Report, ticks: number, serverCpuMs: number, wallMs: number, broadcastMs: number) {
   const lags = r.lagsMs.sort((a, b) => a - b);
   const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))] ?? NaN;
-  const expected = ticks * r.connected;
+  // Every subscriber should have every tick that any subscriber saw in the window.
+  const expected = r.ticks * r.connected;
   console.log(`ws fan-out: ${r.connected}/${clients} subscribers connected (${r.failed} failed), ${seconds} s measured, ${ticks} ticks (${(ticks / (wallMs / 1000)).toFixed(1)}/s)`);
   console.log(`  frames delivered ${r.frames} of ~${expected} expected (${((100 * r.frames) / Math.max(1, expected)).toFixed(1)}%)`);
   console.log(`  delivery lag ms: p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  max ${lags.at(-1)}`);
@@ -86,6 +89,7 @@ async function runClients(url: string, clients: number, seconds: number): Promis
   let measuring = false;
   let frames = 0;
   const lagsMs: number[] = [];
+  const seen = new Set<number>();
   const onMessage = (data: WebSocket.RawData) => {
     if (!measuring) return;
     const text = data.toString();
@@ -94,6 +98,7 @@ async function runClients(url: string, clients: number, seconds: number): Promis
     frames++;
     const at = Number(text.slice(text.lastIndexOf(":") + 1, -1));
     lagsMs.push(Date.now() - at);
+    seen.add(at);
   };
   for (let i = 0; i < clients; i += 250) {
     const batch = Array.from({ length: Math.min(250, clients - i) }, () => {
@@ -118,5 +123,5 @@ async function runClients(url: string, clients: number, seconds: number): Promis
   const cpu = process.cpuUsage(cpuStart);
   const connected = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
   for (const s of sockets) s.terminate();
-  process.send!({ report: { connected, failed, frames, lagsMs, cpuMs: (cpu.user + cpu.system) / 1000 } satisfies Report }, () => process.exit(0));
+  process.send!({ report: { connected, ticks: seen.size, failed, frames, lagsMs, cpuMs: (cpu.user + cpu.system) / 1000 } satisfies Report }, () => process.exit(0));
 }

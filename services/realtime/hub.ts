@@ -94,6 +94,7 @@ export class RealtimeHub {
     this.#gridTimer = undefined;
     const peers = [...this.#clients.keys()];
     for (const peer of peers) peer.close(CLOSE_GOING_AWAY, "server shutting down");
+    // Wall-clock on purpose: a test's frozen ctx.now() would make this wait forever.
     const deadline = Date.now() + graceMs;
     while (this.#clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const peer of this.#clients.keys()) peer.terminate();
@@ -114,6 +115,10 @@ export class RealtimeHub {
       const session = await services.auth.sessions.authenticate(token);
       // Refused after the handshake so the client sees close code 4401, not an opaque HTTP error.
       return { context: session ? { address: session.address, tokenHash: hashToken(token) } : { authFailed: true } };
+    } catch (error) {
+      // The session store is unreachable: that is our failure, not a bad token.
+      this.#ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, "ws session check failed");
+      return new Response("session store unavailable", { status: 503, headers: { "retry-after": "5" } });
     } finally {
       this.#upgrading--;
     }
