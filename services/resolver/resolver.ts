@@ -20,6 +20,8 @@ export interface ResolverOptions {
   sweepIntervalMs: number;
   /** Bets per settlement operation (one savepoint in a batch transaction). */
   chunkSize: number;
+  /** Settlement operations in the batch queue at once. */
+  opsInFlightMax: number;
   /** How long a window may wait for a stale gap the monitor reported to reach the database. */
   deferMaxMs: number;
   orphanSweepIntervalMs: number;
@@ -44,6 +46,8 @@ export class Resolver implements ResolverService {
   readonly #recent = new TickRing(RECENT_TICKS_MAX);
   #last: Tick | undefined;
   readonly #inflight = new Set<Promise<void>>();
+  /** Decided settlements not handed to the queue yet (bounded by the open bets: each bet is decided once). */
+  readonly #waiting: Settlement[][] = [];
   readonly #inflightIds = new Set<number>();
   #retry: { settlement: Settlement; attempts: number }[] = [];
   readonly #attempts = new Map<number, number>();
@@ -131,7 +135,10 @@ export class Resolver implements ResolverService {
 
   /** Resolves when every settlement submitted so far has committed (or failed and been queued for retry). */
   async idle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    while (this.#inflight.size > 0 || this.#waiting.length > 0) {
+      if (this.#inflight.size === 0) this.#pump();
+      await Promise.allSettled([...this.#inflight]);
+    }
   }
 
   /** Rebuilds the index from the database, settles what the stored ticks already decide, then sweeps on a timer. */
@@ -220,13 +227,25 @@ export class Resolver implements ResolverService {
     }
   }
 
-  /** Enqueues settlements in chunks; after each commit publishes the player events. */
+  /**
+   * Queues settlements in chunks; at most `opsInFlightMax` chunks are in the batch queue at a time,
+   * so a mass expiry never fills one transaction (bet placement keeps its share of every batch).
+   * Wins go to the front: they are what players wait for.
+   */
   #submit(settlements: Settlement[]): void {
-    for (let i = 0; i < settlements.length; i += this.#o.chunkSize) {
-      const chunk = settlements.slice(i, i + this.#o.chunkSize);
-      for (const s of chunk) this.#inflightIds.add(s.bet.id);
-      this.#metrics.pendingSettlements.inc(chunk.length);
-      const promise = this.#ctx.queue
+    const chunks: Settlement[][] = [];
+    for (let i = 0; i < settlements.length; i += this.#o.chunkSize) chunks.push(settlements.slice(i, i + this.#o.chunkSize));
+    for (const s of settlements) this.#inflightIds.add(s.bet.id);
+    this.#metrics.pendingSettlements.inc(settlements.length);
+    if (settlements.some((s) => s.verdict.status === "won")) this.#waiting.unshift(...chunks);
+    else this.#waiting.push(...chunks);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#inflight.size < this.#o.opsInFlightMax && this.#waiting.length > 0) {
+      const chunk = this.#waiting.shift()!;
+      const promise: Promise<void> = this.#ctx.queue
         .enqueue((db) => settleBets(db, chunk, this.#ctx.now()))
         .then(
           (settled) => this.#committed(settled),
@@ -236,6 +255,7 @@ export class Resolver implements ResolverService {
           for (const s of chunk) this.#inflightIds.delete(s.bet.id);
           this.#metrics.pendingSettlements.dec(chunk.length);
           this.#inflight.delete(promise);
+          this.#pump();
         });
       this.#inflight.add(promise);
     }
