@@ -25,6 +25,7 @@ const adminToken = args["admin-token"] ?? process.env.ADMIN_TOKEN;
 const ratePerSec = Number(args.rate ?? 3000);
 const durationSec = Number(args.duration ?? 15);
 const connections = Number(args.connections ?? 128);
+/** Base stake; each request adds seq mod 1e6 micro-USD (see `sent` below). */
 const stakeMicroUsd = Number(args.stake ?? 100_000);
 // Keep every player under 20 bets/s and under 200 open bets even if nothing settles meanwhile.
 const players = Number(args.players ?? Math.max(500, Math.ceil((ratePerSec * durationSec) / 150), Math.ceil(ratePerSec / 10)));
@@ -106,7 +107,7 @@ function cellFeed() {
   };
 }
 
-async function retryUnanswered(sent: Map<string, { token: string; body: string }>) {
+async function retryUnanswered(sent: Map<number, { token: string; body: string }>) {
   const out = { committedBefore: 0, createdNow: 0, refused: 0 };
   for (const { token, body } of sent.values()) {
     const res = await json("/api/bets", { method: "POST", body, headers: { authorization: `Bearer ${token}` } });
@@ -136,10 +137,14 @@ async function main() {
   const codes: Record<string, number> = {};
   let created = 0;
   let player = 0;
-  // Every request carries its idempotency key as x-request-id (echoed by the server), so requests
-  // still in flight when the load stops can be found and retried: an idempotent retry tells whether
-  // the first attempt was committed (200) or never arrived (201 now, or a refusal).
-  const sent = new Map<string, { token: string; body: string }>();
+  // Requests still in flight when the load stops are retried with their idempotency key: the retry
+  // tells whether the first attempt was committed (200) or never arrived (201 now, or a refusal).
+  // To know which were answered, each request in a window of 1e6 carries a distinct stake
+  // (stake + seq mod 1e6, at most +$1), echoed in the answer's bet — this survives nginx, which
+  // replaces x-request-id. Unmatched answers (refusals without a stake) are retried too, which is
+  // safe: a refused request stored nothing.
+  const sent = new Map<number, { token: string; body: string }>();
+  let seq = 0;
   const result = await autocannon({
     url,
     connections,
@@ -152,22 +157,24 @@ async function main() {
         setupRequest: (req: any) => {
           const cell = feed.pick();
           const token = tokens[player++ % tokens.length]!;
-          const key = randomBytes(12).toString("base64url");
-          req.headers = { "content-type": "application/json", authorization: `Bearer ${token}`, "x-request-id": key };
-          req.body = JSON.stringify({ col: cell.col, row: cell.row, stakeMicroUsd, idempotencyKey: key });
-          sent.set(key, { token, body: req.body });
+          const stake = stakeMicroUsd + (seq++ % 1_000_000);
+          req.headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+          req.body = JSON.stringify({ col: cell.col, row: cell.row, stakeMicroUsd: stake, idempotencyKey: randomBytes(12).toString("base64url") });
+          sent.set(stake, { token, body: req.body });
           return req;
         },
-        onResponse: (status: number, body: string, _context: unknown, headers: Record<string, string>) => {
-          sent.delete(headers["x-request-id"] ?? "");
+        onResponse: (status: number, body: string) => {
+          let parsed: any;
+          try {
+            parsed = JSON.parse(body);
+          } catch {
+            // not our JSON (e.g. an nginx page)
+          }
+          const stake = parsed?.bet?.stakeMicroUsd ?? parsed?.error?.details?.stakeMicroUsd;
+          if (typeof stake === "number") sent.delete(stake);
           if (status === 201) created++;
           else {
-            let code = String(status);
-            try {
-              code = `${status} ${JSON.parse(body).error.code}`;
-            } catch {
-              // not our JSON (e.g. an nginx page)
-            }
+            const code = `${status} ${parsed?.error?.code ?? ""}`.trim();
             codes[code] = (codes[code] ?? 0) + 1;
           }
         },
