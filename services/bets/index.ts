@@ -1,3 +1,4 @@
+import { Gauge } from "prom-client";
 import type { AppContext } from "../../runtime/context.ts";
 import type { InstallModule } from "../types.ts";
 import { ExposureBook, type OpenBetEntry } from "./exposure-book.ts";
@@ -26,6 +27,7 @@ export const installBets: InstallModule = (ctx) => {
     integrityExtensions,
   };
   ctx.services.bets = service;
+  registerGauges(ctx, book);
 
   const timers: NodeJS.Timeout[] = [];
   return {
@@ -80,4 +82,24 @@ function snapshot(book: ExposureBook): ExposureSnapshot {
     columns: [...columns.values()],
     cells,
   };
+}
+
+/** Open bets and the house's potential payout as this process's book sees them (read at scrape time). */
+function registerGauges(ctx: AppContext, book: ExposureBook): void {
+  new Gauge({
+    name: "bets_open",
+    help: "Open bets (in-memory book of this process)",
+    registers: [ctx.metrics.registry],
+    collect() {
+      this.set(book.totals().bets);
+    },
+  });
+  new Gauge({
+    name: "bets_open_payout_micro_usd",
+    help: "Potential payout of the open bets: the house's exposure if every one wins",
+    registers: [ctx.metrics.registry],
+    collect() {
+      this.set(book.totals().payoutMicroUsd);
+    },
+  });
 }
