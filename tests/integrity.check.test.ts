@@ -100,7 +100,7 @@ describe("integrity check", () => {
     tamper(server.dataDir, "UPDATE accounts SET balance_micro_usd = -1 WHERE id = ?", p.accountId);
     tamper(server.dataDir, "UPDATE cell_exposure SET payout_micro_usd = payout_micro_usd + 1");
     const report = await integrity(server);
-    expect(checksOf(report)).toEqual(["account_balance", "balances_sum", "bet_entries", "entries_sum", "exposure_rows", "negative_balance"]);
+    expect(checksOf(report)).toEqual(["account_balance", "balances_sum", "bet_entries", "entries_sum", "entries_without_account", "exposure_rows", "negative_balance"]);
     expect(report.problems).toContainEqual(expect.objectContaining({ check: "bet_entries", details: expect.objectContaining({ betId: Number(bet.id), stakes: 0 }) }));
   });
 });

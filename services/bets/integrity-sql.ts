@@ -4,24 +4,17 @@
  * between copy and delete) are skipped by id. Ranges (?1..?2) keep each statement short.
  */
 
-/** Per account: balance and the sum of its entries in current + history. */
-export const ACCOUNT_BALANCES = `
-SELECT a.id, a.kind, a.balance_micro_usd AS balance,
-  COALESCE((SELECT SUM(amount_micro_usd) FROM main.ledger_entries WHERE account_id = a.id), 0)
-  + COALESCE((SELECT SUM(h.amount_micro_usd) FROM hist.ledger_entries h
-               WHERE h.account_id = a.id AND NOT EXISTS (SELECT 1 FROM main.ledger_entries c WHERE c.id = h.id)), 0) AS entries
-FROM main.accounts a WHERE a.id BETWEEN ?1 AND ?2 ORDER BY a.id`;
-
 export const MAX_ENTRY_ID = `
 SELECT MAX(COALESCE((SELECT MAX(id) FROM main.ledger_entries), 0), COALESCE((SELECT MAX(id) FROM hist.ledger_entries), 0)) AS maxId`;
 
-/** Count and sum of all entries with ids in a range. */
-export const ENTRY_SUM = `
-SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0) AS total FROM (
-  SELECT amount_micro_usd AS amount FROM main.ledger_entries WHERE id BETWEEN ?1 AND ?2
+/** Per account: count and sum of the entries with ids in a range (current + history). */
+export const ENTRY_SUMS_BY_ACCOUNT = `
+SELECT account_id, COUNT(*) AS n, SUM(amount) AS total FROM (
+  SELECT account_id, amount_micro_usd AS amount FROM main.ledger_entries WHERE id BETWEEN ?1 AND ?2
   UNION ALL
-  SELECT h.amount_micro_usd FROM hist.ledger_entries h
-   WHERE h.id BETWEEN ?3 AND ?4 AND NOT EXISTS (SELECT 1 FROM main.ledger_entries c WHERE c.id = h.id))`;
+  SELECT h.account_id, h.amount_micro_usd FROM hist.ledger_entries h
+   WHERE h.id BETWEEN ?1 AND ?2 AND NOT EXISTS (SELECT 1 FROM main.ledger_entries c WHERE c.id = h.id))
+GROUP BY account_id`;
 
 export const MAX_BET_ID = `
 SELECT MAX(COALESCE((SELECT MAX(id) FROM main.bets), 0), COALESCE((SELECT MAX(id) FROM hist.bets), 0)) AS maxId`;

@@ -36,7 +36,7 @@ export type IntegrityExtension = (ctx: AppContext, reader: Db) => IntegrityProbl
 const PROBLEMS_MAX = 100;
 const BET_CHUNK = 20_000;
 const ACCOUNT_CHUNK = 5_000;
-const ENTRY_CHUNK = 100_000;
+const ENTRY_CHUNK = 50_000;
 
 /**
  * The ledger audit of ADR-010, over current + history:
@@ -68,8 +68,7 @@ export async function runIntegrityCheck(ctx: AppContext): Promise<IntegrityRepor
     checkBook(ctx, reader, notes);
     reader.prepare("SELECT count(*) FROM hist.bets").get();
 
-    const accounts = await checkAccounts(reader, add);
-    const entries = await checkEntriesSum(reader, add);
+    const ledger = await checkLedger(reader, add);
     const bets = await checkBets(reader, add);
     checkExposureRows(ctx, reader, add);
 
@@ -88,10 +87,10 @@ export async function runIntegrityCheck(ctx: AppContext): Promise<IntegrityRepor
 
     return {
       ok: problems.length === 0,
-      checkedAccounts: accounts.count,
+      checkedAccounts: ledger.accounts,
       checkedBets: bets,
-      checkedEntries: entries,
-      sumOfBalancesMicroUsd: accounts.sum,
+      checkedEntries: ledger.entries,
+      sumOfBalancesMicroUsd: ledger.sum,
       openBets: open.n,
       openPayoutMicroUsd: open.payout,
       problems,
@@ -121,18 +120,38 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 type Add = (problem: IntegrityProblem) => void;
 
-async function checkAccounts(reader: Db, add: Add): Promise<{ count: number; sum: number }> {
-  const { maxId } = reader.prepare("SELECT COALESCE(MAX(id), 0) AS maxId FROM main.accounts").get() as { maxId: number };
-  const chunk = reader.prepare(Q.ACCOUNT_BALANCES);
-  let count = 0;
+/**
+ * Entry sums per account, accumulated over id ranges of the entries (each statement bounded, no
+ * per-account scan of the house's millions of entries), then compared with the account rows.
+ */
+async function checkLedger(reader: Db, add: Add): Promise<{ accounts: number; entries: number; sum: number }> {
+  const { maxId } = reader.prepare(Q.MAX_ENTRY_ID).get() as { maxId: number };
+  const chunk = reader.prepare(Q.ENTRY_SUMS_BY_ACCOUNT);
+  const sums = new Map<number, number>();
+  let entries = 0;
+  let entriesSum = 0;
+  for (let lo = 1; lo <= maxId; lo += ENTRY_CHUNK) {
+    for (const r of chunk.all(lo, lo + ENTRY_CHUNK - 1) as { account_id: number; total: number; n: number }[]) {
+      sums.set(r.account_id, (sums.get(r.account_id) ?? 0) + r.total);
+      entries += r.n;
+      entriesSum += r.total;
+    }
+    await yieldToEventLoop();
+  }
+  if (entriesSum !== 0) add({ check: "entries_sum", message: "the ledger entries do not sum to zero", details: { sumMicroUsd: entriesSum } });
+
+  const { maxAccountId } = reader.prepare("SELECT COALESCE(MAX(id), 0) AS maxAccountId FROM main.accounts").get() as { maxAccountId: number };
+  const accountsChunk = reader.prepare("SELECT id, kind, balance_micro_usd AS balance FROM main.accounts WHERE id BETWEEN ? AND ?");
+  let accounts = 0;
   let sum = 0;
-  for (let lo = 1; lo <= maxId; lo += ACCOUNT_CHUNK) {
-    const rows = chunk.all(lo, lo + ACCOUNT_CHUNK - 1) as { id: number; kind: string; balance: number; entries: number }[];
-    for (const r of rows) {
-      count++;
+  for (let lo = 1; lo <= maxAccountId; lo += ACCOUNT_CHUNK) {
+    for (const r of accountsChunk.all(lo, lo + ACCOUNT_CHUNK - 1) as { id: number; kind: string; balance: number }[]) {
+      accounts++;
       sum += r.balance;
-      if (r.balance !== r.entries) {
-        add({ check: "account_balance", message: `account ${r.id} balance differs from the sum of its entries`, details: { accountId: r.id, balanceMicroUsd: r.balance, entriesMicroUsd: r.entries } });
+      const fromEntries = sums.get(r.id) ?? 0;
+      sums.delete(r.id);
+      if (r.balance !== fromEntries) {
+        add({ check: "account_balance", message: `account ${r.id} balance differs from the sum of its entries`, details: { accountId: r.id, balanceMicroUsd: r.balance, entriesMicroUsd: fromEntries } });
       }
       if (r.kind === "player" && r.balance < 0) {
         add({ check: "negative_balance", message: `player account ${r.id} is negative`, details: { accountId: r.id, balanceMicroUsd: r.balance } });
@@ -140,25 +159,13 @@ async function checkAccounts(reader: Db, add: Add): Promise<{ count: number; sum
     }
     await yieldToEventLoop();
   }
+  for (const [accountId, total] of sums) {
+    add({ check: "entries_without_account", message: `entries for account ${accountId}, which does not exist`, details: { accountId, entriesMicroUsd: total } });
+  }
   if (!Number.isSafeInteger(sum) || sum !== 0) {
     add({ check: "balances_sum", message: "the account balances do not sum to zero", details: { sumMicroUsd: sum } });
   }
-  return { count, sum };
-}
-
-async function checkEntriesSum(reader: Db, add: Add): Promise<number> {
-  const { maxId } = reader.prepare(Q.MAX_ENTRY_ID).get() as { maxId: number };
-  const chunk = reader.prepare(Q.ENTRY_SUM);
-  let count = 0;
-  let sum = 0;
-  for (let lo = 1; lo <= maxId; lo += ENTRY_CHUNK) {
-    const row = chunk.get(lo, lo + ENTRY_CHUNK - 1, lo, lo + ENTRY_CHUNK - 1) as { n: number; total: number };
-    count += row.n;
-    sum += row.total;
-    await yieldToEventLoop();
-  }
-  if (sum !== 0) add({ check: "entries_sum", message: "the ledger entries do not sum to zero", details: { sumMicroUsd: sum } });
-  return count;
+  return { accounts, entries, sum };
 }
 
 async function checkBets(reader: Db, add: Add): Promise<number> {

@@ -52,18 +52,16 @@ function prepare(db: Db) {
       `SELECT count(*) AS n, COALESCE(SUM(CASE WHEN col = ?2 AND row = ?3 THEN stake_micro_usd END), 0) AS cellStake
          FROM bets WHERE account_id = ?1 AND status = 'open'`,
     ),
-    // Conditional increments, the exposure analogue of ADR-009: no row back = the cap would be exceeded.
+    // Conditional increments, the exposure analogue of ADR-009: no row changed = the cap would be exceeded.
     addCell: db.prepare(
       `INSERT INTO cell_exposure (col, row, payout_micro_usd) SELECT ?, ?, ? WHERE ? <= ?
        ON CONFLICT (col, row) DO UPDATE SET payout_micro_usd = payout_micro_usd + excluded.payout_micro_usd
-        WHERE payout_micro_usd + excluded.payout_micro_usd <= ?
-       RETURNING payout_micro_usd AS total`,
+        WHERE payout_micro_usd + excluded.payout_micro_usd <= ?`,
     ),
     addColumn: db.prepare(
       `INSERT INTO column_exposure (col, payout_micro_usd) SELECT ?, ? WHERE ? <= ?
        ON CONFLICT (col) DO UPDATE SET payout_micro_usd = payout_micro_usd + excluded.payout_micro_usd
-        WHERE payout_micro_usd + excluded.payout_micro_usd <= ?
-       RETURNING payout_micro_usd AS total`,
+        WHERE payout_micro_usd + excluded.payout_micro_usd <= ?`,
     ),
     insertBet: db.prepare(
       `INSERT INTO bets (account_id, address, col, row, window_start, window_end, band_low_cents, band_high_cents,
@@ -132,11 +130,11 @@ function checkLimits(s: ReturnType<typeof prepare>, p: PlaceParams, limits: OpLi
     throw new BetRefusal("exposure_limit", { scope: "player_cell", limitMicroUsd: limits.cellStakeMaxMicroUsd, currentMicroUsd: cellStake });
   }
   const cellCap = limits.cellExposureMaxMicroUsd;
-  if (!s.addCell.get(p.col, p.row, p.payoutMicroUsd, p.payoutMicroUsd, cellCap, cellCap)) {
+  if (s.addCell.run(p.col, p.row, p.payoutMicroUsd, p.payoutMicroUsd, cellCap, cellCap).changes !== 1) {
     throw new BetRefusal("exposure_limit", { scope: "house_cell", limitMicroUsd: cellCap });
   }
   const columnCap = limits.columnExposureMaxMicroUsd;
-  if (!s.addColumn.get(p.col, p.payoutMicroUsd, p.payoutMicroUsd, columnCap, columnCap)) {
+  if (s.addColumn.run(p.col, p.payoutMicroUsd, p.payoutMicroUsd, columnCap, columnCap).changes !== 1) {
     throw new BetRefusal("exposure_limit", { scope: "house_column", limitMicroUsd: columnCap });
   }
 }
