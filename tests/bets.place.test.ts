@@ -80,6 +80,25 @@ describe("POST /api/bets: placement, ledger entries, player events", () => {
     expect((await getJson(server, "/api/me", player.token)).body.balanceMicroUsd).toBe(8_000_000);
   });
 
+  it("the open-bet book forgets bets settled without onSettled once their column is long over", async () => {
+    const player = await createPlayer(server.ctx, 10_000_000);
+    const cell = await pickCell(server);
+    const res = await postBet(server, player.token, { col: cell.col, row: cell.row, stakeMicroUsd: STAKE, idempotencyKey: newKey() });
+    const id = Number(res.body.bet.id);
+    const openBefore = server.ctx.services.bets.exposure().openBets;
+    await server.ctx.queue.enqueue((db) => db.prepare("UPDATE bets SET status = 'lost', resolved_at = ? WHERE id = ?").run(server.ctx.now(), id));
+    const saved = server.clock.nowMs;
+    try {
+      server.clock.nowMs = (cell.col + 1) * 10_000 + 30_000; // ended, but within the grace period
+      expect(await server.ctx.services.bets.sweepSettled()).toBe(0);
+      server.clock.nowMs = (cell.col + 1) * 10_000 + 61_000;
+      expect(await server.ctx.services.bets.sweepSettled()).toBeGreaterThanOrEqual(1);
+      expect(server.ctx.services.bets.exposure().openBets).toBeLessThan(openBefore);
+    } finally {
+      server.clock.nowMs = saved;
+    }
+  });
+
   it("keys are per player: two players may use the same key", async () => {
     const a = await createPlayer(server.ctx, 10_000_000);
     const b = await createPlayer(server.ctx, 10_000_000);

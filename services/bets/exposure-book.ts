@@ -8,8 +8,8 @@
  * or let a request through to the database check — never accept a bet beyond a limit.
  *
  * Keyed by bet id, so every update is idempotent: `add` after commit, `remove` on settlement
- * (BetsService.onSettled), and `replaceAll` from a database snapshot can interleave in any order
- * without double counting.
+ * (BetsService.onSettled, or the periodic sweep), and `replaceAll` from a database snapshot can
+ * interleave in any order without double counting.
  */
 export interface OpenBetEntry {
   id: number;
@@ -68,6 +68,16 @@ export class ExposureBook {
     this.#playerCellStake = new Map();
     this.#total = { bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
     for (const bet of bets) this.add(bet);
+  }
+
+  /** Ids of bets in columns before `col` (at most `max`): candidates for a settlement nobody reported. */
+  idsBeforeColumn(col: number, max: number): number[] {
+    const ids: number[] = [];
+    for (const bet of this.#bets.values()) {
+      if (bet.col < col) ids.push(bet.id);
+      if (ids.length >= max) break;
+    }
+    return ids;
   }
 
   has(betId: number): boolean {

@@ -10,8 +10,16 @@ import type { BetsService, ExposureSnapshot } from "./types.ts";
 
 export type { BetsService } from "./types.ts";
 
-/** How often the in-memory book is rebuilt from the database (drops settlements nobody reported). */
-const RESYNC_INTERVAL_MS = 60_000;
+/**
+ * How often the book drops bets that were settled without `onSettled` being called: bets of columns
+ * that ended more than SETTLE_GRACE_MS ago are looked up (in chunks, yielding in between, so a big
+ * book never blocks placement) and forgotten unless still open. A full rebuild happens at start and
+ * when the integrity check finds a difference.
+ */
+const SWEEP_INTERVAL_MS = 30_000;
+const SETTLE_GRACE_MS = 60_000;
+const SWEEP_IDS_MAX = 100_000;
+const SWEEP_CHUNK = 500;
 /** How often rows of columns that can no longer take bets are pruned from the exposure tables. */
 const PRUNE_INTERVAL_MS = 60_000;
 
@@ -24,6 +32,7 @@ export const installBets: InstallModule = (ctx) => {
     onSettled: (bet) => void book.remove(typeof bet === "number" ? bet : bet.id),
     exposure: () => snapshot(book),
     resync: () => book.replaceAll(readOpenBets(ctx)),
+    sweepSettled: () => sweepSettled(ctx, book),
     integrityExtensions,
   };
   ctx.services.bets = service;
@@ -33,7 +42,11 @@ export const installBets: InstallModule = (ctx) => {
   return {
     start() {
       service.resync();
-      timers.push(setInterval(() => service.resync(), RESYNC_INTERVAL_MS).unref());
+      timers.push(
+        setInterval(() => {
+          service.sweepSettled().catch((error: unknown) => ctx.log.warn({ err: error }, "could not sweep settled bets from the book"));
+        }, SWEEP_INTERVAL_MS).unref(),
+      );
       timers.push(
         setInterval(() => {
           const before = firstOpenColumn(ctx) - 1;
@@ -48,6 +61,21 @@ export const installBets: InstallModule = (ctx) => {
     },
   };
 };
+
+async function sweepSettled(ctx: AppContext, book: ExposureBook): Promise<number> {
+  const endedCol = Math.floor((ctx.now() - SETTLE_GRACE_MS) / ctx.config.COLUMN_MS);
+  const ids = book.idsBeforeColumn(endedCol, SWEEP_IDS_MAX);
+  const stillOpen = ctx.db.prepare("SELECT id FROM bets WHERE id IN (SELECT value FROM json_each(?)) AND status = 'open'");
+  let removed = 0;
+  for (let i = 0; i < ids.length; i += SWEEP_CHUNK) {
+    const chunk = ids.slice(i, i + SWEEP_CHUNK);
+    const open = new Set((stillOpen.all(JSON.stringify(chunk)) as { id: number }[]).map((r) => r.id));
+    for (const id of chunk) if (!open.has(id) && book.remove(id)) removed++;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (removed > 0) ctx.log.info({ removed }, "dropped settled bets from the exposure book (settlements not reported via onSettled)");
+  return removed;
+}
 
 /** The open bets of the current database (history holds settled bets only). */
 function readOpenBets(ctx: AppContext): OpenBetEntry[] {

@@ -29,8 +29,9 @@ export interface ExposureSnapshot {
  * For the resolver: after a settlement of bet `id` has COMMITTED (won, lost or void), call
  * `ctx.services.bets.onSettled(id)` so this process's open-bet book and exposure figures drop it.
  * It is idempotent and cheap (a map delete); forgetting it only leaves the in-memory book stale until
- * the next resync from the database (every `resyncIntervalMs`), it never lets a limit be exceeded —
- * the limits are re-checked in the database inside each bet's transaction.
+ * a periodic sweep drops bets of long-ended columns that are no longer open (services/bets/index.ts);
+ * it never lets a limit be exceeded — the limits are re-checked in the database inside each bet's
+ * transaction.
  */
 export interface BetsService {
   place(player: Player, body: PlaceBetBody, options?: { assertMarketOpen?: () => void }): Promise<PlaceBetAnswer>;
@@ -39,6 +40,8 @@ export interface BetsService {
   exposure(): ExposureSnapshot;
   /** Rebuilds the in-memory book from the open bets in the database. */
   resync(): void;
+  /** Drops bets of long-ended columns that are no longer open (runs periodically); returns how many. */
+  sweepSettled(): Promise<number>;
   /** Extra integrity checks registered by other modules (e.g. the resolver's re-resolution sample). */
   integrityExtensions: Map<string, IntegrityExtension>;
 }
