@@ -50,7 +50,8 @@ async function main() {
     const week = report.weeks[0];
     if (!report.ok || !week) throw new Error(`archive failed: ${JSON.stringify(report)}`);
     console.log(`archived in ${seconds.toFixed(1)} s: ${week.copied.bets} bets, ${week.copied.ledgerEntries} entries, ${week.copied.priceTicks} ticks copied and verified; ${week.purge.rows} rows purged in ${week.purge.operations} queue operations`);
-    console.log(`  writer held per purge chunk: max ${week.purge.writerHeldMaxMs.toFixed(2)} ms (inside the transaction); enqueue→commit max ${week.purge.commitMaxMs.toFixed(1)} ms`);
+    console.log(`  phases: copy+check ${(week.phasesMs.copy / 1000).toFixed(1)} s, verify ${(week.phasesMs.verify / 1000).toFixed(1)} s, purge ${(week.phasesMs.purge / 1000).toFixed(1)} s; longest synchronous step ${week.stepMaxMs.toFixed(1)} ms`);
+    console.log(`  writer held per purge chunk: max ${week.purge.writerHeldMaxMs.toFixed(2)} ms (inside the transaction; adaptive bet chunk ended at ${week.purge.chunkBetsLast}); enqueue→commit max ${week.purge.commitMaxMs.toFixed(1)} ms`);
     const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1);
     console.log(`  probe (a write every 5 ms, like a bet): ${latencies.length} writes, enqueue→commit p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, p99.9 ${q(0.999)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; over 50 ms: ${latencies.filter((l) => l > 50).length}`);
     const left = ctx.db.prepare("SELECT (SELECT count(*) FROM bets) AS bets, (SELECT count(*) FROM ledger_entries) AS entries").get() as Record<string, number>;

@@ -201,7 +201,7 @@ describe("weekly archiver", () => {
       },
     });
 
-    const first = await server.ctx.services.archive.run(crashAt("purge", 1, 5));
+    const first = await server.ctx.services.archive.run(crashAt("purge", 1, 2));
     expect(first.ok).toBe(false);
     expect(first.weeks.map((w) => w.status)).toEqual(["done", "failed"]);
     expect(first.weeks[1]!.error).toMatch(/injected crash/);

@@ -41,7 +41,7 @@ export interface ChunkSizes {
  * the API when it runs from the cron job or the admin route) and each purge operation holds the
  * shared writer for well under SPEC §10's 50 ms.
  */
-export const DEFAULT_CHUNKS: ChunkSizes = { copyBets: 500, purgeBets: 400, tickSliceMs: 2 * 60_000, purgeTicks: 4000, purgeGaps: 500 };
+export const DEFAULT_CHUNKS: ChunkSizes = { copyBets: 500, purgeBets: 200, tickSliceMs: 2 * 60_000, purgeTicks: 2000, purgeGaps: 500 };
 
 export interface ArchiveOptions {
   onStep?: (step: ArchiveStep) => void;
@@ -55,6 +55,8 @@ export interface PurgeStats {
   writerHeldMaxMs: number;
   /** Longest time from enqueueing one purge operation to its commit (includes waiting for the batch). */
   commitMaxMs: number;
+  /** The bet chunk size the adaptive purge ended with. */
+  chunkBetsLast: number;
 }
 
 export interface WeekReport {
@@ -68,6 +70,10 @@ export interface WeekReport {
   /** The week as history holds it, checked against current (first run) or the recorded totals (rerun). */
   totals?: WeekTotals;
   purge: PurgeStats;
+  /** Milliseconds per phase: copy (with per-chunk checks), verify (history totals), purge (with the final check). */
+  phasesMs: { copy: number; verify: number; purge: number };
+  /** Longest synchronous step of this process (the event loop was busy that long at most, API included). */
+  stepMaxMs: number;
   durationMs: number;
   error?: string;
 }
@@ -81,6 +87,10 @@ export interface ArchiveReport {
 }
 
 const WEEKS_PER_RUN_MAX = 520;
+/** Writer time one purge operation aims at (SPEC §10 allows 50 ms for everything a bet waits on). */
+const PURGE_TARGET_MS = 10;
+const PURGE_BETS_MIN = 20;
+const PURGE_PAGE_BETS = 5000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -127,7 +137,8 @@ function openArchiverConnection(ctx: AppContext): Db {
   const conn = new Database(paths.current);
   conn.exec(`PRAGMA busy_timeout = ${Math.trunc(ctx.config.DB_BUSY_TIMEOUT_MS)}`);
   conn.prepare("ATTACH DATABASE ? AS hist").run(paths.history);
-  conn.exec(`PRAGMA hist.synchronous = ${ctx.config.DB_SYNCHRONOUS}`);
+  // Copies are made durable by a checkpoint before anything is deleted (see archiveWeek).
+  conn.exec("PRAGMA hist.synchronous = NORMAL");
   return conn;
 }
 
@@ -140,16 +151,25 @@ async function archiveWeek(ctx: AppContext, conn: Db, sql: WeekSql, weekStart: n
     status: "failed",
     resumed: false,
     copied: { bets: 0, ledgerEntries: 0, priceTicks: 0, staleGaps: 0 },
-    purge: { operations: 0, rows: 0, writerHeldMaxMs: 0, commitMaxMs: 0 },
+    purge: { operations: 0, rows: 0, writerHeldMaxMs: 0, commitMaxMs: 0, chunkBetsLast: chunks.purgeBets },
+    phasesMs: { copy: 0, verify: 0, purge: 0 },
+    stepMaxMs: 0,
     durationMs: 0,
   };
+  const phase = (name: keyof WeekReport["phasesMs"], since: number) => (report.phasesMs[name] = Math.round(performance.now() - since));
   const runId = await ctx.queue.enqueue(startRunOp(weekStart, ctx.now()));
   try {
     const recorded = recordedTotals(sql, weekStart);
     report.resumed = recorded !== undefined;
+    let since = performance.now();
     const current = await copyWeek(conn, sql, weekStart, weekEnd, chunks, report, options);
+    // The copy commits with synchronous=NORMAL (fewer fsyncs competing with the bet writer); this
+    // checkpoint syncs history to disk before anything is deleted from current.
+    conn.prepare("PRAGMA hist.wal_checkpoint(TRUNCATE)").get();
+    phase("copy", since);
+    since = performance.now();
     const history = zeroTotals();
-    await sumWeek(sql.hist, weekStart, weekEnd, chunks, history);
+    await sumWeek(sql.hist, weekStart, weekEnd, chunks, history, report);
     if (!recorded) {
       if (!sameTotals(current, history)) throw new VerifyError("history does not match current for this week", { current, history });
       writeRecord(sql, weekStart, history, ctx.now());
@@ -157,12 +177,15 @@ async function archiveWeek(ctx: AppContext, conn: Db, sql: WeekSql, weekStart: n
       throw new VerifyError("history no longer matches the totals recorded when this week was verified", { recorded, history });
     }
     report.totals = history;
+    phase("verify", since);
     await ctx.queue.enqueue(finishRunOp(runId, "copied", null, report));
     options.onStep?.({ phase: "verified", weekStart, chunk: 0 });
+    since = performance.now();
     await purgeWeek(ctx, sql, weekStart, weekEnd, chunks, report, options);
     const left = zeroTotals();
-    await sumWeek(sql.main, weekStart, weekEnd, chunks, left);
+    await sumWeek(sql.main, weekStart, weekEnd, chunks, left, report);
     if (!isEmpty(left)) throw new VerifyError("rows of the week are still in current after the purge", { left });
+    phase("purge", since);
     report.status = "done";
   } catch (error) {
     report.error = error instanceof Error ? error.message : String(error);
@@ -189,8 +212,9 @@ class VerifyError extends Error {
 async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions): Promise<WeekTotals> {
   const totals = zeroTotals();
   let chunk = 0;
-  for await (const ids of betChunks(sql.main, weekStart, weekEnd, chunks.copyBets)) {
+  for await (const ids of betChunks(sql.main, weekStart, weekEnd, chunks.copyBets, report)) {
     options.onStep?.({ phase: "copy", weekStart, chunk: chunk++ });
+    const stepStarted = performance.now();
     inTransaction(conn, () => {
       report.copied.bets += sql.copyBets.run(ids).changes;
       report.copied.ledgerEntries += sql.copyEntries.run(ids).changes;
@@ -198,14 +222,17 @@ async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: numb
     const missing = (sql.missingBets.get(ids) as { n: number }).n + (sql.missingEntries.get(ids) as { n: number }).n;
     if (missing > 0) throw new VerifyError("copied bets or entries differ in history", { missing });
     addBetChunk(sql.main, ids, totals);
+    report.stepMaxMs = Math.max(report.stepMaxMs, performance.now() - stepStarted);
   }
   for (let from = weekStart; from < weekEnd; from += chunks.tickSliceMs) {
     const to = Math.min(weekEnd, from + chunks.tickSliceMs);
+    const stepStarted = performance.now();
     inTransaction(conn, () => {
       report.copied.priceTicks += sql.copyTicks.run(from, to).changes;
     });
     if ((sql.missingTicks.get(from, to) as { n: number }).n > 0) throw new VerifyError("copied ticks differ in history", { from, to });
     addTickSlice(sql.main, from, to, totals);
+    report.stepMaxMs = Math.max(report.stepMaxMs, performance.now() - stepStarted);
     await yieldToEventLoop();
   }
   inTransaction(conn, () => {
@@ -217,19 +244,29 @@ async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: numb
 }
 
 /** Adds the week's totals as database `s` holds them, summed chunk by chunk. */
-async function sumWeek(s: WeekSql["main"], weekStart: number, weekEnd: number, chunks: ChunkSizes, into: WeekTotals): Promise<void> {
-  for await (const ids of betChunks(s, weekStart, weekEnd, chunks.copyBets)) addBetChunk(s, ids, into);
+async function sumWeek(s: WeekSql["main"], weekStart: number, weekEnd: number, chunks: ChunkSizes, into: WeekTotals, report: WeekReport): Promise<void> {
+  for await (const ids of betChunks(s, weekStart, weekEnd, chunks.copyBets, report)) {
+    const stepStarted = performance.now();
+    addBetChunk(s, ids, into);
+    report.stepMaxMs = Math.max(report.stepMaxMs, performance.now() - stepStarted);
+  }
   for (let from = weekStart; from < weekEnd; from += chunks.tickSliceMs) {
+    const stepStarted = performance.now();
     addTickSlice(s, from, Math.min(weekEnd, from + chunks.tickSliceMs), into);
+    report.stepMaxMs = Math.max(report.stepMaxMs, performance.now() - stepStarted);
     await yieldToEventLoop();
   }
   addGaps(s, weekStart, weekEnd, into);
 }
 
-/** Step 3: deletes the verified week from current, a small operation at a time through the queue. */
+/**
+ * Step 3: deletes the verified week from current, a small operation at a time through the queue.
+ * The bet chunk adapts to the measured writer time: halved above PURGE_TARGET_MS, grown below half
+ * of it (a big, cold database makes the same chunk several times slower than a small one).
+ */
 async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions): Promise<void> {
   let chunk = 0;
-  const step = async (op: (db: Db) => PurgeResult) => {
+  const step = async (op: (db: Db) => PurgeResult): Promise<number> => {
     options.onStep?.({ phase: "purge", weekStart, chunk: chunk++ });
     const enqueued = performance.now();
     const result = await ctx.queue.enqueue(op);
@@ -238,13 +275,27 @@ async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekE
     p.rows += result.rows;
     p.writerHeldMaxMs = Math.max(p.writerHeldMaxMs, result.heldMs);
     p.commitMaxMs = Math.max(p.commitMaxMs, performance.now() - enqueued);
+    return result.heldMs;
   };
-  for await (const ids of betChunks(sql.main, weekStart, weekEnd, chunks.purgeBets)) await step(purgeBetsOp(JSON.parse(ids) as number[]));
+  let size = chunks.purgeBets;
+  for await (const page of betChunks(sql.main, weekStart, weekEnd, PURGE_PAGE_BETS, report)) {
+    const ids = JSON.parse(page) as number[];
+    for (let i = 0; i < ids.length; ) {
+      const slice = ids.slice(i, i + size);
+      i += slice.length;
+      const heldMs = await step(purgeBetsOp(slice));
+      if (heldMs > PURGE_TARGET_MS) size = Math.max(PURGE_BETS_MIN, Math.floor(size / 2));
+      else if (heldMs < PURGE_TARGET_MS / 2) size = Math.min(chunks.purgeBets * 4, Math.ceil(size * 1.25));
+    }
+  }
+  report.purge.chunkBetsLast = size;
+  let ticks = chunks.purgeTicks;
   for (;;) {
-    const boundary = sql.tickBoundary.get(weekStart, weekEnd, chunks.purgeTicks) as { t: number } | undefined;
+    const boundary = sql.tickBoundary.get(weekStart, weekEnd, ticks) as { t: number } | undefined;
     const to = boundary?.t ?? weekEnd;
-    await step(purgeTicksOp(weekStart, to));
+    const heldMs = await step(purgeTicksOp(weekStart, to));
     if (to === weekEnd) break;
+    if (heldMs > PURGE_TARGET_MS) ticks = Math.max(100, Math.floor(ticks / 2));
   }
   for (;;) {
     const ids = (sql.gapIds.all(weekStart, weekEnd, chunks.purgeGaps) as { id: number }[]).map((r) => r.id);
@@ -257,11 +308,13 @@ async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekE
  * The settled bets of a week in `s`, as JSON arrays of at most `size` ids, by keyset pagination
  * over (resolved_at, id). Yields to the event loop between chunks.
  */
-async function* betChunks(s: WeekSql["main"], weekStart: number, weekEnd: number, size: number): AsyncGenerator<string> {
+async function* betChunks(s: WeekSql["main"], weekStart: number, weekEnd: number, size: number, report: WeekReport): AsyncGenerator<string> {
   let afterResolved = weekStart - 1;
   let afterId = 0;
   for (;;) {
+    const stepStarted = performance.now();
     const rows = s.nextBetIds.all(weekStart, weekEnd, afterResolved, afterId, size) as { id: number; resolved_at: number }[];
+    report.stepMaxMs = Math.max(report.stepMaxMs, performance.now() - stepStarted);
     if (rows.length === 0) return;
     const last = rows[rows.length - 1]!;
     afterResolved = last.resolved_at;
