@@ -3,6 +3,11 @@
  *
  *   npx tsx scripts/bench-bets.ts --url http://127.0.0.1:8080 --admin-token $ADMIN_TOKEN \
  *     [--rate 3000] [--duration 60] [--players 1000] [--connections 128] [--auth-url <app url>]
+ *     [--tool paced|autocannon]
+ *
+ * The default load tool is the open-loop generator of scripts/lib/paced.ts: requests leave at the
+ * offered rate and latency counts from when each was due. `--tool autocannon` uses autocannon,
+ * whose rate option sends each second's budget in a burst at full speed (a harsher, burstier load).
  *
  * 1. Signs in `players` wallets with real SIWE (viem signs the server's EIP-4361 message); many
  *    players keep each under the per-player limits (20 bets/s, 200 open bets).
@@ -15,6 +20,7 @@
  *    after), and the integrity check passes.
  */
 import autocannon from "autocannon";
+import { runPaced } from "./lib/paced.ts";
 import { randomBytes } from "node:crypto";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
@@ -30,6 +36,7 @@ const stakeMicroUsd = Number(args.stake ?? 100_000);
 // Keep every player under 20 bets/s and under 200 open bets even if nothing settles meanwhile.
 const players = Number(args.players ?? Math.max(500, Math.ceil((ratePerSec * durationSec) / 150), Math.ceil(ratePerSec / 10)));
 const SAFETY_MS = 3000;
+const tool = args.tool ?? "paced";
 
 function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -145,49 +152,92 @@ async function main() {
   // safe: a refused request stored nothing.
   const sent = new Map<number, { token: string; body: string }>();
   let seq = 0;
-  const result = await autocannon({
-    url,
-    connections,
-    duration: durationSec,
-    overallRate: ratePerSec,
-    requests: [
-      {
-        method: "POST",
-        path: "/api/bets",
-        setupRequest: (req: any) => {
-          const cell = feed.pick();
-          const token = tokens[player++ % tokens.length]!;
-          const stake = stakeMicroUsd + (seq++ % 1_000_000);
-          req.headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
-          req.body = JSON.stringify({ col: cell.col, row: cell.row, stakeMicroUsd: stake, idempotencyKey: randomBytes(12).toString("base64url") });
-          sent.set(stake, { token, body: req.body });
-          return req;
+  const makeBody = () => {
+    const cell = feed.pick();
+    const token = tokens[player++ % tokens.length]!;
+    const stake = stakeMicroUsd + (seq++ % 1_000_000);
+    const body = JSON.stringify({ col: cell.col, row: cell.row, stakeMicroUsd: stake, idempotencyKey: randomBytes(12).toString("base64url") });
+    sent.set(stake, { token, body });
+    return { token, body };
+  };
+  const onAnswer = (status: number, body: string) => {
+    let parsed: any;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      // not our JSON (e.g. an nginx page)
+    }
+    const stake = parsed?.bet?.stakeMicroUsd ?? parsed?.error?.details?.stakeMicroUsd;
+    if (typeof stake === "number") sent.delete(stake);
+    if (status === 201) created++;
+    else {
+      const code = `${status} ${parsed?.error?.code ?? ""}`.trim();
+      codes[code] = (codes[code] ?? 0) + 1;
+    }
+  };
+  let summary: { achieved: number; duration: number; p50: number; p90: number; p99: number; max: number; errors: number; timeouts: number; extra: string };
+  if (tool === "autocannon") {
+    const result = await autocannon({
+      url,
+      connections,
+      duration: durationSec,
+      overallRate: ratePerSec,
+      requests: [
+        {
+          method: "POST",
+          path: "/api/bets",
+          setupRequest: (req: any) => {
+            const { token, body } = makeBody();
+            req.headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+            req.body = body;
+            return req;
+          },
+          onResponse: (status: number, body: string) => onAnswer(status, body),
         },
-        onResponse: (status: number, body: string) => {
-          let parsed: any;
-          try {
-            parsed = JSON.parse(body);
-          } catch {
-            // not our JSON (e.g. an nginx page)
-          }
-          const stake = parsed?.bet?.stakeMicroUsd ?? parsed?.error?.details?.stakeMicroUsd;
-          if (typeof stake === "number") sent.delete(stake);
-          if (status === 201) created++;
-          else {
-            const code = `${status} ${parsed?.error?.code ?? ""}`.trim();
-            codes[code] = (codes[code] ?? 0) + 1;
-          }
-        },
+      ],
+    } as any);
+    summary = {
+      achieved: result.requests.total / result.duration,
+      duration: result.duration,
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      extra: `tool=autocannon non2xx=${result.non2xx}`,
+    };
+  } else {
+    const result = await runPaced({
+      baseUrl: url,
+      ratePerSec,
+      durationSec,
+      connectionsMax: connections,
+      next: () => {
+        const { token, body } = makeBody();
+        return { method: "POST", path: "/api/bets", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body };
       },
-    ],
-  } as any);
+      onResponse: (_seq, status, body) => onAnswer(status, body),
+    });
+    summary = {
+      achieved: result.achievedPerSec,
+      duration: result.durationSec,
+      p50: result.p50Ms,
+      p90: result.p90Ms,
+      p99: result.p99Ms,
+      max: result.maxMs,
+      errors: result.errors,
+      timeouts: 0,
+      extra: `tool=paced (open loop) sent=${result.sent} not-sent=${result.notSent}`,
+    };
+  }
   feed.stop();
 
-  const achieved = result.requests.total / result.duration;
+  const ms = (v: number) => `${v.toFixed(1)}ms`;
   console.log(
-    `offered=${ratePerSec}/s achieved=${achieved.toFixed(0)}/s duration=${result.duration.toFixed(1)}s connections=${connections} players=${players}\n` +
-      `latency p50=${result.latency.p50}ms p90=${result.latency.p90}ms p99=${result.latency.p99}ms max=${result.latency.max}ms\n` +
-      `201=${created} refusals=${JSON.stringify(codes)} socket-errors=${result.errors} timeouts=${result.timeouts} non2xx=${result.non2xx}`,
+    `offered=${ratePerSec}/s achieved=${summary.achieved.toFixed(0)}/s duration=${summary.duration.toFixed(1)}s connections=${connections} players=${players} ${summary.extra}\n` +
+      `latency p50=${ms(summary.p50)} p90=${ms(summary.p90)} p99=${ms(summary.p99)} max=${ms(summary.max)}\n` +
+      `201=${created} refusals=${JSON.stringify(codes)} socket-errors=${summary.errors} timeouts=${summary.timeouts}`,
   );
 
   const unanswered = await retryUnanswered(sent);

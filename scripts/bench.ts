@@ -40,6 +40,7 @@ try {
     LOG_LEVEL: "info", // the "listening" line tells the URL; requests log at debug
     NODE_ENV: "production",
     DEMO_BALANCE_MICRO_USD: "1000000000",
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("TAP_")).map(([k, v]) => [k.slice(4), v!])),
   });
   cleanups.push(async () => {
     app.child.kill("SIGTERM");

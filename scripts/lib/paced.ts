@@ -1,0 +1,131 @@
+import { Agent, request } from "node:http";
+
+/**
+ * An open-loop load generator: requests leave at a fixed rate whatever the server does (as oha -q
+ * or wrk2 do), and each latency is measured from the moment the request was *due*, so a stalled
+ * server cannot hide its stall by slowing the generator down (no coordinated omission).
+ * autocannon's rate option is a per-second budget per connection — every second begins with a
+ * burst at full speed — so it cannot measure latency at a given rate; this can.
+ */
+export interface PacedRequest {
+  method: "GET" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface PacedOptions {
+  baseUrl: string;
+  ratePerSec: number;
+  durationSec: number;
+  /** Keep-alive sockets at most; requests beyond wait in the agent (and their wait counts). */
+  connectionsMax: number;
+  next(seq: number): PacedRequest;
+  onResponse?(seq: number, status: number, body: string): void;
+  timeoutMs?: number;
+  /** Requests waiting or in flight at most; beyond it a due request is counted as not sent. */
+  inFlightMax?: number;
+}
+
+export interface PacedResult {
+  offeredPerSec: number;
+  achievedPerSec: number;
+  sent: number;
+  completed: number;
+  notSent: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  durationSec: number;
+}
+
+export async function runPaced(o: PacedOptions): Promise<PacedResult> {
+  const url = new URL(o.baseUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: o.connectionsMax, maxFreeSockets: o.connectionsMax, scheduling: "fifo" });
+  const total = Math.round(o.ratePerSec * o.durationSec);
+  const latencies = new Float64Array(total);
+  const statusCounts: Record<string, number> = {};
+  const inFlightMax = o.inFlightMax ?? 50_000;
+  let sent = 0;
+  let completed = 0;
+  let notSent = 0;
+  let errors = 0;
+  let inFlight = 0;
+  let lastDone = 0;
+  const start = performance.now() + 5;
+  const intervalMs = 1000 / o.ratePerSec;
+
+  const fire = (seq: number) => {
+    const due = start + seq * intervalMs;
+    const spec = o.next(seq);
+    inFlight++;
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        method: spec.method,
+        path: spec.path,
+        headers: spec.body ? { ...spec.headers, "content-length": Buffer.byteLength(spec.body) } : spec.headers,
+        timeout: o.timeoutMs ?? 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (d: Buffer) => chunks.push(d));
+        res.on("end", () => {
+          const now = performance.now();
+          latencies[completed++] = now - due;
+          lastDone = now;
+          inFlight--;
+          const status = String(res.statusCode);
+          statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+          o.onResponse?.(seq, res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8"));
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => {
+      errors++;
+      inFlight--;
+    });
+    req.end(spec.body);
+  };
+
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
+      for (; sent + notSent < due; ) {
+        if (inFlight >= inFlightMax) notSent++;
+        else fire(sent++);
+      }
+      if (sent + notSent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  const deadline = performance.now() + (o.timeoutMs ?? 30_000) + 1000;
+  while (completed + errors < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  agent.destroy();
+
+  const done = latencies.subarray(0, completed).sort();
+  const q = (p: number) => (completed ? done[Math.min(completed - 1, Math.floor(p * completed))]! : NaN);
+  const durationSec = ((lastDone || performance.now()) - start) / 1000;
+  return {
+    offeredPerSec: o.ratePerSec,
+    achievedPerSec: Math.round(completed / durationSec),
+    sent,
+    completed,
+    notSent,
+    errors,
+    statusCounts,
+    p50Ms: q(0.5),
+    p90Ms: q(0.9),
+    p99Ms: q(0.99),
+    maxMs: completed ? done[completed - 1]! : NaN,
+    durationSec,
+  };
+}
