@@ -112,7 +112,7 @@ describe("ws: messages and protection", () => {
     expect(daveWs.ws.readyState).toBe(WebSocket.OPEN);
   });
 
-  it("streams the grid about once a second, with multipliers as numbers of hundredths / 100", async () => {
+  it("streams the offerable cells about once a second, multipliers as hundredths / 100, unoffered cells left out", async () => {
     const cell = (row: number, multiplierHundredths: number | null): CellQuote => ({
       col: 180_000_001, row, windowStart: 1_800_000_010_000, windowEnd: 1_800_000_020_000,
       bandLowCents: row * 1000, bandHighCents: (row + 1) * 1000, multiplierHundredths, pTouch: 0.3,
@@ -136,7 +136,6 @@ describe("ws: messages and protection", () => {
         at: 1_800_000_000_000,
         cells: [
           { col: 180_000_001, row: 9500, windowStart: 1_800_000_010_000, windowEnd: 1_800_000_020_000, bandLowCents: 9_500_000, bandHighCents: 9_501_000, multiplier: 3.47 },
-          { col: 180_000_001, row: 9501, windowStart: 1_800_000_010_000, windowEnd: 1_800_000_020_000, bandLowCents: 9_501_000, bandHighCents: 9_502_000, multiplier: null },
         ],
       });
       expect(calls[0]).toEqual([12, 21]);

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { useApp } from "../../runtime/context.ts";
 import { apiError } from "../../runtime/errors.ts";
 import { validate } from "../../runtime/body.ts";
-import { toGridCellJson } from "../../services/pricing/grid-json.ts";
+import { offeredCellsJson } from "../../services/pricing/grid-json.ts";
 
 /** SPEC §4: cols default 12 (max 60), rows default 21 (max 61). */
 const querySchema = z.object({
@@ -13,7 +13,7 @@ const querySchema = z.object({
 
 /**
  * GET /api/grid?cols=&rows= — the offerable cells (API.md § Market): columns from the first unlocked
- * one, rows centred on the current price; `multiplier` is null for a cell outside the offered range.
+ * one, rows centred on the current price; cells priced outside the offered range are left out.
  */
 export default defineHandler((event) => {
   const ctx = useApp(event);
@@ -27,6 +27,6 @@ export default defineHandler((event) => {
     lockMs: ctx.config.LOCK_MS,
     priceCents: grid.priceCents,
     at: grid.at,
-    cells: grid.cells.map(toGridCellJson),
+    cells: offeredCellsJson(grid.cells),
   };
 });

@@ -8,11 +8,21 @@ export interface GridCellJson {
   windowEnd: number;
   bandLowCents: number;
   bandHighCents: number;
-  /** 2-decimal multiplier (3.47), or null when the cell is outside the offered range. */
-  multiplier: number | null;
+  /** 2-decimal multiplier (3.47). */
+  multiplier: number;
 }
 
-export function toGridCellJson(quote: CellQuote): GridCellJson {
+/**
+ * The offerable cells of a grid as API.md's JSON: cells priced outside the offered range
+ * (multiplier null in the quote) are left out, as the contract lists only cells one can bet on.
+ */
+export function offeredCellsJson(quotes: readonly CellQuote[]): GridCellJson[] {
+  const cells: GridCellJson[] = [];
+  for (const quote of quotes) if (quote.multiplierHundredths !== null) cells.push(toGridCellJson(quote, quote.multiplierHundredths));
+  return cells;
+}
+
+function toGridCellJson(quote: CellQuote, multiplierHundredths: number): GridCellJson {
   return {
     col: quote.col,
     row: quote.row,
@@ -20,6 +30,6 @@ export function toGridCellJson(quote: CellQuote): GridCellJson {
     windowEnd: quote.windowEnd,
     bandLowCents: quote.bandLowCents,
     bandHighCents: quote.bandHighCents,
-    multiplier: quote.multiplierHundredths === null ? null : quote.multiplierHundredths / 100,
+    multiplier: multiplierHundredths / 100,
   };
 }

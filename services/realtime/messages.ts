@@ -1,4 +1,5 @@
 import type { CellQuote } from "../pricing/types.ts";
+import { offeredCellsJson } from "../pricing/grid-json.ts";
 
 /**
  * Server → client frames of API.md § WebSocket. Each broadcast is serialised once into a Buffer
@@ -25,21 +26,8 @@ export function circuitFrame(state: "open" | "closed", at: number): Buffer {
   return frame({ type: "circuit", state, at });
 }
 
-/** A grid cell as API.md's JSON: the multiplier as a number with two decimals (347 → 3.47). */
-export function cellJson(cell: CellQuote) {
-  return {
-    col: cell.col,
-    row: cell.row,
-    windowStart: cell.windowStart,
-    windowEnd: cell.windowEnd,
-    bandLowCents: cell.bandLowCents,
-    bandHighCents: cell.bandHighCents,
-    multiplier: cell.multiplierHundredths === null ? null : cell.multiplierHundredths / 100,
-  };
-}
-
 export function gridFrame(at: number, cells: readonly CellQuote[]): Buffer {
-  return frame({ type: "grid", at, cells: cells.map(cellJson) });
+  return frame({ type: "grid", at, cells: offeredCellsJson(cells) });
 }
 
 export function pongFrame(serverTime: number): Buffer {
