@@ -6,10 +6,20 @@ export type Operation<T> = (db: Db) => T;
 
 export interface BatchQueueOptions {
   db: Db;
-  /** How long the first waiting operation may wait for company before its batch commits. */
+  /**
+   * How long the first waiting operation may wait for company before its batch commits. 0 means
+   * group commit: the batch commits as soon as the event loop has handled the I/O that is ready
+   * (setImmediate), so batches grow with the load instead of every operation paying a timer.
+   */
   flushIntervalMs: number;
   /** At most this many operations per transaction; reaching it flushes at once. */
   batchSizeMax: number;
+  /**
+   * Writer time one transaction may take before it stops taking operations and commits (the rest
+   * wait for the next batch, after the event loop had a turn). Bounds the event-loop stall of one
+   * flush whatever the operations cost. Default 8 ms.
+   */
+  batchTimeBudgetMs?: number;
   /** At most this many operations waiting; beyond it `enqueue` rejects with QueueFullError. */
   queueLengthMax: number;
   metrics?: Pick<Metrics, "batchSize" | "batchCommitSeconds" | "batchQueueDepth" | "batchRejected">;
@@ -93,7 +103,7 @@ export class BatchQueue {
   }
 
   #schedule(): void {
-    if (this.#pending.length >= this.#options.batchSizeMax) {
+    if (this.#pending.length >= this.#options.batchSizeMax || this.#options.flushIntervalMs === 0) {
       this.#immediate ??= setImmediate(() => {
         this.#immediate = undefined;
         this.flush();
@@ -106,17 +116,28 @@ export class BatchQueue {
     }, this.#options.flushIntervalMs);
   }
 
-  /** Commits one batch now (synchronously) and settles its promises. */
+  /**
+   * Commits one batch now (synchronously) and settles its promises. Operations the time budget left
+   * out go back to the head of the queue, in order, and are flushed on the next turn of the loop.
+   */
   flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const batch = this.#pending.splice(0, this.#options.batchSizeMax);
-    if (this.#pending.length > 0) this.#schedule();
-    this.#options.metrics?.batchQueueDepth.set(this.#pending.length);
-    if (batch.length === 0) return;
+    let batch = this.#pending.splice(0, this.#options.batchSizeMax);
+    if (batch.length === 0) {
+      this.#options.metrics?.batchQueueDepth.set(this.#pending.length);
+      return;
+    }
     this.#batches++;
     const started = performance.now();
-    const outcomes = this.#runTransaction(batch);
+    const outcomes = this.#runTransaction(batch, started + (this.#options.batchTimeBudgetMs ?? 8));
+    if (outcomes.length < batch.length) {
+      // Never run: nothing of them happened; they keep their place at the head of the queue.
+      this.#pending.unshift(...batch.slice(outcomes.length));
+      batch = batch.slice(0, outcomes.length);
+    }
+    if (this.#pending.length > 0) this.#scheduleNext();
+    this.#options.metrics?.batchQueueDepth.set(this.#pending.length);
     this.#options.metrics?.batchCommitSeconds.observe((performance.now() - started) / 1000);
     this.#options.metrics?.batchSize.observe(batch.length);
     for (let i = 0; i < batch.length; i++) {
@@ -127,7 +148,16 @@ export class BatchQueue {
     }
   }
 
-  #runTransaction(batch: Pending[]): Outcome[] {
+  /** What a flush left (beyond the size or time bound) is overdue: it goes on the next turn of the loop, after its I/O. */
+  #scheduleNext(): void {
+    this.#immediate ??= setImmediate(() => {
+      this.#immediate = undefined;
+      this.flush();
+    });
+  }
+
+  /** Runs operations until the batch or the time budget ends (at least one), then commits. */
+  #runTransaction(batch: Pending[], deadline: number): Outcome[] {
     const s = this.#statements;
     try {
       s.begin.run();
@@ -136,8 +166,13 @@ export class BatchQueue {
       return batch.map(() => ({ ok: false, error }));
     }
     const outcomes: Outcome[] = [];
+    let taken = 0;
     try {
-      for (const item of batch) outcomes.push(this.#runOne(item));
+      for (const item of batch) {
+        taken++;
+        outcomes.push(this.#runOne(item));
+        if (performance.now() >= deadline) break;
+      }
       s.commit.run();
       return outcomes;
     } catch (error) {
@@ -148,7 +183,7 @@ export class BatchQueue {
       } catch {
         // the transaction may already be gone
       }
-      return batch.map(() => ({ ok: false, error }));
+      return batch.slice(0, taken).map(() => ({ ok: false, error }));
     }
   }
 
@@ -170,7 +205,8 @@ export class BatchQueue {
 
   /** Flushes until nothing is waiting. */
   drain(): void {
-    const roundsMax = Math.ceil(this.#pending.length / this.#options.batchSizeMax) + 1;
+    // Every flush commits at least one operation, so this bound is never what stops it.
+    const roundsMax = this.#pending.length + 1;
     for (let round = 0; round < roundsMax && this.#pending.length > 0; round++) this.flush();
   }
 

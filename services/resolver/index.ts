@@ -20,9 +20,10 @@ export const installResolver: InstallModule = (ctx) => {
     // One monitor check (a gap that began before t1 is recorded by then) plus a couple of batch flushes.
     settleDelayMs: config.PRICE_CHECK_INTERVAL_MS + 4 * config.BATCH_FLUSH_INTERVAL_MS + 250,
     sweepIntervalMs: 100,
-    // ~50 µs of writer time per settled bet (update + payout/refund transfer): ≈ 2.5 ms per operation, at most two in one batch.
-    chunkSize: 50,
-    opsInFlightMax: 2,
+    // A paid settlement costs ~100–160 µs of writer time under load (update + payout/refund transfer):
+    // ≈ 2–3 ms per operation; the queue's per-transaction time budget decides how many share a batch.
+    chunkSize: 20,
+    opsInFlightMax: 4,
     deferMaxMs: 5000,
     orphanSweepIntervalMs: 5000,
   };
