@@ -43,11 +43,17 @@ function prepare(db: Db) {
     credit: db.prepare(
       "UPDATE accounts SET balance_micro_usd = balance_micro_usd + ? WHERE id = ? RETURNING balance_micro_usd AS balance",
     ),
-    nextEntryId: db.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ledger_entries'), 0) + 1 AS id"),
-    entry: db.prepare(
+    // Both entries in one statement (the debit first). transfer_id is the id AUTOINCREMENT gives the
+    // debit entry: the sequence + 1 (sqlite_sequence is only written at the end of the statement, so
+    // both rows read the same value). ?1 debit account, ?2 credit account, ?3 amount, ?4 kind,
+    // ?5 bet id, ?6 reference, ?7 at, ?8 / ?9 the balances after.
+    entries: db.prepare(
       `INSERT INTO ledger_entries (transfer_id, account_id, kind, amount_micro_usd, balance_after_micro_usd, bet_id, reference, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+       SELECT (SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ledger_entries'), 0) + 1),
+              v.column1, ?4, v.column2, v.column3, ?5, ?6, ?7
+         FROM (VALUES (?1, -?3, ?8), (?2, ?3, ?9)) AS v
+       RETURNING id, transfer_id`,
+    ).raw(true),
     findPlayer: db.prepare("SELECT id FROM accounts WHERE address = ?"),
     insertPlayer: db.prepare("INSERT INTO accounts (kind, address, balance_micro_usd, created_at) VALUES ('player', ?, 0, ?) RETURNING id"),
     balance: db.prepare("SELECT balance_micro_usd AS balance FROM accounts WHERE id = ?"),
@@ -74,11 +80,15 @@ export function transfer(db: Db, input: TransferInput): TransferResult {
   if (!debited) throw new InsufficientBalanceError(input.debitAccountId);
   const credited = s.credit.get(amount, input.creditAccountId) as { balance: number } | undefined;
   if (!credited) throw new Error(`no account ${input.creditAccountId}`);
-  const transferId = (s.nextEntryId.get() as { id: number }).id;
   const betId = input.betId ?? null;
   const reference = input.reference ?? null;
-  s.entry.run(transferId, input.debitAccountId, input.kind, -amount, debited.balance, betId, reference, input.at);
-  s.entry.run(transferId, input.creditAccountId, input.kind, amount, credited.balance, betId, reference, input.at);
+  const written = s.entries.all(
+    input.debitAccountId, input.creditAccountId, amount, input.kind, betId, reference, input.at, debited.balance, credited.balance,
+  ) as number[][];
+  const transferId = written[0]![1]!;
+  if (written.length !== 2 || written[0]![0] !== transferId || written[1]![1] !== transferId) {
+    throw new Error("a transfer writes two entries whose transfer id is the first entry's id");
+  }
   assertSafe(debited.balance, "debit balance");
   assertSafe(credited.balance, "credit balance");
   return { transferId, debitBalanceAfterMicroUsd: debited.balance, creditBalanceAfterMicroUsd: credited.balance };
