@@ -16,6 +16,8 @@ const SESSION_REVOKED_CHANNEL = "session:revoked";
 const GRID_COLS = 12;
 const GRID_ROWS = 21;
 const GRID_INTERVAL_MS = 1000;
+/** `{"address":"0x…",` as JSON.stringify writes the "user" messages of the bets and resolver modules. */
+const USER_MESSAGE_HEAD = /^\{"address":"(0x[0-9a-fA-F]{40})",/;
 
 interface Client {
   peer: Peer;
@@ -242,6 +244,11 @@ export class RealtimeHub {
   }
 
   #onUser(message: string): void {
+    // Every bet and settlement publishes here; most players are not connected. Skip the JSON.parse
+    // when nobody could receive it, or when the address our publishers put first is not connected.
+    if (this.#byAddress.size === 0) return;
+    const head = USER_MESSAGE_HEAD.exec(message);
+    if (head && !this.#byAddress.has(head[1]!.toLowerCase())) return;
     const parsed = parseObject(message) as { address?: unknown; event?: unknown } | undefined;
     if (!parsed || typeof parsed.address !== "string" || typeof parsed.event !== "object" || parsed.event === null) return;
     const set = this.#byAddress.get(parsed.address.toLowerCase());
