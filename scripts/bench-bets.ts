@@ -230,6 +230,7 @@ async function main() {
       timeouts: 0,
       extra: `tool=paced (open loop) sent=${result.sent} not-sent=${result.notSent}`,
     };
+    console.log(`p99/max by second (ms): ${result.bySecond.map((b) => `${Math.round(b.p99Ms)}/${Math.round(b.maxMs)}`).join(" ")}`);
   }
   feed.stop();
 

@@ -40,6 +40,8 @@ export interface PacedResult {
   p99Ms: number;
   maxMs: number;
   durationSec: number;
+  /** p99 and max latency of the requests due in each second of the run: where the tail happened. */
+  bySecond: { p99Ms: number; maxMs: number }[];
 }
 
 export async function runPaced(o: PacedOptions): Promise<PacedResult> {
@@ -47,6 +49,7 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.connectionsMax, maxFreeSockets: o.connectionsMax, scheduling: "fifo" });
   const total = Math.round(o.ratePerSec * o.durationSec);
   const latencies = new Float64Array(total);
+  const latencyBySeq = new Float64Array(total).fill(NaN);
   const statusCounts: Record<string, number> = {};
   const inFlightMax = o.inFlightMax ?? 50_000;
   let sent = 0;
@@ -78,6 +81,7 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
         res.on("end", () => {
           const now = performance.now();
           latencies[completed++] = now - due;
+          latencyBySeq[seq] = now - due;
           lastDone = now;
           inFlight--;
           const status = String(res.statusCode);
@@ -114,7 +118,14 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
   const done = latencies.subarray(0, completed).sort();
   const q = (p: number) => (completed ? done[Math.min(completed - 1, Math.floor(p * completed))]! : NaN);
   const durationSec = ((lastDone || performance.now()) - start) / 1000;
+  const bySecond: PacedResult["bySecond"] = [];
+  const perSecond = Math.max(1, Math.round(o.ratePerSec));
+  for (let from = 0; from < sent; from += perSecond) {
+    const slice = Array.from(latencyBySeq.subarray(from, Math.min(sent, from + perSecond))).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    bySecond.push({ p99Ms: slice[Math.floor(0.99 * (slice.length - 1))] ?? NaN, maxMs: slice.at(-1) ?? NaN });
+  }
   return {
+    bySecond,
     offeredPerSec: o.ratePerSec,
     achievedPerSec: Math.round(completed / durationSec),
     sent,
