@@ -3,7 +3,10 @@
  *
  *   npx tsx scripts/bench-bets.ts --url http://127.0.0.1:8080 --admin-token $ADMIN_TOKEN \
  *     [--rate 3000] [--duration 60] [--players 1000] [--connections 128] [--auth-url <app url>]
- *     [--tool paced|autocannon]
+ *     [--tool paced|autocannon] [--warmup 0]
+ *
+ * `--warmup S` first runs the same paced load for S seconds and prints it on its own line, outside
+ * the figures (a fresh process is slow while the JIT warms up); its bets count in the data check.
  *
  * The default load tool is the open-loop generator of scripts/lib/paced.ts: requests leave at the
  * offered rate and latency counts from when each was due. `--tool autocannon` uses autocannon,
@@ -30,11 +33,12 @@ const authUrl = (args["auth-url"] ?? url).replace(/\/$/, "");
 const adminToken = args["admin-token"] ?? process.env.ADMIN_TOKEN;
 const ratePerSec = Number(args.rate ?? 3000);
 const durationSec = Number(args.duration ?? 15);
+const warmupSec = Number(args.warmup ?? 0);
 const connections = Number(args.connections ?? 128);
 /** Base stake; each request adds seq mod 1e6 micro-USD (see `sent` below). */
 const stakeMicroUsd = Number(args.stake ?? 100_000);
 // Keep every player under 20 bets/s and under 200 open bets even if nothing settles meanwhile.
-const players = Number(args.players ?? Math.max(500, Math.ceil((ratePerSec * durationSec) / 150), Math.ceil(ratePerSec / 10)));
+const players = Number(args.players ?? Math.max(500, Math.ceil((ratePerSec * (durationSec + warmupSec)) / 150), Math.ceil(ratePerSec / 10)));
 const SAFETY_MS = 3000;
 const tool = args.tool ?? "paced";
 
@@ -208,6 +212,25 @@ async function main() {
       extra: `tool=autocannon non2xx=${result.non2xx}`,
     };
   } else {
+    const paced = (seconds: number) =>
+      runPaced({
+        baseUrl: url,
+        ratePerSec,
+        durationSec: seconds,
+        connectionsMax: connections,
+        next: () => {
+          const { token, body } = makeBody();
+          return { method: "POST", path: "/api/bets", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body };
+        },
+        onResponse: (_seq, status, body) => onAnswer(status, body),
+      });
+    if (warmupSec > 0) {
+      const w = await paced(warmupSec);
+      console.log(
+        `warm-up (not in the figures below): ${warmupSec}s at ${ratePerSec}/s achieved=${w.achievedPerSec}/s ` +
+          `p50=${w.p50Ms.toFixed(1)}ms p99=${w.p99Ms.toFixed(1)}ms max=${w.maxMs.toFixed(1)}ms`,
+      );
+    }
     const result = await runPaced({
       baseUrl: url,
       ratePerSec,

@@ -5,7 +5,7 @@
  * same load tool as the ceiling, then runs scripts/bench-bets.ts through nginx: offered and
  * achieved bets/s, p50/p99/max, errors, and the data check (201s = rows, integrity passes).
  *
- *   npm run bench -- [--rate 3000] [--duration 60] [--players N] [--direct] [--keep]
+ *   npm run bench -- [--rate 3000] [--duration 60] [--warmup 5] [--players N] [--direct] [--keep]
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,6 +25,7 @@ const option = (name: string, fallback: string) => {
 };
 const rate = option("rate", "3000");
 const duration = option("duration", "60");
+const warmup = option("warmup", "5");
 const direct = flag("direct");
 
 const dataDir = mkdtempSync(join(tmpdir(), "tap-bench-"));
@@ -74,7 +75,7 @@ try {
   console.log(formatLoad("ceiling: bare node:http", ceiling));
   bare.kill();
 
-  const betArgs = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", target, "--admin-token", adminToken, "--rate", rate, "--duration", duration];
+  const betArgs = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", target, "--admin-token", adminToken, "--rate", rate, "--duration", duration, "--warmup", warmup];
   if (argv.includes("--players")) betArgs.push("--players", option("players", "1000"));
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, betArgs, { stdio: "inherit" });
