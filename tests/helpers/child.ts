@@ -26,7 +26,10 @@ export async function startChildServer(env: Record<string, string>, timeoutMs = 
   child.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL"); // never leave a half-started server behind
+      reject(new Error(`server did not start:\n${out}`));
+    }, timeoutMs);
     const onData = () => {
       const match = /"url":"(http:\/\/[^"]+)".*"msg":"listening"/.exec(out);
       if (match) {
