@@ -2,7 +2,7 @@ import type { AppContext } from "../../runtime/context.ts";
 import type { Db } from "../../storage/db.ts";
 import { RULE_TEXT, resolveBet, type StaleGap, type Tick } from "../../domain/resolution.ts";
 import { BET_COLUMNS, toBetJson, type BetJson } from "../bets/bet-json.ts";
-import { mapBetRow } from "./bet-row.ts";
+import { toBetRow } from "../bets/rows.ts";
 import { windowEvidence } from "./evidence.ts";
 
 export interface Proof {
@@ -36,7 +36,7 @@ export function buildProof(ctx: AppContext, accountId: number, betId: number): P
   const dbs = [ctx.db, ctx.history];
   const raw = dbs.map((db) => betStatement(db).get(betId, accountId)).find((r) => r !== undefined);
   if (!raw) return undefined;
-  const row = mapBetRow(raw);
+  const row = toBetRow(raw);
   const evidence = windowEvidence(dbs, row.window_start, row.window_end);
   const terms = { windowStart: row.window_start, windowEnd: row.window_end, bandLowCents: row.band_low_cents, bandHighCents: row.band_high_cents };
   const staleMs = ctx.config.PRICE_STALE_MS;

@@ -3,7 +3,7 @@ import { QueueClosedError } from "../../storage/batch-queue.ts";
 import { columnOf } from "../../domain/grid.ts";
 import { firstWin, mergeTicks, resolveBet, type Tick, type Win } from "../../domain/resolution.ts";
 import { BET_COLUMNS, toBetJson } from "../bets/bet-json.ts";
-import { mapBetRow } from "./bet-row.ts";
+import { toBetRow } from "../bets/rows.ts";
 import { ticksBetween, newestTick, windowEvidence } from "./evidence.ts";
 import { createResolverMetrics, type ResolverMetrics } from "./metrics.ts";
 import { OpenIndex, type ColumnBucket } from "./open-index.ts";
@@ -144,7 +144,7 @@ export class Resolver implements ResolverService {
   /** Rebuilds the index from the database, settles what the stored ticks already decide, then sweeps on a timer. */
   start(): void {
     const rows = this.#ctx.db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE status = 'open'`).all();
-    for (const raw of rows) this.#index.add(openBetFromRow(mapBetRow(raw)));
+    for (const raw of rows) this.#index.add(openBetFromRow(toBetRow(raw)));
     const stored = newestTick(this.#dbs);
     if (stored && (!this.#last || stored.t > this.#last.t)) this.#last = stored;
     this.#started = true;
@@ -220,7 +220,7 @@ export class Resolver implements ResolverService {
       .prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE status = 'open' AND col <= ? AND window_end <= ? LIMIT ?`)
       .all(columnOf(endedBy, this.#ctx.config.COLUMN_MS), endedBy, ORPHANS_PER_SWEEP_MAX);
     for (const raw of rows) {
-      const bet = openBetFromRow(mapBetRow(raw));
+      const bet = openBetFromRow(toBetRow(raw));
       if (this.#index.has(bet.id) || this.#inflightIds.has(bet.id) || this.#givenUp.has(bet.id)) continue;
       this.#ctx.log.warn({ betId: bet.id }, "resolver adopted an open bet it was not tracking");
       this.#index.add(bet);

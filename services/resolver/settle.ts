@@ -1,7 +1,7 @@
 import type { Db } from "../../storage/db.ts";
 import { HOUSE_ACCOUNT_ID, transfer } from "../../storage/ledger.ts";
 import { BET_COLUMNS, type BetRow } from "../bets/bet-json.ts";
-import { mapBetRow } from "./bet-row.ts";
+import { toBetRow } from "../bets/rows.ts";
 import type { Tick, Verdict } from "../../domain/resolution.ts";
 import type { OpenBet } from "./types.ts";
 
@@ -62,7 +62,7 @@ export function settleBets(db: Db, settlements: readonly Settlement[], nowMs: nu
     const { verdict } = group[0]!;
     const ids = JSON.stringify(group.map((x) => x.bet.id));
     for (const raw of s.settle.all(verdict.status, nowMs, verdict.at, verdict.priceCents, verdict.reason, ids)) {
-      const row = mapBetRow(raw);
+      const row = toBetRow(raw);
       rows.set(row.id, row);
     }
   }
