@@ -89,6 +89,12 @@ export const configSchema = z
     WS_MAX_MESSAGES_PER_SEC: int(20, 1),
     WS_MAX_CLIENTS: int(20_000, 1),
     JOBS_ENABLED: bool(true),
+    /**
+     * `process` (default): the archive job runs in a child process (`npm run job -- archive`), so
+     * its long copy and verify reads never run on the API's event loop; `inline` runs it here
+     * (tests with an injected clock, and the job CLI itself).
+     */
+    ARCHIVE_MODE: z.enum(["process", "inline"]).default("process"),
   })
   .transform((c) => ({
     ...c,

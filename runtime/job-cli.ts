@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "./config.ts";
@@ -13,7 +14,8 @@ async function main() {
     process.stderr.write(`usage: npm run job -- <name>\njobs: ${jobs.map((j) => j.name).join(", ")}\n`);
     process.exit(64);
   }
-  const config = loadConfig({ ...process.env, JOBS_ENABLED: "false" });
+  // This is already the job's own process: run it here (ARCHIVE_MODE=inline), never spawn again.
+  const config = loadConfig({ ...process.env, JOBS_ENABLED: "false", ARCHIVE_MODE: "inline" });
   const booted = await createContext(config);
   const runner = new JobRunner(booted.ctx, jobs);
   booted.ctx.services.jobs = runner;
@@ -21,7 +23,10 @@ async function main() {
   try {
     // Modules are installed but not started: a job needs storage, not live price feeds.
     const { result } = await runner.run(name);
-    process.stdout.write(`${JSON.stringify(result ?? null, null, 2)}\n`);
+    const json = JSON.stringify(result ?? null, null, 2);
+    process.stdout.write(`${json}\n`);
+    // A parent process (runtime/job-child.ts) reads the result from here, apart from the logs.
+    if (process.env.JOB_RESULT_FILE) writeFileSync(process.env.JOB_RESULT_FILE, json);
     if (result && typeof result === "object" && (result as { ok?: unknown }).ok === false) code = 2;
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

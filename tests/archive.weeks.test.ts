@@ -26,7 +26,7 @@ interface World {
 
 async function playWeeks(): Promise<World> {
   const clock = { now: MONDAY + 3_600_000 };
-  const server = await startTestServer({ COLUMN_MS, ROW_CENTS: 1000, ADMIN_TOKEN }, { now: () => clock.now });
+  const server = await startTestServer({ COLUMN_MS, ROW_CENTS: 1000, ADMIN_TOKEN, ARCHIVE_MODE: "inline" }, { now: () => clock.now });
   const { ctx } = server;
   const players = [await createPlayer(ctx, 500_000_000), await createPlayer(ctx, 500_000_000), await createPlayer(ctx, 500_000_000)];
   const betIds: number[] = [];
