@@ -79,7 +79,7 @@ export const configSchema = z
     // Storage and the shared batch queue (ADR-001, ADR-005)
     DB_SYNCHRONOUS: z.enum(["FULL", "NORMAL"]).default("FULL"),
     DB_BUSY_TIMEOUT_MS: int(5000, 0, 600_000),
-    BATCH_FLUSH_INTERVAL_MS: int(2, 0, 1000),
+    BATCH_FLUSH_INTERVAL_MS: int(5, 0, 1000),
     BATCH_SIZE_MAX: int(1000, 1, 100_000),
     BATCH_QUEUE_MAX: int(20_000, 1, 10_000_000),
 
