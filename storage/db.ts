@@ -64,3 +64,15 @@ export function migrate(db: Db, dir: string): number[] {
   return applied;
 }
 
+/**
+ * Prepared statements per connection, built once on first use: `const stmts = statementCache((db) => ({ … }))`.
+ * Preparing per call would re-parse the SQL on every write of the hot path.
+ */
+export function statementCache<T>(prepare: (db: Db) => T): (db: Db) => T {
+  const cache = new WeakMap<Db, T>();
+  return (db) => {
+    let statements = cache.get(db);
+    if (!statements) cache.set(db, (statements = prepare(db)));
+    return statements;
+  };
+}

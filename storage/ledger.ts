@@ -1,4 +1,4 @@
-import type { Db } from "./db.ts";
+import { statementCache, type Db } from "./db.ts";
 
 /** System accounts of the double-entry ledger (ADR-010); created by migration 001. */
 export const FUNDING_ACCOUNT_ID = 1;
@@ -31,7 +31,6 @@ export interface TransferResult {
   creditBalanceAfterMicroUsd: number;
 }
 
-const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
@@ -60,11 +59,7 @@ function prepare(db: Db) {
   };
 }
 
-function stmts(db: Db) {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepare(db)));
-  return s;
-}
+const stmts = statementCache(prepare);
 
 /**
  * Moves money between two accounts inside the caller's transaction (a batch-queue operation):

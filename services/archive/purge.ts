@@ -1,4 +1,4 @@
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 
 /**
  * Batch-queue operations that delete archived rows from the current database, one small chunk per
@@ -10,7 +10,6 @@ export interface PurgeResult {
   heldMs: number;
 }
 
-const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
@@ -23,11 +22,7 @@ function prepare(db: Db) {
   };
 }
 
-function stmts(db: Db) {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepare(db)));
-  return s;
-}
+const stmts = statementCache(prepare);
 
 /** A bet and its ledger entries leave together, so a crash between chunks never orphans entries. */
 export const purgeBetsOp = (betIds: number[]) => (db: Db): PurgeResult => {

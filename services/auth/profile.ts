@@ -1,20 +1,13 @@
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 
-const statements = new WeakMap<Db, ReturnType<Db["prepare"]>>();
-
-function profileStatement(db: Db) {
-  let s = statements.get(db);
-  if (!s) {
-    // One read for both figures; the count walks only this account's rows (bets_by_account).
-    s = db.prepare(
-      `SELECT a.balance_micro_usd AS balance,
-              (SELECT COUNT(*) FROM bets b WHERE b.account_id = a.id AND b.status = 'open') AS openBets
-         FROM accounts a WHERE a.id = ?`,
-    );
-    statements.set(db, s);
-  }
-  return s;
-}
+// One read for both figures; the count walks only this account's rows (bets_by_account).
+const profileStatement = statementCache((db: Db) =>
+  db.prepare(
+    `SELECT a.balance_micro_usd AS balance,
+            (SELECT COUNT(*) FROM bets b WHERE b.account_id = a.id AND b.status = 'open') AS openBets
+       FROM accounts a WHERE a.id = ?`,
+  ),
+);
 
 export interface Profile {
   address: string;

@@ -1,4 +1,4 @@
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import { FUNDING_ACCOUNT_ID, InsufficientBalanceError, ensurePlayerAccount, transfer } from "../../storage/ledger.ts";
 
 export interface CreditInput {
@@ -19,7 +19,6 @@ export type CreditOutcome =
   | { kind: "conflict"; reference: string }
   | { kind: "insufficient_balance"; balanceMicroUsd: number };
 
-const cache = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
@@ -33,11 +32,7 @@ function prepare(db: Db) {
   };
 }
 
-function stmts(db: Db) {
-  let s = cache.get(db);
-  if (!s) cache.set(db, (s = prepare(db)));
-  return s;
-}
+const stmts = statementCache(prepare);
 
 /**
  * An admin credit as one batch-queue operation, idempotent on `reference` (TigerBeetle's rule: the

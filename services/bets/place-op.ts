@@ -1,4 +1,4 @@
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import { HOUSE_ACCOUNT_ID, InsufficientBalanceError, balanceOf, transfer } from "../../storage/ledger.ts";
 import { BET_COLUMNS, type BetRow } from "./bet-json.ts";
 import { BetRefusal } from "./refusals.ts";
@@ -42,7 +42,6 @@ export class ExistingBet extends Error {
   }
 }
 
-const cache = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
@@ -72,11 +71,7 @@ function prepare(db: Db) {
   };
 }
 
-export function placeStatements(db: Db) {
-  let s = cache.get(db);
-  if (!s) cache.set(db, (s = prepare(db)));
-  return s;
-}
+export const placeStatements = statementCache(prepare);
 
 /**
  * One bet's batch-queue operation (ADR-005/009/010). Checks in a fixed order, each with its own

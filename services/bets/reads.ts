@@ -1,5 +1,5 @@
 import type { AppContext } from "../../runtime/context.ts";
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import { BET_COLUMNS, toBetJson, type BetJson, type BetRow } from "./bet-json.ts";
 import { LEDGER_COLUMNS, toBetRow, toLedgerEntryJson, toLedgerRow, type LedgerEntryJson } from "./rows.ts";
 
@@ -9,7 +9,6 @@ import { LEDGER_COLUMNS, toBetRow, toLedgerEntryJson, toLedgerRow, type LedgerEn
  * cursor is the last id of the previous page. While the archiver runs, a row can briefly be in both
  * files: pages merge by id and drop duplicates.
  */
-const cache = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
@@ -21,11 +20,7 @@ function prepare(db: Db) {
   };
 }
 
-function stmts(db: Db) {
-  let s = cache.get(db);
-  if (!s) cache.set(db, (s = prepare(db)));
-  return s;
-}
+const stmts = statementCache(prepare);
 
 export interface PageRequest {
   limit: number;

@@ -1,8 +1,7 @@
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import type { StaleGap } from "./types.ts";
 
 /** SQL of the price module: index ticks and stale gaps (tables of migration 001). */
-const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
@@ -14,11 +13,7 @@ function prepare(db: Db) {
   };
 }
 
-function stmts(db: Db) {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepare(db)));
-  return s;
-}
+const stmts = statementCache(prepare);
 
 /** Batch-queue operations (synchronous, run inside the queue's transaction). */
 export const insertTickOp = (t: number, priceCents: number) => (db: Db) => {

@@ -1,4 +1,4 @@
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import { mergeTicks, type StaleGap, type Tick } from "../../domain/resolution.ts";
 
 /**
@@ -15,7 +15,6 @@ export interface WindowEvidence {
 /** Most ticks read for one window: a guard against a runaway query, far above any real window. */
 export const WINDOW_TICKS_MAX = 1_000_000;
 
-const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
@@ -26,11 +25,7 @@ function prepare(db: Db) {
   };
 }
 
-function stmts(db: Db) {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepare(db)));
-  return s;
-}
+const stmts = statementCache(prepare);
 
 interface TickRow {
   t: number;

@@ -1,5 +1,5 @@
 import type { AppContext } from "../../runtime/context.ts";
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import { RULE_TEXT, resolveBet, type StaleGap, type Tick } from "../../domain/resolution.ts";
 import { BET_COLUMNS, toBetJson, type BetJson } from "../bets/bet-json.ts";
 import { toBetRow } from "../bets/rows.ts";
@@ -19,13 +19,8 @@ export interface Proof {
 }
 
 const prepare = (db: Db) => db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE id = ? AND account_id = ?`);
-const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
-function betStatement(db: Db) {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepare(db)));
-  return s;
-}
+const betStatement = statementCache(prepare);
 
 /**
  * The settlement proof of one of a player's bets (SPEC §5, §9): the stored ticks and stale gaps of

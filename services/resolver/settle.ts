@@ -1,4 +1,4 @@
-import type { Db } from "../../storage/db.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import { HOUSE_ACCOUNT_ID, transfer } from "../../storage/ledger.ts";
 import { BET_COLUMNS, type BetRow } from "../bets/bet-json.ts";
 import { toBetRow } from "../bets/rows.ts";
@@ -24,7 +24,6 @@ export interface Settled {
   balanceAfterMicroUsd: number | null;
 }
 
-const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return {
@@ -43,11 +42,7 @@ function prepare(db: Db) {
   };
 }
 
-function stmts(db: Db) {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepare(db)));
-  return s;
-}
+const stmts = statementCache(prepare);
 
 /**
  * Settles bets inside one batch-queue operation: per bet the guarded status update and, for a win
