@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderNginx, startNginx } from "./lib/nginx.ts";
-import { runLoad, formatLoad } from "./lib/load.ts";
+import { runLoad, formatLoad, startBareServer } from "./lib/load.ts";
 import { startChildServer } from "../tests/helpers/child.ts";
 import { freePort } from "../tests/helpers/services.ts";
 
@@ -64,16 +64,11 @@ try {
   }
   console.log(`app ${app.url}${direct ? "" : `, nginx ${target}`}, data ${dataDir}`);
 
-  const bare = spawn(
-    process.execPath,
-    ["-e", `require("node:http").createServer((q,s)=>{s.writeHead(201,{"content-type":"application/json"});s.end('{"ok":true}')}).listen(0,"127.0.0.1",function(){console.log(this.address().port)})`],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  cleanups.push(() => void bare.kill());
-  const barePort = await new Promise<number>((r) => bare.stdout!.once("data", (d) => r(Number(String(d).trim()))));
-  const ceiling = await runLoad({ url: `http://127.0.0.1:${barePort}/`, method: "POST", body: "{}", connections: 128, durationSec: 5 });
+  const bare = await startBareServer(201);
+  cleanups.push(() => bare.stop());
+  const ceiling = await runLoad({ url: bare.url, method: "POST", body: "{}", connections: 128, durationSec: 5 });
   console.log(formatLoad("ceiling: bare node:http", ceiling));
-  bare.kill();
+  bare.stop();
 
   const betArgs = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", target, "--admin-token", adminToken, "--rate", rate, "--duration", duration, "--warmup", warmup];
   if (argv.includes("--players")) betArgs.push("--players", option("players", "1000"));

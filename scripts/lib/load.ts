@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import autocannon from "autocannon";
 
 export interface LoadResult {
@@ -98,4 +98,22 @@ export function formatLoad(label: string, r: LoadResult): string {
     `p50=${r.p50Ms.toFixed(1)}ms p99=${r.p99Ms.toFixed(1)}ms max=${r.maxMs.toFixed(1)}ms ` +
     `errors=${r.errors} status=${JSON.stringify(r.statusCounts)}`
   );
+}
+
+/**
+ * A bare node:http server in its own process answering every request with `status` and a small
+ * JSON body: the ceiling the app is compared with (SPEC §10), measured with the same load tool.
+ */
+export async function startBareServer(status: number): Promise<{ url: string; stop(): void }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "-e",
+      `require("node:http").createServer((q, s) => { s.writeHead(${status}, {"content-type": "application/json"}); s.end('{"ok":true}'); })` +
+        `.listen(0, "127.0.0.1", function () { console.log(this.address().port); });`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const port = await new Promise<number>((resolve) => child.stdout!.once("data", (d) => resolve(Number(String(d).trim()))));
+  return { url: `http://127.0.0.1:${port}/`, stop: () => void child.kill() };
 }
