@@ -79,9 +79,22 @@ export const configSchema = z
     // Storage and the shared batch queue (ADR-001, ADR-005)
     DB_SYNCHRONOUS: z.enum(["FULL", "NORMAL"]).default("FULL"),
     DB_BUSY_TIMEOUT_MS: int(5000, 0, 600_000),
-    BATCH_FLUSH_INTERVAL_MS: int(5, 0, 1000),
+    BATCH_FLUSH_INTERVAL_MS: int(0, 0, 1000),
     BATCH_SIZE_MAX: int(1000, 1, 100_000),
     BATCH_QUEUE_MAX: int(20_000, 1, 10_000_000),
+    /**
+     * `thread` (default): the batch queue and the only writing connection live in a worker thread,
+     * so transactions never run on the event loop that serves HTTP; `inline` runs them on it (the
+     * job CLI and small tools, where a second thread buys nothing).
+     */
+    WRITER_MODE: z.enum(["thread", "inline"]).default("thread"),
+    /**
+     * With the writer thread: a checkpointer thread copies the WAL back into the database file every
+     * this many ms (0: the writer does it itself, SQLite's default), and the writer's own checkpoint
+     * waits for this many WAL pages (by then mostly copied, so it only restarts the WAL).
+     */
+    DB_CHECKPOINT_INTERVAL_MS: int(50, 0, 60_000),
+    DB_WAL_AUTOCHECKPOINT_PAGES: int(4000, 100, 1_000_000),
 
     // HTTP and WebSocket
     BODY_LIMIT_BYTES: int(16_384, 256, 10_485_760),

@@ -5,6 +5,10 @@ import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { CURRENT_MIGRATIONS_DIR, HISTORY_MIGRATIONS_DIR, migrate, openDatabase, type Db } from "../storage/db.ts";
 import { BatchQueue } from "../storage/batch-queue.ts";
+import { ThreadWriter } from "../storage/thread-writer.ts";
+import { InlineWriter, type Writer } from "../storage/writer.ts";
+import { COMMAND_ERRORS, COMMANDS, type Commands } from "../services/commands.ts";
+import type { WriterThreadData } from "./writer-thread.ts";
 import { createMemoryKv, createRedisKv, type Kv } from "../storage/kv/index.ts";
 import { createMemoryBus, createRedisBus, type Bus } from "../storage/bus/index.ts";
 import type { ModuleLifecycle, InstallModule, Services } from "../services/types.ts";
@@ -16,11 +20,15 @@ export interface AppContext {
   config: Config;
   log: Logger;
   metrics: Metrics;
-  /** The current-week database (read-write; all writes go through `queue`). */
+  /**
+   * The current-week database for reads. All writes go through `queue`; with the writer in its own
+   * thread (the default) this connection is query-only.
+   */
   db: Db;
   /** The historical database, read-only (`PRAGMA query_only=ON`). */
   history: Db;
-  queue: BatchQueue;
+  /** The write path (ADR-005): named commands (services/commands.ts) committed in batches. */
+  queue: Writer<Commands>;
   kv: Kv;
   bus: Bus;
   now: () => number;
@@ -34,6 +42,8 @@ export interface ContextOptions {
   /** Modules to install, in order; defaults to the full service (services/index.ts). */
   modules?: InstallModule[];
   logger?: Logger;
+  /** The writer thread died: nothing can be written any more (the server exits so systemd restarts it). */
+  onFatal?: (error: Error) => void;
 }
 
 export interface BootedContext {
@@ -55,22 +65,45 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const metrics = createMetrics();
   const paths = databasePaths(config);
   const dbOptions = { busyTimeoutMs: config.DB_BUSY_TIMEOUT_MS, synchronous: config.DB_SYNCHRONOUS };
-  const db = openDatabase(paths.current, dbOptions);
-  migrate(db, CURRENT_MIGRATIONS_DIR);
+  const threaded = config.WRITER_MODE === "thread";
+  const migrator = openDatabase(paths.current, dbOptions);
+  migrate(migrator, CURRENT_MIGRATIONS_DIR);
+  if (threaded) migrator.close();
+  const db = threaded ? openDatabase(paths.current, { ...dbOptions, queryOnly: true }) : migrator;
   // Migrations of the history file run on a short-lived writable connection; the API keeps a query-only one.
   const historyWriter = openDatabase(paths.history, dbOptions);
   migrate(historyWriter, HISTORY_MIGRATIONS_DIR);
   historyWriter.close();
   const history = openDatabase(paths.history, { ...dbOptions, queryOnly: true });
 
-  const queue = new BatchQueue({
-    db,
+  const queueOptions = {
     flushIntervalMs: config.BATCH_FLUSH_INTERVAL_MS,
     batchSizeMax: config.BATCH_SIZE_MAX,
     queueLengthMax: config.BATCH_QUEUE_MAX,
-    metrics,
-    onBatchError: (error) => log.error({ err: error }, "batch transaction failed"),
-  });
+  };
+  const onBatchError = (error: unknown) => log.error({ err: error }, "batch transaction failed");
+  let writerFailed = false;
+  const queue: Writer<Commands> = threaded
+    ? await ThreadWriter.start<Commands>({
+        entry: new URL("./writer-thread.ts", import.meta.url),
+        data: {
+          path: paths.current,
+          db: dbOptions,
+          ...queueOptions,
+          checkpointIntervalMs: config.DB_CHECKPOINT_INTERVAL_MS,
+          walAutocheckpointPages: config.DB_WAL_AUTOCHECKPOINT_PAGES,
+        } satisfies WriterThreadData,
+        queueLengthMax: config.BATCH_QUEUE_MAX,
+        errorClasses: COMMAND_ERRORS,
+        metrics,
+        onBatchError,
+        onFailure: (error) => {
+          writerFailed = true;
+          log.fatal({ err: error }, "the writer thread failed; nothing can be written");
+          options.onFatal?.(error);
+        },
+      })
+    : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError }), COMMANDS);
   const kv = config.REDIS_URL ? createRedisKv({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : createMemoryKv();
   const bus = config.REDIS_URL
     ? createRedisBus({
@@ -93,7 +126,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
     services: {} as Services,
     readyChecks: new Map(),
   };
-  ctx.readyChecks.set("db", () => (queueWritable(ctx) ? "ok" : "database not writable"));
+  ctx.readyChecks.set("db", async () => {
+    if (writerFailed) return "writer failed";
+    return (await writable(queue)) ? "ok" : "database not writable";
+  });
   ctx.readyChecks.set("redis", async () => {
     if (!config.REDIS_URL) return "not_configured";
     return (await kv.ping()) && (await bus.ping()) ? "ok" : "redis unreachable";
@@ -127,7 +163,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
             log.error({ err: error }, "module failed to stop cleanly");
           }
         }
-        queue.close();
+        await queue.close();
         db.close();
         history.close();
         await kv.close();
@@ -138,17 +174,18 @@ export async function createContext(config: Config, options: ContextOptions = {}
   };
 }
 
-function queueWritable(ctx: AppContext): boolean {
+/** An empty transaction commits within a second: the writer can take the lock and commit. */
+async function writable(queue: Writer<Commands>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), READY_WRITE_TIMEOUT_MS)));
   try {
-    // A write-lock probe outside the queue would race its transaction; ask SQLite for the lock only
-    // when the queue is idle, otherwise the queue committing proves the database writable.
-    if (ctx.db.inTransaction) return true;
-    ctx.db.exec("BEGIN IMMEDIATE; ROLLBACK");
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([queue.barrier().then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+const READY_WRITE_TIMEOUT_MS = 1000;
 
 declare module "h3" {
   interface H3EventContext {

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "./config.ts";
-import { startServer } from "./server.ts";
+import { startServer, type RunningServer } from "./server.ts";
 
 /** `npm start`: validate the environment, start, stop gracefully on SIGTERM/SIGINT. */
 async function main() {
@@ -13,20 +13,22 @@ async function main() {
     }
     throw error;
   }
-  const server = await startServer(config);
+  let server: RunningServer | undefined;
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (reason: string, exitCode = 0) => {
+    if (stopping || !server) return;
     stopping = true;
-    server.ctx.log.info({ signal }, "shutting down");
+    server.ctx.log.info({ signal: reason }, "shutting down");
     server
       .close()
-      .then(() => process.exit(0))
+      .then(() => process.exit(exitCode))
       .catch((error) => {
         process.stderr.write(`shutdown failed: ${String(error)}\n`);
         process.exit(1);
       });
   };
+  // The writer thread died: nothing can be written any more; stop, and systemd starts a fresh process.
+  server = await startServer(config, { onFatal: () => stop("writer thread failed", 70) });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }

@@ -78,7 +78,7 @@ function startProbe(ctx: Awaited<ReturnType<typeof createContext>>["ctx"], now: 
     const enqueued = performance.now();
     const at = ++t;
     const p = ctx.queue
-      .enqueue((db) => db.prepare("INSERT INTO price_ticks (t, price_cents) VALUES (?, 9500000)").run(at))
+      .run("price.insertTick", at, 9_500_000)
       .then(() => void latencies.push(performance.now() - enqueued))
       .finally(() => pending.delete(p));
     pending.add(p);

@@ -62,7 +62,7 @@ async function main() {
       resolver.onTick(tick);
       const ms = performance.now() - started;
       // Persisted after the listeners ran, as the price module does (the expiry sweep reads stored ticks).
-      void ctx.queue.enqueue((db) => db.prepare("INSERT OR IGNORE INTO price_ticks (t, price_cents) VALUES (?, ?)").run(tick.t, tick.priceCents));
+      void ctx.queue.run("price.insertTick", tick.t, tick.priceCents);
       const after = resolver.openCount();
       (after < before ? winning : quiet).push(ms);
       before = after;

@@ -1,5 +1,4 @@
 import type { Db } from "./db.ts";
-import type { Metrics } from "../runtime/metrics.ts";
 
 /** An operation runs inside the batch's transaction; it may throw to fail only itself. */
 export type Operation<T> = (db: Db) => T;
@@ -22,8 +21,16 @@ export interface BatchQueueOptions {
   batchTimeBudgetMs?: number;
   /** At most this many operations waiting; beyond it `enqueue` rejects with QueueFullError. */
   queueLengthMax: number;
-  metrics?: Pick<Metrics, "batchSize" | "batchCommitSeconds" | "batchQueueDepth" | "batchRejected">;
+  metrics?: QueueMetrics;
   onBatchError?: (error: unknown) => void;
+}
+
+/** What the queue reports (prom-client metrics in the main thread; a recorder in the writer thread). */
+export interface QueueMetrics {
+  batchSize: { observe(operations: number): void };
+  batchCommitSeconds: { observe(seconds: number): void };
+  batchQueueDepth: { set(depth: number): void };
+  batchRejected: { inc(labels: { reason: string }): void };
 }
 
 export class QueueFullError extends Error {

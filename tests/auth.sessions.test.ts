@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeDirect } from "./helpers/write.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { requestNonce, signIn } from "./helpers/siwe.ts";
@@ -18,7 +19,7 @@ async function status(server: TestServer, path: string, token?: string, method =
 
 /** Inserts bets rows directly (the bet module is not this suite's subject; only the count is). */
 async function insertBets(ctx: AppContext, accountId: number, address: string, statuses: string[]) {
-  await ctx.queue.enqueue((db) => {
+  writeDirect(ctx, (db) => {
     const insert = db.prepare(
       `INSERT INTO bets (account_id, address, col, row, window_start, window_end, band_low_cents, band_high_cents,
          stake_micro_usd, multiplier_hundredths, payout_micro_usd, status, placed_at, idempotency_key, request_hash)

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeDirect } from "./helpers/write.ts";
 import { createPlayer } from "./helpers/players.ts";
 import { integrity, newKey, pickCell, postBet, getJson, startBetServer, type BetServer } from "./helpers/bets-fixture.ts";
 
@@ -86,7 +87,7 @@ describe("POST /api/bets: placement, ledger entries, player events", () => {
     const res = await postBet(server, player.token, { col: cell.col, row: cell.row, stakeMicroUsd: STAKE, idempotencyKey: newKey() });
     const id = Number(res.body.bet.id);
     const openBefore = server.ctx.services.bets.exposure().openBets;
-    await server.ctx.queue.enqueue((db) => db.prepare("UPDATE bets SET status = 'lost', resolved_at = ? WHERE id = ?").run(server.ctx.now(), id));
+    writeDirect(server.ctx, (db) => db.prepare("UPDATE bets SET status = 'lost', resolved_at = ? WHERE id = ?").run(server.ctx.now(), id));
     const saved = server.clock.nowMs;
     try {
       server.clock.nowMs = (cell.col + 1) * 10_000 + 30_000; // ended, but within the grace period
@@ -144,7 +145,7 @@ describe("POST /api/bets: a retry while the first request is still in the batch 
       idempotencyKey: newKey(), requestHash: "h",
     };
     const limits = { openBetsMax: 200, cellStakeMaxMicroUsd: 1e12, cellExposureMaxMicroUsd: 1e12, columnExposureMaxMicroUsd: 1e12 };
-    const [a, b] = await Promise.allSettled([0, 1].map(() => server.ctx.queue.enqueue((db) => placeBetOp(db, params, limits))));
+    const [a, b] = await Promise.allSettled([0, 1].map(() => server.ctx.queue.run("bets.place", params, limits)));
     expect(a!.status).toBe("fulfilled");
     expect(b!.status).toBe("rejected");
     const existing = (b as PromiseRejectedResult).reason;

@@ -1,6 +1,7 @@
 import Database from "libsql";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeDirect } from "./helpers/write.ts";
 import { HOUSE_ACCOUNT_ID, transfer } from "../storage/ledger.ts";
 import { createPlayer, type TestPlayer } from "./helpers/players.ts";
 import { getJson, integrity, newKey, pickCell, postBet, startBetServer, type BetServer } from "./helpers/bets-fixture.ts";
@@ -9,7 +10,7 @@ const USD = 1_000_000;
 
 /** Settles a bet as the resolver would: status guard + ledger entry in one queue operation. */
 async function settle(server: BetServer, betId: number, status: "won" | "lost" | "void") {
-  await server.ctx.queue.enqueue((db) => {
+  writeDirect(server.ctx, (db) => {
     const bet = db.prepare("SELECT account_id, stake_micro_usd AS stake, payout_micro_usd AS payout FROM bets WHERE id = ? AND status = 'open'").get(betId) as
       | { account_id: number; stake: number; payout: number }
       | undefined;

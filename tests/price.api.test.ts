@@ -54,7 +54,7 @@ describe("price: API and index ticks", () => {
       { t: T + 1, priceCents: 9_500_100 },
       { t: T + 2, priceCents: 9_500_200 },
     ]);
-    await server.ctx.queue.enqueue(() => undefined);
+    await server.ctx.queue.barrier();
     const rows = server.ctx.db.prepare("SELECT t, price_cents FROM price_ticks ORDER BY t").all() as { t: number; price_cents: number }[];
     expect(rows.map((r) => [r.t, r.price_cents])).toEqual(ticks.map((t) => [t.t, t.priceCents]));
     expect(published.map((m) => JSON.parse(m))).toEqual(ticks);
@@ -81,7 +81,7 @@ describe("price: API and index ticks", () => {
     price.ingest("manual", 9_400_100, now);
     expect(price.circuit()).toBe("closed");
     expect(price.staleGaps(T, now + 1)).toEqual([{ startAt: T + 3000, endAt: now }]);
-    await server.ctx.queue.enqueue(() => undefined);
+    await server.ctx.queue.barrier();
     const gaps = server.ctx.db.prepare("SELECT start_at, end_at FROM stale_gaps").all() as { start_at: number; end_at: number }[];
     expect(gaps.map((g) => [g.start_at, g.end_at])).toEqual([[T + 3000, now]]);
   });

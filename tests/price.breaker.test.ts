@@ -84,7 +84,7 @@ describe("price: stale-feed circuit breaker", () => {
 
     // The gap starts when the data ran out (last tick + PRICE_STALE_MS), not when it was noticed.
     expect(price.staleGaps(lastTick.t, openedAt + 1)).toEqual([{ startAt: lastTick.t + STALE_MS, endAt: null }]);
-    await server.ctx.queue.enqueue(() => undefined); // everything enqueued before has committed
+    await server.ctx.queue.barrier(); // everything enqueued before has committed
     const rows = server.ctx.db.prepare("SELECT start_at, end_at FROM stale_gaps").all() as { start_at: number; end_at: number | null }[];
     expect(rows.map((r) => ({ start: r.start_at, end: r.end_at }))).toEqual([{ start: lastTick.t + STALE_MS, end: null }]);
   });
@@ -106,7 +106,7 @@ describe("price: stale-feed circuit breaker", () => {
     const gaps = price.staleGaps(0, Number.MAX_SAFE_INTEGER);
     expect(gaps).toHaveLength(1);
     expect(gaps[0]!.endAt).toBe(closedAt);
-    await server.ctx.queue.enqueue(() => undefined);
+    await server.ctx.queue.barrier();
     const row = server.ctx.db.prepare("SELECT end_at FROM stale_gaps").get() as { end_at: number };
     expect(row.end_at).toBe(closedAt);
     expect((await server.request("/readyz")).status).toBe(200);

@@ -79,7 +79,7 @@ describe("resolver: restart", () => {
     // The window of `lost` runs on a fresh feed without a touch; the server stops 100 ms after its end,
     // before the resolver's settle delay, so the bet is still open in the database.
     feed(s, (c + 1) * COLUMN_MS + 100, () => BELOW);
-    await s.ctx.queue.enqueue(() => undefined);
+    await s.ctx.queue.barrier();
     expect(betStatus(s.ctx, lost.id).status).toBe("open");
     await s.stop();
 

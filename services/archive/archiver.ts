@@ -16,8 +16,7 @@ import {
   type WeekSql,
   type WeekTotals,
 } from "./week-sql.ts";
-import { purgeBetsOp, purgeGapsOp, purgeTicksOp, type PurgeResult } from "./purge.ts";
-import { finishRunOp, startRunOp } from "./runs.ts";
+import type { PurgeResult } from "./purge.ts";
 
 /** A point of the run; the test hook may throw there to simulate a crash. */
 export interface ArchiveStep {
@@ -174,7 +173,7 @@ async function archiveWeek(ctx: AppContext, conn: Db, sql: WeekSql, weekStart: n
     durationMs: 0,
   };
   const phase = (name: keyof WeekReport["phasesMs"], since: number) => (report.phasesMs[name] = Math.round(performance.now() - since));
-  const runId = await ctx.queue.enqueue(startRunOp(weekStart, ctx.now()));
+  const runId = await ctx.queue.run("archive.startRun", weekStart, ctx.now());
   try {
     const recorded = recordedTotals(sql, weekStart);
     report.resumed = recorded !== undefined;
@@ -195,7 +194,7 @@ async function archiveWeek(ctx: AppContext, conn: Db, sql: WeekSql, weekStart: n
     }
     report.totals = history;
     phase("verify", since);
-    await ctx.queue.enqueue(finishRunOp(runId, "copied", null, report));
+    await ctx.queue.run("archive.finishRun", runId, "copied", null, report);
     options.onStep?.({ phase: "verified", weekStart, chunk: 0 });
     since = performance.now();
     await purgeWeek(ctx, sql, weekStart, weekEnd, chunks, report, options);
@@ -210,7 +209,7 @@ async function archiveWeek(ctx: AppContext, conn: Db, sql: WeekSql, weekStart: n
     if (conn.inTransaction) conn.exec("ROLLBACK");
   }
   report.durationMs = Math.round(performance.now() - started);
-  await ctx.queue.enqueue(finishRunOp(runId, report.status, ctx.now(), report)).catch((error: unknown) => {
+  await ctx.queue.run("archive.finishRun", runId, report.status, ctx.now(), report).catch((error: unknown) => {
     ctx.log.error({ err: error, weekStart }, "could not record the archive run");
   });
   return report;
@@ -281,10 +280,10 @@ async function sumWeek(s: WeekSql["main"], weekStart: number, weekEnd: number, c
  */
 async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions): Promise<void> {
   let chunk = 0;
-  const step = async (op: (db: Db) => PurgeResult): Promise<number> => {
+  const step = async (purge: () => Promise<PurgeResult>): Promise<number> => {
     options.onStep?.({ phase: "purge", weekStart, chunk: chunk++ });
     const enqueued = performance.now();
-    const result = await ctx.queue.enqueue(op);
+    const result = await purge();
     const p = report.purge;
     p.operations++;
     p.rows += result.rows;
@@ -298,7 +297,7 @@ async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekE
     for (let i = 0; i < ids.length; ) {
       const slice = ids.slice(i, i + size);
       i += slice.length;
-      const heldMs = await step(purgeBetsOp(slice));
+      const heldMs = await step(() => ctx.queue.run("archive.purgeBets", slice));
       if (heldMs > PURGE_TARGET_MS) size = Math.max(PURGE_BETS_MIN, Math.floor(size / 2));
       else if (heldMs < PURGE_TARGET_MS / 2) size = Math.min(chunks.purgeBets * 4, Math.ceil(size * 1.25));
     }
@@ -308,14 +307,14 @@ async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekE
   for (;;) {
     const boundary = sql.tickBoundary.get(weekStart, weekEnd, ticks) as { t: number } | undefined;
     const to = boundary?.t ?? weekEnd;
-    const heldMs = await step(purgeTicksOp(weekStart, to));
+    const heldMs = await step(() => ctx.queue.run("archive.purgeTicks", weekStart, to));
     if (to === weekEnd) break;
     if (heldMs > PURGE_TARGET_MS) ticks = Math.max(100, Math.floor(ticks / 2));
   }
   for (;;) {
     const ids = (sql.gapIds.all(weekStart, weekEnd, chunks.purgeGaps) as { id: number }[]).map((r) => r.id);
     if (ids.length === 0) break;
-    await step(purgeGapsOp(ids));
+    await step(() => ctx.queue.run("archive.purgeGaps", ids));
   }
 }
 

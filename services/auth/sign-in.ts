@@ -1,7 +1,6 @@
 import type { AppContext } from "../../runtime/context.ts";
 import { apiError } from "../../runtime/errors.ts";
 import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
-import { ensurePlayerAccount } from "../../storage/ledger.ts";
 
 export interface SignInResult {
   token: string;
@@ -22,7 +21,7 @@ export async function signIn(ctx: AppContext, message: string, signature: string
   const { address } = result;
   let accountId: number;
   try {
-    ({ accountId } = await ctx.queue.enqueue((db) => ensurePlayerAccount(db, address, ctx.now(), ctx.config.DEMO_BALANCE_MICRO_USD)));
+    ({ accountId } = await ctx.queue.run("accounts.ensurePlayer", address, ctx.now(), ctx.config.DEMO_BALANCE_MICRO_USD));
   } catch (error) {
     // The nonce is spent either way; the client asks for a new one when it retries.
     if (error instanceof QueueFullError) throw apiError(503, "overloaded", error.message, undefined, { "retry-after": "1" });

@@ -2,7 +2,6 @@ import { Gauge } from "prom-client";
 import type { AppContext } from "../../runtime/context.ts";
 import type { InstallModule } from "../types.ts";
 import { ExposureBook, type OpenBetEntry } from "./exposure-book.ts";
-import { pruneExposureBefore } from "./exposure-prune.ts";
 import type { IntegrityExtension } from "./integrity.ts";
 import { BetPlacement } from "./placement.ts";
 import { firstOpenColumn } from "./market.ts";
@@ -50,7 +49,7 @@ export const installBets: InstallModule = (ctx) => {
       timers.push(
         setInterval(() => {
           const before = firstOpenColumn(ctx) - 1;
-          ctx.queue.enqueue((db) => pruneExposureBefore(db, before)).catch((error: unknown) => {
+          ctx.queue.run("bets.pruneExposure", before).catch((error: unknown) => {
             ctx.log.warn({ err: error }, "could not prune exposure rows");
           });
         }, PRUNE_INTERVAL_MS).unref(),

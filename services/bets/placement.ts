@@ -4,7 +4,7 @@ import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
 import { balanceOf } from "../../storage/ledger.ts";
 import { payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";
 import type { ExposureBook, OpenBetEntry } from "./exposure-book.ts";
-import { ExistingBet, placeBetOp, placeStatements, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
+import { ExistingBet, placeStatements, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
 import { TokenBucketLimiter } from "./rate-limiter.ts";
 import { BetRefusal } from "./refusals.ts";
 import { minMultiplierHundredths, requestHash, type PlaceBetBody } from "./request.ts";
@@ -163,7 +163,7 @@ export class BetPlacement {
 
   #enqueue(params: PlaceParams): Promise<PlacedBet> {
     const limits = this.#limits;
-    return this.ctx.queue.enqueue((db) => placeBetOp(db, params, limits)).catch((error: unknown) => {
+    return this.ctx.queue.run("bets.place", params, limits).catch((error: unknown) => {
       if (error instanceof QueueFullError) throw new BetRefusal("overloaded", { queue: "full" }, 1000);
       if (error instanceof QueueClosedError) throw new BetRefusal("shutting_down", undefined, 1000);
       throw error;

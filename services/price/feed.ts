@@ -3,7 +3,7 @@ import { computeIndex, type Observation } from "../../domain/price/index-price.t
 import type { Transition } from "../../domain/price/breaker.ts";
 import type { CircuitState, IndexTick, PriceService, SourceHealth, StaleGap } from "./types.ts";
 import { createPriceMetrics, type PriceMetrics } from "./metrics.ts";
-import { insertTickOp, loadLastTick, loadRecentGaps } from "./persistence.ts";
+import { loadLastTick, loadRecentGaps } from "./persistence.ts";
 import { StaleGapLog } from "./stale-gaps.ts";
 import { CircuitMonitor } from "./monitor.ts";
 import { newSourceState, toHealth, type SourceState } from "./source-state.ts";
@@ -167,7 +167,7 @@ export class PriceFeed implements PriceService {
     this.#metrics.ticks.inc();
     // Enqueued before listeners run: whatever a listener writes about this tick (a settlement)
     // commits in the same or a later batch than the tick itself.
-    this.#ctx.queue.enqueue(insertTickOp(tick.t, tick.priceCents)).catch((error) => this.#persistFailed("tick", error));
+    this.#ctx.queue.run("price.insertTick", tick.t, tick.priceCents).catch((error) => this.#persistFailed("tick", error));
     // Freshness is judged on the server clock, so a replayed old observation ticks but does not
     // make a stale feed look fresh.
     this.#monitor.observe({ nowMs: this.#ctx.now(), lastTickAt: tick.t, healthySources: healthy });

@@ -1,6 +1,7 @@
-import type { BatchQueue } from "../../storage/batch-queue.ts";
+import type { AppContext } from "../../runtime/context.ts";
+
+type Queue = AppContext["queue"];
 import type { StaleGap } from "./types.ts";
-import { closeGapsOp, openGapOp } from "./persistence.ts";
 
 const GAPS_IN_MEMORY_MAX = 1000;
 
@@ -11,10 +12,10 @@ const GAPS_IN_MEMORY_MAX = 1000;
  */
 export class StaleGapLog {
   readonly #gaps: StaleGap[];
-  readonly #queue: BatchQueue;
+  readonly #queue: Queue;
   readonly #onPersistError: (error: unknown) => void;
 
-  constructor(queue: BatchQueue, recent: StaleGap[], onPersistError: (error: unknown) => void) {
+  constructor(queue: Queue, recent: StaleGap[], onPersistError: (error: unknown) => void) {
     this.#queue = queue;
     this.#gaps = recent.slice(-GAPS_IN_MEMORY_MAX);
     this.#onPersistError = onPersistError;
@@ -30,7 +31,7 @@ export class StaleGapLog {
     if (this.open) return;
     this.#gaps.push({ startAt, endAt: null });
     if (this.#gaps.length > GAPS_IN_MEMORY_MAX) this.#gaps.shift();
-    this.#queue.enqueue(openGapOp(startAt)).catch(this.#onPersistError);
+    this.#queue.run("price.openGap", startAt).catch(this.#onPersistError);
   }
 
   end(endAt: number): void {
@@ -38,7 +39,7 @@ export class StaleGapLog {
     if (!open) return;
     // A gap never ends before it starts, even with a clock that moved backwards.
     open.endAt = Math.max(endAt, open.startAt);
-    this.#queue.enqueue(closeGapsOp(open.endAt)).catch(this.#onPersistError);
+    this.#queue.run("price.closeGaps", open.endAt).catch(this.#onPersistError);
   }
 
   /** Gaps overlapping [fromMs, toMs); copies, so callers cannot edit the log. */

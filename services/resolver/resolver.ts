@@ -7,7 +7,7 @@ import { toBetRow } from "../bets/rows.ts";
 import { ticksBetween, newestTick, windowEvidence } from "./evidence.ts";
 import { createResolverMetrics, type ResolverMetrics } from "./metrics.ts";
 import { OpenIndex, type ColumnBucket } from "./open-index.ts";
-import { openBetFromRow, settleBets, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
+import { openBetFromRow, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
 import { TickRing } from "./tick-ring.ts";
 import type { OpenBet, ResolverService } from "./types.ts";
 
@@ -118,7 +118,7 @@ export class Resolver implements ResolverService {
     if (this.#index.hasEndedBy(now - this.#o.settleDelayMs)) {
       // Ended windows are decided from stored ticks: first let every write queued before now commit
       // (the queue is FIFO), so ticks the price module already handed to the queue are in the database.
-      await this.#ctx.queue.enqueue(() => undefined).catch(() => undefined);
+      await this.#ctx.queue.barrier().catch(() => undefined);
       now = this.#ctx.now();
     }
     const retry = this.#retry;
@@ -246,7 +246,7 @@ export class Resolver implements ResolverService {
     while (this.#inflight.size < this.#o.opsInFlightMax && this.#waiting.length > 0) {
       const chunk = this.#waiting.shift()!;
       const promise: Promise<void> = this.#ctx.queue
-        .enqueue((db) => settleBets(db, chunk, this.#ctx.now()))
+        .run("resolver.settle", chunk, this.#ctx.now())
         .then(
           (settled) => this.#committed(settled),
           (error: unknown) => this.#failed(chunk, error),

@@ -19,7 +19,7 @@ export function randomAddress(): string {
  */
 export async function createPlayer(ctx: AppContext, balanceMicroUsd = ctx.config.DEMO_BALANCE_MICRO_USD): Promise<TestPlayer> {
   const address = randomAddress();
-  const { accountId } = await ctx.queue.enqueue((db) => ensurePlayerAccount(db, address, ctx.now(), balanceMicroUsd));
+  const { accountId } = await ctx.queue.run("accounts.ensurePlayer", address, ctx.now(), balanceMicroUsd);
   const { token } = await ctx.services.auth.sessions.create(address, accountId);
   return { address, accountId, token };
 }

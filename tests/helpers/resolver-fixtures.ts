@@ -1,3 +1,4 @@
+import { writeDirect } from "./write.ts";
 import { randomBytes } from "node:crypto";
 import type { AppContext } from "../../runtime/context.ts";
 import type { Db } from "../../storage/db.ts";
@@ -51,9 +52,13 @@ export function insertOpenBet(db: Db, spec: BetSpec, columnMs: number, rowCents:
   };
 }
 
-/** Places an open bet through the queue and hands it to the resolver, as the bets module does after commit. */
+/**
+ * Writes an open bet (after everything already queued has committed, as if it had been queued too)
+ * and hands it to the resolver, as the bets module does after commit.
+ */
 export async function placeBet(ctx: AppContext, spec: BetSpec): Promise<OpenBet> {
-  const bet = await ctx.queue.enqueue((db) => insertOpenBet(db, spec, ctx.config.COLUMN_MS, ctx.config.ROW_CENTS));
+  await ctx.queue.barrier();
+  const bet = writeDirect(ctx, (db) => insertOpenBet(db, spec, ctx.config.COLUMN_MS, ctx.config.ROW_CENTS));
   ctx.services.resolver.track(bet);
   return bet;
 }

@@ -5,7 +5,6 @@ import { readJson } from "../../../runtime/body.ts";
 import { apiError } from "../../../runtime/errors.ts";
 import { requireAdmin } from "../../../services/auth/require-admin.ts";
 import { parseAddress } from "../../../domain/eip55.ts";
-import { creditOp } from "../../../services/bets/credit.ts";
 
 const body = z
   .object({
@@ -28,9 +27,12 @@ export default defineHandler(async (event) => {
   const address = parseAddress(input.address);
   if (!address) throw apiError(400, "invalid_request", "invalid body", { fields: { address: "not an Ethereum address" } });
   const ctx = useApp(event);
-  const outcome = await ctx.queue.enqueue((db) =>
-    creditOp(db, { ...input, address, at: ctx.now(), demoBalanceMicroUsd: ctx.config.DEMO_BALANCE_MICRO_USD }),
-  );
+  const outcome = await ctx.queue.run("accounts.credit", {
+    ...input,
+    address,
+    at: ctx.now(),
+    demoBalanceMicroUsd: ctx.config.DEMO_BALANCE_MICRO_USD,
+  });
   if (outcome.kind === "conflict") {
     throw apiError(409, "idempotency_conflict", "this reference was used for a different credit", { reference: outcome.reference });
   }

@@ -1,0 +1,52 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { BatchQueue } from "../storage/batch-queue.ts";
+import type { CheckpointerData } from "../storage/checkpointer.ts";
+import { openDatabase, type OpenOptions } from "../storage/db.ts";
+import { encodeError } from "../storage/wire-errors.ts";
+import { spawnWorker } from "../storage/workers.ts";
+import { serveWriter, statsRecorder, type FromWriter } from "../storage/writer-host.ts";
+import { COMMANDS } from "../services/commands.ts";
+
+/** What runtime/context.ts hands the writer thread. */
+export interface WriterThreadData {
+  path: string;
+  db: OpenOptions;
+  flushIntervalMs: number;
+  batchSizeMax: number;
+  queueLengthMax: number;
+  /** PASSIVE checkpoints from a thread of their own every this many ms; 0 leaves them to the writer. */
+  checkpointIntervalMs: number;
+  /** The writer's own checkpoint once the WAL holds this many pages (mostly copied already by then). */
+  walAutocheckpointPages: number;
+}
+
+/** Entry of the writer thread (WRITER_MODE=thread): the current database's only writing connection. */
+const data = (workerData as { data: WriterThreadData }).data;
+const port = parentPort!;
+const db = openDatabase(data.path, data.db);
+const checkpointer =
+  data.checkpointIntervalMs > 0
+    ? await spawnWorker(new URL("../storage/checkpointer.ts", import.meta.url), {
+        path: data.path,
+        db: data.db,
+        intervalMs: data.checkpointIntervalMs,
+      } satisfies CheckpointerData)
+    : undefined;
+db.exec(`PRAGMA wal_autocheckpoint = ${Math.trunc(data.walAutocheckpointPages)}`);
+const stats = statsRecorder();
+const queue = new BatchQueue({
+  db,
+  flushIntervalMs: data.flushIntervalMs,
+  batchSizeMax: data.batchSizeMax,
+  queueLengthMax: data.queueLengthMax,
+  metrics: stats.metrics,
+  onBatchError: (error) => port.postMessage({ t: "batchError", error: encodeError(error) } satisfies FromWriter),
+});
+serveWriter(port, queue, COMMANDS, stats, async () => {
+  if (checkpointer) {
+    const exited = new Promise((resolve) => checkpointer.once("exit", resolve));
+    checkpointer.postMessage({ t: "close" });
+    await exited;
+  }
+  db.close();
+});

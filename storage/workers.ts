@@ -1,0 +1,35 @@
+import { Worker } from "node:worker_threads";
+
+const BOOT = new URL("./worker-boot.mjs", import.meta.url);
+
+/**
+ * Starts `entry` (a .ts or .js module) in a worker thread with `data` as `workerData.data`, and
+ * waits for its `{ t: "ready" }` message. Rejects if the thread fails or exits first.
+ */
+export async function spawnWorker(entry: URL, data: unknown): Promise<Worker> {
+  const worker = new Worker(BOOT, { workerData: { entry: entry.href, data } });
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (message: { t?: string }) => {
+      if (message?.t !== "ready") return;
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new Error(`worker ${entry.pathname} exited during start (code ${code})`));
+    };
+    const cleanup = () => {
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+    };
+    worker.on("message", onMessage);
+    worker.once("error", onError);
+    worker.once("exit", onExit);
+  });
+  return worker;
+}
