@@ -78,6 +78,15 @@ describe("integrity check", () => {
     expect((await integrity(server)).ok).toBe(true);
   });
 
+  it("finds an open-bet counter (what the open-bet limit reads) that differs from the open bets", async () => {
+    tamper(server.dataDir, "UPDATE accounts SET open_bets = open_bets - 1 WHERE id = ?", p.accountId);
+    const report = await integrity(server);
+    expect(checksOf(report)).toEqual(["open_bet_count"]);
+    expect(report.problems[0]).toMatchObject({ details: { accountId: p.accountId, kept: 2, open: 3 } });
+    tamper(server.dataDir, "UPDATE accounts SET open_bets = open_bets + 1 WHERE id = ?", p.accountId);
+    expect((await integrity(server)).ok).toBe(true);
+  });
+
   it("finds a payout on a bet that is still open, even when every balance matches its entries", async () => {
     const bet = bets[0];
     const maxId = () => `(SELECT COALESCE(MAX(id), 0) FROM ledger_entries)`;

@@ -89,3 +89,9 @@ SELECT col, row, kept, open FROM (
   SELECT o.col, NULL, 0, SUM(o.payout) FROM o
    WHERE NOT EXISTS (SELECT 1 FROM main.column_exposure k WHERE k.col = o.col) GROUP BY o.col
 ) WHERE kept <> open LIMIT 100`;
+
+/** Accounts whose open-bet counter (migration 060) differs from their open bets. */
+export const OPEN_COUNT_MISMATCH = `
+SELECT a.id AS accountId, a.open_bets AS kept, COALESCE(o.n, 0) AS open FROM main.accounts a
+  LEFT JOIN (SELECT account_id, COUNT(*) AS n FROM main.bets WHERE status = 'open' GROUP BY account_id) o ON o.account_id = a.id
+ WHERE a.open_bets <> COALESCE(o.n, 0) LIMIT 100`;

@@ -71,6 +71,7 @@ export async function runIntegrityCheck(ctx: AppContext): Promise<IntegrityRepor
     const ledger = await checkLedger(reader, add);
     const bets = await checkBets(reader, add);
     checkExposureRows(ctx, reader, add);
+    checkOpenCounts(reader, add);
 
     // ── EXTENSION POINT (resolver) ─────────────────────────────────────────────────────────────
     // Re-resolution of a sample of settled bets from stored ticks belongs to the resolver module:
@@ -201,6 +202,14 @@ function checkExposureRows(ctx: AppContext, reader: Db, add: Add): void {
 }
 
 /** The in-memory book must equal the open bets; a difference is fixed (resync) and noted. */
+/** The per-account open-bet counter that the open-bet limit reads equals the account's open bets. */
+function checkOpenCounts(reader: Db, add: Add): void {
+  const rows = reader.prepare(Q.OPEN_COUNT_MISMATCH).all() as { accountId: number; kept: number; open: number }[];
+  for (const r of rows) {
+    add({ check: "open_bet_count", message: `account ${r.accountId}: counter says ${r.kept} open bets, the bets say ${r.open}`, details: r });
+  }
+}
+
 function checkBook(ctx: AppContext, reader: Db, notes: string[]): void {
   const bets = ctx.services.bets;
   if (!bets) return;

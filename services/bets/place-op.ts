@@ -46,10 +46,11 @@ export class ExistingBet extends Error {
 function prepare(db: Db) {
   return {
     byKey: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE account_id = ? AND idempotency_key = ?`),
-    // Both from the covering partial index bets_open_by_account (at most OPEN_BETS_MAX entries).
-    playerOpen: db.prepare(
-      `SELECT count(*) AS n, COALESCE(SUM(CASE WHEN col = ?2 AND row = ?3 THEN stake_micro_usd END), 0) AS cellStake
-         FROM bets WHERE account_id = ?1 AND status = 'open'`,
+    // The counter kept by the triggers of migration 060 (the row the debit writes anyway).
+    openBets: db.prepare("SELECT open_bets AS n FROM accounts WHERE id = ?"),
+    // From the covering partial index bets_open_by_cell: this player's open bets in this cell.
+    cellStake: db.prepare(
+      `SELECT COALESCE(SUM(stake_micro_usd), 0) AS stake FROM bets WHERE col = ? AND row = ? AND account_id = ? AND status = 'open'`,
     ),
     // Conditional increments, the exposure analogue of ADR-009: no row changed = the cap would be exceeded.
     addCell: db.prepare(
@@ -76,7 +77,7 @@ export const placeStatements = statementCache(prepare);
 /**
  * One bet's batch-queue operation (ADR-005/009/010). Checks in a fixed order, each with its own
  * refusal; any throw rolls back this bet's savepoint only:
- * 1. player limits (open bets, stake in this cell) from the partial index of open bets;
+ * 1. player limits: open bets from the account's counter, stake in this cell from the open bets of the cell;
  * 2. house exposure caps per cell and per column (conditional increments);
  * 3. the bet row, unless the player already used the idempotency key (UNIQUE; also for a retry
  *    queued in the same batch, or committed by another process, whose transaction finished before
@@ -119,8 +120,9 @@ export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet 
 }
 
 function checkLimits(s: ReturnType<typeof prepare>, p: PlaceParams, limits: OpLimits): void {
-  const { n: openBets, cellStake } = s.playerOpen.get(p.accountId, p.col, p.row) as { n: number; cellStake: number };
+  const openBets = (s.openBets.get(p.accountId) as { n: number }).n;
   if (openBets >= limits.openBetsMax) throw new BetRefusal("too_many_open_bets", { openBets, openBetsMax: limits.openBetsMax });
+  const cellStake = (s.cellStake.get(p.col, p.row, p.accountId) as { stake: number }).stake;
   if (cellStake + p.stakeMicroUsd > limits.cellStakeMaxMicroUsd) {
     throw new BetRefusal("exposure_limit", { scope: "player_cell", limitMicroUsd: limits.cellStakeMaxMicroUsd, currentMicroUsd: cellStake });
   }
