@@ -5,7 +5,7 @@
  * same load tool as the ceiling, then runs scripts/bench-bets.ts through nginx: offered and
  * achieved bets/s, p50/p99/max, errors, and the data check (201s = rows, integrity passes).
  *
- *   npm run bench -- [--rate 3000] [--duration 60] [--warmup 5] [--players N] [--direct] [--keep]
+ *   npm run bench -- [--rate 3000] [--duration 60] [--warmup 5] [--players N] [--connections N] [--direct] [--keep]
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -72,6 +72,7 @@ try {
 
   const betArgs = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", target, "--admin-token", adminToken, "--rate", rate, "--duration", duration, "--warmup", warmup];
   if (argv.includes("--players")) betArgs.push("--players", option("players", "1000"));
+  if (argv.includes("--connections")) betArgs.push("--connections", option("connections", "512"));
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, betArgs, { stdio: "inherit" });
     child.once("exit", (c) => resolve(c ?? 1));
