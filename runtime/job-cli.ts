@@ -15,7 +15,8 @@ async function main() {
     process.exit(64);
   }
   // This is already the job's own process: run it here (ARCHIVE_MODE=inline), never spawn again.
-  const config = loadConfig({ ...process.env, JOBS_ENABLED: "false", ARCHIVE_MODE: "inline" });
+  // A job is one short task: its writes run on its own loop (no writer thread to start and stop).
+  const config = loadConfig({ ...process.env, JOBS_ENABLED: "false", ARCHIVE_MODE: "inline", WRITER_MODE: "inline" });
   const booted = await createContext(config);
   const runner = new JobRunner(booted.ctx, jobs);
   booted.ctx.services.jobs = runner;
