@@ -104,13 +104,43 @@ describe.each(["inline", "thread"] as const)("writer (%s)", (mode) => {
     await writer.close(); // idempotent
   });
 
-  it.runIf(mode === "thread")("a result that cannot cross threads fails its command only", async () => {
+});
+
+/** What only the thread writer can run into. */
+describe("writer (thread only)", () => {
+  let dir: string;
+  let reader: Db;
+  let writer: TestWriter;
+  let failures: Error[];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tap-writer-"));
+    reader = openDatabase(join(dir, "w.db"), { busyTimeoutMs: 2000, synchronous: "NORMAL" });
+    reader.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, v INTEGER NOT NULL UNIQUE)");
+    failures = [];
+    writer = await ThreadWriter.start<typeof TEST_COMMANDS>({
+      entry: ENTRY,
+      data: { path: join(dir, "w.db"), flushIntervalMs: 1 },
+      queueLengthMax: 1000,
+      errorClasses: [ItemRefused],
+      onFailure: (error) => failures.push(error),
+    });
+  });
+  afterEach(async () => {
+    await writer.close();
+    reader.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const stored = () => (reader.prepare("SELECT v FROM items ORDER BY id").all() as { v: number }[]).map((r) => r.v);
+
+  it("a result that cannot cross threads fails its command only", async () => {
     const [bad, good] = await Promise.allSettled([writer.run("uncloneable"), writer.run("insert", 7)]);
     expect((bad as PromiseRejectedResult).reason.message).toMatch(/cannot cross threads/);
     expect(good.status).toBe("fulfilled");
   });
 
-  it.runIf(mode === "thread")("when the thread dies, waiting commands fail with QueueClosedError and the owner is told", async () => {
+  it("when the thread dies, waiting commands fail with QueueClosedError and the owner is told", async () => {
     await writer.run("insert", 1);
     const waiting = [writer.run("crash"), writer.run("insert", 2)];
     for (const w of waiting) await expect(w).rejects.toBeInstanceOf(QueueClosedError);
