@@ -1,12 +1,8 @@
 import { statementCache, type Db } from "../../storage/db.ts";
 
-// One read for both figures; the count walks only this account's rows (bets_by_account).
+// One row for both figures: the open-bet count is the counter kept by the triggers of migration 060.
 const profileStatement = statementCache((db: Db) =>
-  db.prepare(
-    `SELECT a.balance_micro_usd AS balance,
-            (SELECT COUNT(*) FROM bets b WHERE b.account_id = a.id AND b.status = 'open') AS openBets
-       FROM accounts a WHERE a.id = ?`,
-  ),
+  db.prepare("SELECT balance_micro_usd AS balance, open_bets AS openBets FROM accounts WHERE id = ?"),
 );
 
 export interface Profile {
