@@ -108,6 +108,11 @@ export const configSchema = z
      * (tests with an injected clock, and the job CLI itself).
      */
     ARCHIVE_MODE: z.enum(["process", "inline"]).default("process"),
+    /**
+     * Settling losses waits while more than this many writes are queued (0: never waits): when a
+     * column ends, its losses use the writer's spare time instead of delaying bet placement.
+     */
+    RESOLVER_LOSS_YIELD_DEPTH: int(16, 0, 1_000_000),
   })
   .transform((c) => ({
     ...c,

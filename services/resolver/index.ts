@@ -26,6 +26,7 @@ export const installResolver: InstallModule = (ctx) => {
     opsInFlightMax: 4,
     deferMaxMs: 5000,
     orphanSweepIntervalMs: 5000,
+    lossYieldQueueDepth: config.RESOLVER_LOSS_YIELD_DEPTH,
   };
   const resolver = new Resolver(ctx, options);
   ctx.services.resolver = resolver;

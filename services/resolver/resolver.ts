@@ -25,11 +25,19 @@ export interface ResolverOptions {
   /** How long a window may wait for a stale gap the monitor reported to reach the database. */
   deferMaxMs: number;
   orphanSweepIntervalMs: number;
+  /**
+   * Losses wait while more than this many commands are queued for the writer (0: never wait). A loss
+   * moves no money, so it yields the writer to bet placement; wins and voids never wait.
+   */
+  lossYieldQueueDepth: number;
 }
 
 const ATTEMPTS_MAX = 5;
 const ORPHANS_PER_SWEEP_MAX = 1000;
 const RECENT_TICKS_MAX = 50_000;
+/** How soon losses that yielded to a busy writer look again, and for how long at most they yield. */
+const YIELD_RETRY_MS = 2;
+const LOSS_YIELD_MAX_MS = 1000;
 
 /**
  * The Bet Resolver (SPEC §5): wins are settled at the touching tick from an index of open bets by
@@ -56,6 +64,9 @@ export class Resolver implements ResolverService {
   #timer: NodeJS.Timeout | undefined;
   #nextOrphanSweepAt = 0;
   #unsubscribe: (() => void) | undefined;
+  #yieldTimer: NodeJS.Timeout | undefined;
+  /** When losses began to yield (real time); past LOSS_YIELD_MAX_MS they go anyway, so they never starve. */
+  #yieldingSince: number | undefined;
 
   constructor(ctx: AppContext, options: ResolverOptions) {
     this.#ctx = ctx;
@@ -137,7 +148,9 @@ export class Resolver implements ResolverService {
   async idle(): Promise<void> {
     while (this.#inflight.size > 0 || this.#waiting.length > 0) {
       if (this.#inflight.size === 0) this.#pump();
-      await Promise.allSettled([...this.#inflight]);
+      // Nothing in flight after a pump: losses are yielding to a busy writer.
+      if (this.#inflight.size === 0) await new Promise((resolve) => setTimeout(resolve, YIELD_RETRY_MS));
+      else await Promise.allSettled([...this.#inflight]);
     }
   }
 
@@ -161,6 +174,8 @@ export class Resolver implements ResolverService {
   async stop(): Promise<void> {
     this.#started = false;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#yieldTimer) clearTimeout(this.#yieldTimer);
+    this.#yieldTimer = undefined;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     let timeout: NodeJS.Timeout | undefined;
@@ -244,6 +259,13 @@ export class Resolver implements ResolverService {
 
   #pump(): void {
     while (this.#inflight.size < this.#o.opsInFlightMax && this.#waiting.length > 0) {
+      if (this.#yieldsToPlacement(this.#waiting[0]!)) {
+        this.#yieldTimer ??= setTimeout(() => {
+          this.#yieldTimer = undefined;
+          this.#pump();
+        }, YIELD_RETRY_MS).unref();
+        return;
+      }
       const chunk = this.#waiting.shift()!;
       const promise: Promise<void> = this.#ctx.queue
         .run("resolver.settle", chunk, this.#ctx.now())
@@ -259,6 +281,19 @@ export class Resolver implements ResolverService {
         });
       this.#inflight.add(promise);
     }
+  }
+
+  /** A chunk of losses only, while the writer has a queue of other work: it waits its turn. */
+  #yieldsToPlacement(chunk: Settlement[]): boolean {
+    const depthMax = this.#o.lossYieldQueueDepth;
+    const busy = depthMax > 0 && this.#ctx.queue.depth > depthMax && chunk.every((s) => s.verdict.status === "lost");
+    if (!busy) {
+      this.#yieldingSince = undefined;
+      return false;
+    }
+    const now = performance.now();
+    this.#yieldingSince ??= now;
+    return now - this.#yieldingSince < LOSS_YIELD_MAX_MS;
   }
 
   #committed(settled: Settled[]): void {
