@@ -109,9 +109,16 @@ export class ThreadWriter<C extends CommandMap> implements Writer<C> {
     try {
       this.#worker.postMessage(message);
     } catch (error) {
-      // An argument that cannot be cloned fails its own commands only.
       if (message.t !== "ops") throw error;
-      for (const [id] of message.ops) this.#settle(id, false, error);
+      // An argument that cannot be cloned: send the commands one by one, in order, so that only the
+      // ones carrying it fail.
+      for (const op of message.ops) {
+        try {
+          this.#worker.postMessage({ t: "ops", ops: [op] } satisfies ToWriter);
+        } catch (opError) {
+          this.#settle(op[0], false, opError);
+        }
+      }
     }
   }
 

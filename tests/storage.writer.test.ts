@@ -76,6 +76,15 @@ describe.each(["inline", "thread"] as const)("writer (%s)", (mode) => {
     expect(stored()).toEqual([1, 2]);
   });
 
+  it("an argument that is not plain data fails its own command only", async () => {
+    const notData = (() => 1) as unknown as number;
+    const [before, bad, after] = await Promise.allSettled([writer.run("insert", 1), writer.run("insert", notData), writer.run("insert", 2)]);
+    expect(before.status).toBe("fulfilled");
+    expect(bad.status).toBe("rejected");
+    expect(after.status).toBe("fulfilled");
+    expect(stored()).toEqual([1, 2]);
+  });
+
   it("barrier resolves after everything queued before it committed", async () => {
     const writes = Array.from({ length: 50 }, (_, i) => writer.run("insert", i));
     await writer.barrier();
