@@ -84,7 +84,7 @@ export function serveWriter(
   port.on("message", (message: ToWriter) => {
     if (message.t === "ops") {
       for (const [id, name, args] of message.ops) {
-        const command = name === "" ? barrier : commands[name];
+        const command = name === "" ? barrier : Object.hasOwn(commands, name) ? commands[name] : undefined;
         if (!command) {
           answer(id, false, encodeError(new Error(`unknown write command ${name}`)));
           continue;

@@ -34,7 +34,7 @@ export class InlineWriter<C extends CommandMap> implements Writer<C> {
   ) {}
 
   run<K extends keyof C & string>(name: K, ...args: CommandArgs<C[K]>): Promise<CommandResult<C[K]>> {
-    const command = this.commands[name];
+    const command = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
     if (!command) return Promise.reject(new Error(`unknown write command ${name}`));
     return this.queue.enqueue((db) => command(db, ...args) as CommandResult<C[K]>);
   }
