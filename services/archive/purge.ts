@@ -1,7 +1,7 @@
 import { statementCache, type Db } from "../../storage/db.ts";
 
 /**
- * Batch-queue operations that delete archived rows from the current database, one small chunk per
+ * Write commands (services/commands.ts) that delete archived rows from the current database, one small chunk per
  * operation, so the shared writer is never held long (SPEC §10: ≤ 50 ms). Each reports how long it
  * ran inside the transaction. Guards: never a row of an open bet, never an open stale gap.
  */
@@ -25,23 +25,23 @@ function prepare(db: Db) {
 const stmts = statementCache(prepare);
 
 /** A bet and its ledger entries leave together, so a crash between chunks never orphans entries. */
-export const purgeBetsOp = (betIds: number[]) => (db: Db): PurgeResult => {
+export function purgeBets(db: Db, betIds: number[]): PurgeResult {
   const started = performance.now();
   const ids = JSON.stringify(betIds);
   const s = stmts(db);
   const entries = s.entries.run(ids).changes;
   const bets = s.bets.run(ids).changes;
   return { rows: entries + bets, heldMs: performance.now() - started };
-};
+}
 
-export const purgeTicksOp = (fromMs: number, toMs: number) => (db: Db): PurgeResult => {
+export function purgeTicks(db: Db, fromMs: number, toMs: number): PurgeResult {
   const started = performance.now();
   const rows = stmts(db).ticks.run(fromMs, toMs).changes;
   return { rows, heldMs: performance.now() - started };
-};
+}
 
-export const purgeGapsOp = (gapIds: number[]) => (db: Db): PurgeResult => {
+export function purgeGaps(db: Db, gapIds: number[]): PurgeResult {
   const started = performance.now();
   const rows = stmts(db).gaps.run(JSON.stringify(gapIds)).changes;
   return { rows, heldMs: performance.now() - started };
-};
+}

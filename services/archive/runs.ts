@@ -1,11 +1,12 @@
 import type { Db } from "../../storage/db.ts";
 
-/** Bookkeeping of archive runs in the current database (archive_runs of migration 001), via the batch queue. */
+/** Bookkeeping of archive runs in the current database (archive_runs of migration 001), written as commands (services/commands.ts). */
 export type RunStatus = "running" | "copied" | "done" | "failed";
 
-export const startRunOp = (weekStart: number, at: number) => (db: Db): number =>
-  (db.prepare("INSERT INTO archive_runs (week_start, started_at, status) VALUES (?, ?, 'running') RETURNING id").get(weekStart, at) as { id: number }).id;
+export function startRun(db: Db, weekStart: number, at: number): number {
+  return (db.prepare("INSERT INTO archive_runs (week_start, started_at, status) VALUES (?, ?, 'running') RETURNING id").get(weekStart, at) as { id: number }).id;
+}
 
-export const finishRunOp = (runId: number, status: RunStatus, finishedAt: number | null, report: unknown) => (db: Db): void => {
+export function finishRun(db: Db, runId: number, status: RunStatus, finishedAt: number | null, report: unknown): void {
   db.prepare("UPDATE archive_runs SET status = ?, finished_at = ?, report = ? WHERE id = ?").run(status, finishedAt, JSON.stringify(report), runId);
-};
+}

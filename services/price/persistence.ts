@@ -15,16 +15,16 @@ function prepare(db: Db) {
 
 const stmts = statementCache(prepare);
 
-/** Batch-queue operations (synchronous, run inside the queue's transaction). */
-export const insertTickOp = (t: number, priceCents: number) => (db: Db) => {
+/** Write commands (services/commands.ts): synchronous, run inside the writer's transaction. */
+export function insertTick(db: Db, t: number, priceCents: number): void {
   stmts(db).insertTick.run(t, priceCents);
-};
-export const openGapOp = (startAt: number) => (db: Db) => {
+}
+export function openGap(db: Db, startAt: number): void {
   stmts(db).openGap.run(startAt);
-};
-export const closeGapsOp = (endAt: number) => (db: Db) => {
+}
+export function closeGaps(db: Db, endAt: number): void {
   stmts(db).closeGaps.run(endAt);
-};
+}
 
 /** The newest stored tick (reads may use the db directly). */
 export function loadLastTick(db: Db): { t: number; priceCents: number } | undefined {
