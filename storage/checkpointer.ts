@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { openDatabase, type OpenOptions } from "./db.ts";
 
-/** What storage/thread-writer.ts hands the checkpointer thread. */
+/** What the writer thread (runtime/writer-thread.ts) hands its checkpointer thread. */
 export interface CheckpointerData {
   path: string;
   db: OpenOptions;

@@ -10,6 +10,9 @@ import { LEDGER_COLUMNS, toBetRow, toLedgerEntryJson, toLedgerRow, type LedgerEn
  * files: pages merge by id and drop duplicates.
  */
 
+const BEFORE_ALL = Number.MAX_SAFE_INTEGER;
+const BET_COLUMNS_OF_B = BET_COLUMNS.split(",").map((c) => `b.${c.trim()}`).join(", ");
+
 function prepare(db: Db) {
   return {
     // Through the player's stake entries (ledger_by_account, migration 070): one per bet, and in bet
@@ -18,16 +21,14 @@ function prepare(db: Db) {
     bets: db.prepare(
       `SELECT ${BET_COLUMNS_OF_B} FROM ledger_entries e JOIN bets b ON b.id = e.bet_id
         WHERE e.account_id = ?1 AND e.kind = 'stake' AND e.bet_id < ?2
-          AND e.id < COALESCE((SELECT c.id FROM ledger_entries c WHERE c.bet_id = ?2 AND c.account_id = ?1 AND c.kind = 'stake'), ?3)
-          AND (?4 IS NULL OR b.status = ?4)
-        ORDER BY e.id DESC LIMIT ?5`,
+          AND e.id < COALESCE((SELECT c.id FROM ledger_entries c WHERE c.bet_id = ?2 AND c.account_id = ?1 AND c.kind = 'stake'), ${BEFORE_ALL})
+          AND (?3 IS NULL OR b.status = ?3)
+        ORDER BY e.id DESC LIMIT ?4`,
     ),
     bet: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE id = ? AND account_id = ?`),
     ledger: db.prepare(`SELECT ${LEDGER_COLUMNS} FROM ledger_entries WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
   };
 }
-
-const BET_COLUMNS_OF_B = BET_COLUMNS.split(",").map((c) => `b.${c.trim()}`).join(", ");
 
 const stmts = statementCache(prepare);
 
@@ -53,7 +54,6 @@ function mergePages<T extends { id: number }>(current: T[], history: T[], limit:
   return { items, nextCursor };
 }
 
-const BEFORE_ALL = Number.MAX_SAFE_INTEGER;
 
 export function listBets(
   ctx: AppContext,
@@ -63,7 +63,7 @@ export function listBets(
   const status = page.status ?? null;
   const read = (db: Db) =>
     stmts(db)
-      .bets.all(accountId, page.cursor ?? BEFORE_ALL, BEFORE_ALL, status, page.limit + 1)
+      .bets.all(accountId, page.cursor ?? BEFORE_ALL, status, page.limit + 1)
       .map(toBetRow);
   const { items, nextCursor } = mergePages(read(ctx.db), read(ctx.history), page.limit);
   return { bets: items.map(toBetJson), nextCursor };

@@ -1,7 +1,7 @@
 import type { AppContext } from "../../runtime/context.ts";
+import type { StaleGap } from "./types.ts";
 
 type Queue = AppContext["queue"];
-import type { StaleGap } from "./types.ts";
 
 const GAPS_IN_MEMORY_MAX = 1000;
 
