@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { createPlayer, type TestPlayer } from "./helpers/players.ts";
 import { betStatus, placeBet, playerEntries } from "./helpers/resolver-fixtures.ts";
 import { balanceOf } from "../storage/ledger.ts";
-import { openDatabase } from "../storage/db.ts";
+import { writeDirect } from "./helpers/write.ts";
 
 // After a restart the resolver rebuilds its index from the open bets in the database and decides
 // what expired while it was down from the stored ticks and gaps — void where ticks are missing.
@@ -35,13 +35,19 @@ describe("resolver: restart", () => {
   };
   const bet = (s: TestServer, p: TestPlayer, col: number) =>
     placeBet(s.ctx, { accountId: p.accountId, address: p.address, col, row: ROW, stakeMicroUsd: STAKE, multiplierHundredths: MULTIPLIER, placedAt: clock });
-  /** Writes ticks straight into the stored file, as a process that crashed right after persisting them would have. */
-  const storeTicks = (ticks: [number, number][]) => {
-    const db = openDatabase(join(dataDir, "current.db"), { busyTimeoutMs: 1000, synchronous: "FULL" });
-    const insert = db.prepare("INSERT INTO price_ticks (t, price_cents) VALUES (?, ?)");
-    for (const [t, p] of ticks) insert.run(t, p);
-    db.close();
+  /** A fresh data dir and server with the feed below the band, a funded player, a column two ahead. */
+  const startFresh = async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "tap-resolver-"));
+    const s = await boot();
+    feed(s, clock + 2000, () => BELOW);
+    return { s, player: await createPlayer(s.ctx, START), c: Math.floor(clock / COLUMN_MS) + 2 };
   };
+  /** Writes ticks straight into the stored file, as a process that crashed right after persisting them would have. */
+  const storeTicks = (s: TestServer, ticks: [number, number][]) =>
+    writeDirect(s.ctx, (db) => {
+      const insert = db.prepare("INSERT INTO price_ticks (t, price_cents) VALUES (?, ?)");
+      for (const [t, p] of ticks) insert.run(t, p);
+    });
 
   afterEach(async () => {
     await server?.stop();
@@ -50,11 +56,9 @@ describe("resolver: restart", () => {
   });
 
   it("voids and refunds a bet whose whole window passed while the server was down", async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "tap-resolver-"));
-    let s = await boot();
-    feed(s, clock + 2000, () => BELOW);
-    const player = await createPlayer(s.ctx, START);
-    const c = Math.floor(clock / COLUMN_MS) + 2;
+    const fresh = await startFresh();
+    let s = fresh.s;
+    const { player, c } = fresh;
     const b = await bet(s, player, c);
     await s.stop();
 
@@ -68,11 +72,9 @@ describe("resolver: restart", () => {
   });
 
   it("settles from stored ticks: a window that ended just before the stop is lost, a stored touch wins", async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "tap-resolver-"));
-    let s = await boot();
-    feed(s, clock + 2000, () => BELOW);
-    const player = await createPlayer(s.ctx, START);
-    const c = Math.floor(clock / COLUMN_MS) + 2;
+    const fresh = await startFresh();
+    let s = fresh.s;
+    const { player, c } = fresh;
     const lost = await bet(s, player, c);
     const stillOpen = await bet(s, player, c + 1);
     const inProgress = await bet(s, player, c + 2);
@@ -87,7 +89,7 @@ describe("resolver: restart", () => {
     const t1 = (c + 1) * COLUMN_MS;
     const stored: [number, number][] = [];
     for (let t = t1 + 500; t <= t1 + COLUMN_MS + 4000; t += 500) stored.push([t, t === t1 + 6000 ? LO + 1 : BELOW]);
-    storeTicks(stored);
+    storeTicks(s, stored);
     clock = t1 + COLUMN_MS + 4200;
     s = await boot();
     const resolver = s.ctx.services.resolver;
@@ -106,11 +108,9 @@ describe("resolver: restart", () => {
   });
 
   it("voids a window that the downtime cut in half (ticks missing for longer than PRICE_STALE_MS)", async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "tap-resolver-"));
-    let s = await boot();
-    feed(s, clock + 2000, () => BELOW);
-    const player = await createPlayer(s.ctx, START);
-    const c = Math.floor(clock / COLUMN_MS) + 2;
+    const fresh = await startFresh();
+    let s = fresh.s;
+    const { player, c } = fresh;
     const b = await bet(s, player, c);
     feed(s, c * COLUMN_MS + 3000, () => BELOW);
     await s.stop();
