@@ -44,6 +44,20 @@ describe("exposure book", () => {
     expect(book.totals()).toEqual({ bets: 1, stakeMicroUsd: 10, payoutMicroUsd: 30 });
     expect(book.openBetsOf(10)).toBe(0);
   });
+
+  it("lists the bets of columns before a given one, bounded, and forgets removed ones", () => {
+    const book = new ExposureBook();
+    for (let id = 1; id <= 6; id++) book.add(bet(id, 10 + id, 3 + (id % 3), 1, 100)); // columns 4, 5, 3, 4, 5, 3
+    expect(book.idsBeforeColumn(5, 100).sort()).toEqual([1, 3, 4, 6]);
+    expect(book.idsBeforeColumn(4, 100).sort()).toEqual([3, 6]);
+    expect(book.idsBeforeColumn(6, 2)).toHaveLength(2);
+    book.remove(3);
+    expect(book.idsBeforeColumn(4, 100)).toEqual([6]);
+    book.remove(6);
+    expect(book.idsBeforeColumn(4, 100)).toEqual([]);
+    book.replaceAll([bet(9, 12, 1, 1, 10)]);
+    expect(book.idsBeforeColumn(5, 100)).toEqual([9]);
+  });
 });
 
 describe("request fingerprint", () => {

@@ -38,6 +38,8 @@ const cellKey = (col: number, row: number) => `${col}:${row}`;
 
 export class ExposureBook {
   #bets = new Map<number, OpenBetEntry>();
+  /** Bet ids by column, so the sweep of ended columns never walks the whole book. */
+  #idsByColumn = new Map<number, Set<number>>();
   #cells = new Map<string, CellExposure>();
   #columns = new Map<number, Totals>();
   #playerOpen = new Map<number, number>();
@@ -62,6 +64,7 @@ export class ExposureBook {
   /** Replaces the whole book with a database snapshot of the open bets. */
   replaceAll(bets: Iterable<OpenBetEntry>): void {
     this.#bets = new Map();
+    this.#idsByColumn = new Map();
     this.#cells = new Map();
     this.#columns = new Map();
     this.#playerOpen = new Map();
@@ -73,9 +76,12 @@ export class ExposureBook {
   /** Ids of bets in columns before `col` (at most `max`): candidates for a settlement nobody reported. */
   idsBeforeColumn(col: number, max: number): number[] {
     const ids: number[] = [];
-    for (const bet of this.#bets.values()) {
-      if (bet.col < col) ids.push(bet.id);
-      if (ids.length >= max) break;
+    for (const [column, columnIds] of this.#idsByColumn) {
+      if (column >= col) continue;
+      for (const id of columnIds) {
+        if (ids.length >= max) return ids;
+        ids.push(id);
+      }
     }
     return ids;
   }
@@ -120,6 +126,12 @@ export class ExposureBook {
     addTo(column, bet, sign);
     if (column.bets === 0) this.#columns.delete(bet.col);
     else this.#columns.set(bet.col, column);
+
+    const ids = this.#idsByColumn.get(bet.col) ?? new Set<number>();
+    if (sign === 1) ids.add(bet.id);
+    else ids.delete(bet.id);
+    if (ids.size === 0) this.#idsByColumn.delete(bet.col);
+    else this.#idsByColumn.set(bet.col, ids);
 
     addTo(this.#total, bet, sign);
     bump(this.#playerOpen, bet.accountId, sign);
