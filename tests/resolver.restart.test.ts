@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { createPlayer, type TestPlayer } from "./helpers/players.ts";
-import { betStatus, placeBet, playerEntries } from "./helpers/resolver-fixtures.ts";
+import { betStatus, insertOpenBet, placeBet, playerEntries } from "./helpers/resolver-fixtures.ts";
 import { balanceOf } from "../storage/ledger.ts";
 import { writeDirect } from "./helpers/write.ts";
 
@@ -105,6 +105,20 @@ describe("resolver: restart", () => {
     feed(s, clock + 2000, (t) => (t === touchAt ? LO + 999 : BELOW));
     await resolver.idle();
     expect(betStatus(s.ctx, inProgress.id)).toMatchObject({ status: "won", priceCents: LO + 999 });
+  });
+
+  it("adopts an open bet nobody tracks once its window ended, and settles it like any other", async () => {
+    const { s, player, c } = await startFresh();
+    const spec = { accountId: player.accountId, address: player.address, row: ROW, stakeMicroUsd: STAKE, multiplierHundredths: MULTIPLIER, placedAt: clock };
+    // Written behind the resolver's back (as a crash between commit and track would leave them).
+    const ended = writeDirect(s.ctx, (db) => insertOpenBet(db, { ...spec, col: c }, COLUMN_MS, 1000));
+    const later = writeDirect(s.ctx, (db) => insertOpenBet(db, { ...spec, col: c + 1 }, COLUMN_MS, 1000));
+    feed(s, (c + 1) * COLUMN_MS + 2000, () => BELOW);
+    await s.ctx.services.resolver.sweep();
+    await s.ctx.services.resolver.idle();
+    expect(betStatus(s.ctx, ended.id)).toMatchObject({ status: "lost", reason: "no_touch" });
+    expect(betStatus(s.ctx, later.id).status).toBe("open"); // its window is still running
+    expect(playerEntries(s.ctx, ended.id, player.accountId)).toEqual([["stake", -STAKE]]);
   });
 
   it("voids a window that the downtime cut in half (ticks missing for longer than PRICE_STALE_MS)", async () => {

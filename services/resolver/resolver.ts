@@ -1,5 +1,6 @@
 import type { AppContext } from "../../runtime/context.ts";
 import { QueueClosedError } from "../../storage/batch-queue.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import { columnOf } from "../../domain/grid.ts";
 import { firstWin, mergeTicks, resolveBet, type Tick, type Win } from "../../domain/resolution.ts";
 import { BET_COLUMNS, toBetJson } from "../bets/bet-json.ts";
@@ -34,6 +35,8 @@ export interface ResolverOptions {
 
 const ATTEMPTS_MAX = 5;
 const ORPHANS_PER_SWEEP_MAX = 1000;
+/** Open bets of ended columns looked at per orphan sweep (ids only). */
+const ORPHAN_CANDIDATES_MAX = 10_000;
 const RECENT_TICKS_MAX = 50_000;
 /** How soon losses that yielded to a busy writer look again, and for how long at most they yield. */
 const YIELD_RETRY_MS = 2;
@@ -126,6 +129,13 @@ export class Resolver implements ResolverService {
    */
   async sweep(): Promise<void> {
     let now = this.#ctx.now();
+    // Orphans are looked for when no settlement is pending: otherwise the open bets of ended columns
+    // are mostly those settlements, waiting for the writer. Before the barrier below, which an
+    // adopted bet of an ended window needs as much as a tracked one.
+    if (now >= this.#nextOrphanSweepAt && this.#waiting.length === 0 && this.#inflight.size === 0) {
+      this.#nextOrphanSweepAt = now + this.#o.orphanSweepIntervalMs;
+      this.#adoptOrphans(now);
+    }
     if (this.#index.hasEndedBy(now - this.#o.settleDelayMs)) {
       // Ended windows are decided from stored ticks: first let every write queued before now commit
       // (the queue is FIFO), so ticks the price module already handed to the queue are in the database.
@@ -135,10 +145,6 @@ export class Resolver implements ResolverService {
     const retry = this.#retry;
     this.#retry = [];
     for (const { settlement } of retry) this.#submit([settlement]);
-    if (now >= this.#nextOrphanSweepAt) {
-      this.#nextOrphanSweepAt = now + this.#o.orphanSweepIntervalMs;
-      this.#adoptOrphans(now);
-    }
     for (const column of this.#index.takeEnded(now - this.#o.settleDelayMs)) this.#settleEnded(column, now);
     this.#metrics.openBets.set(this.#index.size);
     await this.idle();
@@ -231,14 +237,18 @@ export class Resolver implements ResolverService {
   /** Open bets of ended windows that are in no index (a crash between commit and track, or a bug). */
   #adoptOrphans(now: number): void {
     const endedBy = now - this.#o.settleDelayMs;
-    const rows = this.#ctx.db
-      .prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE status = 'open' AND col <= ? AND window_end <= ? LIMIT ?`)
-      .all(columnOf(endedBy, this.#ctx.config.COLUMN_MS), endedBy, ORPHANS_PER_SWEEP_MAX);
-    for (const raw of rows) {
+    // Ids first, from the open-bets index; whole rows only for the bets nobody tracks.
+    const stmts = orphanStatements(this.#ctx.db);
+    const candidates = stmts.openIds.all(columnOf(endedBy, this.#ctx.config.COLUMN_MS), ORPHAN_CANDIDATES_MAX) as number[];
+    let adopted = 0;
+    for (const id of candidates) {
+      if (this.#index.has(id) || this.#inflightIds.has(id) || this.#givenUp.has(id)) continue;
+      const raw = stmts.row.get(id, endedBy);
+      if (!raw) continue; // settled meanwhile, or its window had not ended yet
       const bet = openBetFromRow(toBetRow(raw));
-      if (this.#index.has(bet.id) || this.#inflightIds.has(bet.id) || this.#givenUp.has(bet.id)) continue;
       this.#ctx.log.warn({ betId: bet.id }, "resolver adopted an open bet it was not tracking");
       this.#index.add(bet);
+      if (++adopted >= ORPHANS_PER_SWEEP_MAX) return;
     }
   }
 
@@ -341,6 +351,12 @@ function decidingTicks(ticks: readonly Tick[], win: Win): Tick[] {
   if (i < 0) return [{ t: win.at, priceCents: win.priceCents }];
   return win.reason === "cross" && i > 0 ? [ticks[i - 1]!, ticks[i]!] : [ticks[i]!];
 }
+
+const orphanStatements = statementCache((db: Db) => ({
+  // Columns before the one in progress (a column's bets share its window).
+  openIds: db.prepare("SELECT id FROM bets WHERE status = 'open' AND col < ? LIMIT ?").pluck(),
+  row: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE id = ? AND status = 'open' AND window_end <= ?`),
+}));
 
 function publish(ctx: AppContext, address: string, event: unknown): void {
   ctx.bus.publish("user", JSON.stringify({ address, event })).catch((error: unknown) => {
