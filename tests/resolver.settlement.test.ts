@@ -3,6 +3,7 @@ import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { createPlayer, type TestPlayer } from "./helpers/players.ts";
 import { betStatus, collectUserEvents, placeBet, playerEntries } from "./helpers/resolver-fixtures.ts";
 import { balanceOf } from "../storage/ledger.ts";
+import { findBet } from "../services/bets/reads.ts";
 import type { OpenBet } from "../services/resolver/types.ts";
 
 // Scripted paths through the whole service: manual price source, injected clock, real queue and DB.
@@ -82,6 +83,8 @@ describe("resolver: scripted outcomes end to end (balances, ledger, player event
     const evs = eventsOf(player);
     expect(evs.filter((e) => e.type === "bet").map((e) => (e.bet as { id: string; status: string }).status)).toEqual(["won", "lost"]);
     expect(evs.filter((e) => e.type === "balance")).toEqual([{ type: "balance", balanceMicroUsd: START - 2 * STAKE + 7_000_000 }]);
+    // Each event carries the bet exactly as stored (what GET /api/bets/:id answers).
+    expect(evs.filter((e) => e.type === "bet").map((e) => e.bet)).toEqual([findBet(server.ctx, player.accountId, b.id), findBet(server.ctx, player.accountId, other.id)]);
   });
 
   it("pays a crossing between two in-window ticks (the band jumped over)", async () => {
@@ -185,6 +188,23 @@ describe("resolver: scripted outcomes end to end (balances, ledger, player event
     await runWindow(c, () => LO);
     expect(playerEntries(server.ctx, b.id, player.accountId)).toEqual([["stake", -STAKE], ["payout", 7_000_000]]);
     expect(server.ctx.services.resolver.openCount()).toBe(0);
+  });
+
+  it("refuses to settle a bet whose tracked terms differ from the stored ones: nothing is paid, the bet stays open", async () => {
+    const player = await createPlayer(server.ctx, START);
+    const stored = await placeBetRaw(player, col() + 2, ROW);
+    server.ctx.services.bets.onSettled(stored.id);
+    const verdict = { status: "won", at: clock, priceCents: LO, reason: "touch" } as const;
+    for (const altered of [{ payoutMicroUsd: stored.payoutMicroUsd * 2 }, { stakeMicroUsd: 1 }, { bandLowCents: LO - 1000 }, { accountId: 1 }]) {
+      const settlement = { bet: { ...stored, ...altered }, verdict, decidedAt: clock };
+      await expect(server.ctx.queue.run("resolver.settle", [settlement], clock)).rejects.toThrow(/stored terms differ/);
+    }
+    expect(betStatus(server.ctx, stored.id).status).toBe("open");
+    expect(playerEntries(server.ctx, stored.id, player.accountId)).toEqual([["stake", -STAKE]]);
+    // The stored terms themselves settle (and pay) once.
+    const [settled] = await server.ctx.queue.run("resolver.settle", [{ bet: stored, verdict, decidedAt: clock }], clock);
+    expect(settled).toEqual({ index: 0, multiplierHundredths: MULTIPLIER, placedAt: expect.any(Number), balanceAfterMicroUsd: START + 7_000_000 - STAKE });
+    expect(await server.ctx.queue.run("resolver.settle", [{ bet: stored, verdict, decidedAt: clock }], clock)).toEqual([]);
   });
 
   it("proves every settlement: GET /api/bets/:id/proof recomputes the stored outcome from stored ticks", async () => {

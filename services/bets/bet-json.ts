@@ -46,7 +46,8 @@ export const BET_COLUMNS =
   "multiplier_hundredths, payout_micro_usd, status, placed_at, resolved_at, resolution_at, resolution_price_cents, " +
   "resolution_reason, idempotency_key, request_hash";
 
-export function toBetJson(row: BetRow): BetJson {
+/** The bet of API.md from its row; the idempotency fields are never sent. */
+export function toBetJson(row: Omit<BetRow, "idempotency_key" | "request_hash">): BetJson {
   const bet: BetJson = {
     id: String(row.id),
     address: row.address,

@@ -8,7 +8,7 @@ import { toBetRow } from "../bets/rows.ts";
 import { ticksBetween, newestTick, windowEvidence } from "./evidence.ts";
 import { createResolverMetrics, type ResolverMetrics } from "./metrics.ts";
 import { OpenIndex, type ColumnBucket } from "./open-index.ts";
-import { openBetFromRow, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
+import { openBetFromRow, settledBetRow, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
 import { TickRing } from "./tick-ring.ts";
 import type { OpenBet, ResolverService } from "./types.ts";
 
@@ -277,10 +277,11 @@ export class Resolver implements ResolverService {
         return;
       }
       const chunk = this.#waiting.shift()!;
+      const resolvedAt = this.#ctx.now();
       const promise: Promise<void> = this.#ctx.queue
-        .run("resolver.settle", chunk, this.#ctx.now())
+        .run("resolver.settle", chunk, resolvedAt)
         .then(
-          (settled) => this.#committed(settled),
+          (settled) => this.#committed(chunk, settled, resolvedAt),
           (error: unknown) => this.#failed(chunk, error),
         )
         .finally(() => {
@@ -306,10 +307,13 @@ export class Resolver implements ResolverService {
     return now - this.#yieldingSince < LOSS_YIELD_MAX_MS;
   }
 
-  #committed(settled: Settled[]): void {
+  #committed(chunk: Settlement[], settled: Settled[], resolvedAt: number): void {
     const ctx = this.#ctx;
     const now = ctx.now();
-    for (const { settlement, row, balanceAfterMicroUsd } of settled) {
+    for (const result of settled) {
+      const settlement = chunk[result.index]!;
+      const row = settledBetRow(settlement, result, resolvedAt);
+      const { balanceAfterMicroUsd } = result;
       this.#attempts.delete(row.id);
       const outcome = settlement.verdict.status;
       this.#metrics.settlements.inc({ outcome });

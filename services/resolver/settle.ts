@@ -1,9 +1,10 @@
 import { statementCache, type Db } from "../../storage/db.ts";
 import { HOUSE_ACCOUNT_ID, transfer } from "../../storage/ledger.ts";
-import { BET_COLUMNS, type BetRow } from "../bets/bet-json.ts";
-import { toBetRow } from "../bets/rows.ts";
+import type { BetRow } from "../bets/bet-json.ts";
 import type { Tick, Verdict } from "../../domain/resolution.ts";
 import type { OpenBet } from "./types.ts";
+
+export type SettledBetRow = Omit<BetRow, "idempotency_key" | "request_hash">;
 
 export type FinalVerdict = Exclude<Verdict, { status: "open" }>;
 
@@ -17,13 +18,22 @@ export interface Settlement {
   ticks?: readonly Tick[];
 }
 
+/**
+ * What the writer tells about one settled bet, beyond what the resolver already holds: compact, since
+ * it crosses from the writer thread for every settlement (a column's end settles tens of thousands).
+ */
 export interface Settled {
-  settlement: Settlement;
-  row: BetRow;
+  /** Position in the list of settlements the command was given. */
+  index: number;
+  multiplierHundredths: number;
+  placedAt: number;
   /** The player's balance after a payout or refund; null for a loss (the balance did not change). */
   balanceAfterMicroUsd: number | null;
 }
 
+/** The stored terms a settlement is checked against, as the update returns them (raw rows). */
+const RETURNED = "id, account_id, window_start, window_end, band_low_cents, band_high_cents, stake_micro_usd, multiplier_hundredths, payout_micro_usd, placed_at";
+type Returned = [id: number, accountId: number, windowStart: number, windowEnd: number, bandLowCents: number, bandHighCents: number, stakeMicroUsd: number, multiplierHundredths: number, payoutMicroUsd: number, placedAt: number];
 
 function prepare(db: Db) {
   return {
@@ -33,8 +43,8 @@ function prepare(db: Db) {
     // the writer time of one UPDATE per bet (scripts/bench-resolver.ts).
     settle: db.prepare(
       `UPDATE bets SET status = ?, resolved_at = ?, resolution_at = ?, resolution_price_cents = ?, resolution_reason = ?
-        WHERE id IN (SELECT value FROM json_each(?)) AND status = 'open' RETURNING ${BET_COLUMNS}`,
-    ),
+        WHERE id IN (SELECT value FROM json_each(?)) AND status = 'open' RETURNING ${RETURNED}`,
+    ).raw(true),
     // The price module persists every tick too (also INSERT OR IGNORE), but after its listeners ran
     // and possibly in a later batch: storing a win's ticks with the settlement means a crash in
     // between can never leave a paid win whose proof lacks its tick.
@@ -52,38 +62,60 @@ const stmts = statementCache(prepare);
  */
 export function settleBets(db: Db, settlements: readonly Settlement[], nowMs: number): Settled[] {
   const s = stmts(db);
-  const rows = new Map<number, BetRow>();
+  const rows = new Map<number, Returned>();
   for (const group of byVerdict(settlements)) {
     const { verdict } = group[0]!;
     const ids = JSON.stringify(group.map((x) => x.bet.id));
-    for (const raw of s.settle.all(verdict.status, nowMs, verdict.at, verdict.priceCents, verdict.reason, ids)) {
-      const row = toBetRow(raw);
-      rows.set(row.id, row);
-    }
+    for (const row of s.settle.all(verdict.status, nowMs, verdict.at, verdict.priceCents, verdict.reason, ids) as Returned[]) rows.set(row[0], row);
   }
   const settled: Settled[] = [];
   const ticksStored = new Set<number>();
-  for (const settlement of settlements) {
-    const { bet, verdict } = settlement;
+  for (let index = 0; index < settlements.length; index++) {
+    const { bet, verdict, ticks } = settlements[index]!;
     const row = rows.get(bet.id);
     if (!row) continue;
     rows.delete(bet.id); // a bet listed twice is settled (and paid) once
     assertSameTerms(bet, row);
     let balanceAfterMicroUsd: number | null = null;
-    for (const tick of settlement.ticks ?? []) {
+    for (const tick of ticks ?? []) {
       if (ticksStored.has(tick.t)) continue;
       ticksStored.add(tick.t);
       s.tick.run(tick.t, tick.priceCents);
     }
     if (verdict.status !== "lost") {
-      const amount = verdict.status === "won" ? row.payout_micro_usd : row.stake_micro_usd;
+      const amount = verdict.status === "won" ? bet.payoutMicroUsd : bet.stakeMicroUsd;
       const kind = verdict.status === "won" ? "payout" : "refund";
-      const result = transfer(db, { debitAccountId: HOUSE_ACCOUNT_ID, creditAccountId: row.account_id, amountMicroUsd: amount, kind, betId: row.id, at: nowMs });
+      const result = transfer(db, { debitAccountId: HOUSE_ACCOUNT_ID, creditAccountId: bet.accountId, amountMicroUsd: amount, kind, betId: bet.id, at: nowMs });
       balanceAfterMicroUsd = result.creditBalanceAfterMicroUsd;
     }
-    settled.push({ settlement, row, balanceAfterMicroUsd });
+    settled.push({ index, multiplierHundredths: row[7], placedAt: row[9], balanceAfterMicroUsd });
   }
   return settled;
+}
+
+/** The bet as stored once settled, for its event (without the idempotency fields nobody is sent). */
+export function settledBetRow(settlement: Settlement, settled: Settled, resolvedAt: number): SettledBetRow {
+  const { bet, verdict } = settlement;
+  return {
+    id: bet.id,
+    account_id: bet.accountId,
+    address: bet.address,
+    col: bet.col,
+    row: bet.row,
+    window_start: bet.windowStart,
+    window_end: bet.windowEnd,
+    band_low_cents: bet.bandLowCents,
+    band_high_cents: bet.bandHighCents,
+    stake_micro_usd: bet.stakeMicroUsd,
+    multiplier_hundredths: settled.multiplierHundredths,
+    payout_micro_usd: bet.payoutMicroUsd,
+    status: verdict.status,
+    placed_at: settled.placedAt,
+    resolved_at: resolvedAt,
+    resolution_at: verdict.at,
+    resolution_price_cents: verdict.priceCents,
+    resolution_reason: verdict.reason,
+  };
 }
 
 /** Settlements grouped by identical verdict (status, time, price, reason), in first-seen order. */
@@ -100,13 +132,15 @@ function byVerdict(settlements: readonly Settlement[]): Settlement[][] {
 }
 
 /** The decision was made on the in-memory copy of the bet; it must be the stored bet. */
-function assertSameTerms(bet: OpenBet, row: BetRow): void {
+function assertSameTerms(bet: OpenBet, row: Returned): void {
   const same =
-    row.account_id === bet.accountId &&
-    row.window_start === bet.windowStart &&
-    row.window_end === bet.windowEnd &&
-    row.band_low_cents === bet.bandLowCents &&
-    row.band_high_cents === bet.bandHighCents;
+    row[1] === bet.accountId &&
+    row[2] === bet.windowStart &&
+    row[3] === bet.windowEnd &&
+    row[4] === bet.bandLowCents &&
+    row[5] === bet.bandHighCents &&
+    row[6] === bet.stakeMicroUsd &&
+    row[8] === bet.payoutMicroUsd;
   if (!same) throw new Error(`bet ${bet.id}: stored terms differ from the tracked ones; not settling`);
 }
 
