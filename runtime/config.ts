@@ -80,6 +80,8 @@ export const configSchema = z
     DB_SYNCHRONOUS: z.enum(["FULL", "NORMAL"]).default("FULL"),
     DB_BUSY_TIMEOUT_MS: int(5000, 0, 600_000),
     BATCH_FLUSH_INTERVAL_MS: int(0, 0, 1000),
+    /** Group commit: a transaction starts at least this long after the previous one (see storage/batch-queue.ts). */
+    BATCH_COMMIT_SPACING_MS: int(2, 0, 1000),
     BATCH_SIZE_MAX: int(1000, 1, 100_000),
     BATCH_QUEUE_MAX: int(20_000, 1, 10_000_000),
     /**

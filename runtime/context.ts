@@ -78,6 +78,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
 
   const queueOptions = {
     flushIntervalMs: config.BATCH_FLUSH_INTERVAL_MS,
+    commitSpacingMs: config.BATCH_COMMIT_SPACING_MS,
     batchSizeMax: config.BATCH_SIZE_MAX,
     queueLengthMax: config.BATCH_QUEUE_MAX,
   };

@@ -12,6 +12,7 @@ export interface WriterThreadData {
   path: string;
   db: OpenOptions;
   flushIntervalMs: number;
+  commitSpacingMs: number;
   batchSizeMax: number;
   queueLengthMax: number;
   /** PASSIVE checkpoints from a thread of their own every this many ms; 0 leaves them to the writer. */
@@ -37,6 +38,7 @@ const stats = statsRecorder();
 const queue = new BatchQueue({
   db,
   flushIntervalMs: data.flushIntervalMs,
+  commitSpacingMs: data.commitSpacingMs,
   batchSizeMax: data.batchSizeMax,
   queueLengthMax: data.queueLengthMax,
   metrics: stats.metrics,

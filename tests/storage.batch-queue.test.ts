@@ -66,6 +66,32 @@ describe("shared batch queue (ADR-005)", () => {
     expect(values).toEqual([1, 3]); // the write before the throw was rolled back with its savepoint
   });
 
+  it("group commit: an operation enqueued while idle commits on the next turn, with no timer", async () => {
+    const q = queue({ flushIntervalMs: 0 });
+    const done = q.enqueue(insert(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(committedCount()).toBe(1);
+    await done;
+  });
+
+  it("commit spacing: writes arriving right after a commit wait for the spacing and share one transaction; when idle nothing waits", async () => {
+    const q = queue({ flushIntervalMs: 0, commitSpacingMs: 60 });
+    const idleStart = performance.now();
+    await q.enqueue(insert(1));
+    expect(performance.now() - idleStart).toBeLessThan(40);
+    const firstCommitAt = performance.now();
+    const later = [q.enqueue(insert(2))];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    later.push(q.enqueue(insert(3)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(committedCount()).toBe(1); // still waiting for the spacing
+    later.push(q.enqueue(insert(4)));
+    await Promise.all(later);
+    expect(performance.now() - firstCommitAt).toBeGreaterThanOrEqual(50);
+    expect(q.batches).toBe(2);
+    expect(committedCount()).toBe(4);
+  });
+
   it("rejects with QueueFullError beyond its bound instead of growing", async () => {
     const q = queue({ queueLengthMax: 10, flushIntervalMs: 50, batchSizeMax: 1000 });
     const accepted = Array.from({ length: 10 }, (_, i) => q.enqueue(insert(i)));
