@@ -3,7 +3,8 @@ import type { AppContext } from "../../runtime/context.ts";
 import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
 import { balanceOf } from "../../storage/ledger.ts";
 import { payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";
-import type { ExposureBook, OpenBetEntry } from "./exposure-book.ts";
+import type { ExposureBook } from "./exposure-book.ts";
+import type { OpenBet } from "../resolver/types.ts";
 import { ExistingBet, placeStatements, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
 import { TokenBucketLimiter } from "./rate-limiter.ts";
 import { BetRefusal } from "./refusals.ts";
@@ -178,34 +179,34 @@ export class BetPlacement {
   /** Runs once the bet is durable: book, resolver, player events. None of it may fail the answer. */
   #afterCommit(bet: BetRow, balanceMicroUsd: number): void {
     const { ctx } = this;
-    const open: OpenBetEntry = {
+    // One object per open bet, shared by the book and the resolver (they live until it settles).
+    const open: OpenBet = {
       id: bet.id,
       accountId: bet.account_id,
+      address: bet.address,
       col: bet.col,
       row: bet.row,
+      windowStart: bet.window_start,
+      windowEnd: bet.window_end,
+      bandLowCents: bet.band_low_cents,
+      bandHighCents: bet.band_high_cents,
       stakeMicroUsd: bet.stake_micro_usd,
       payoutMicroUsd: bet.payout_micro_usd,
     };
     this.book.add(open);
     try {
-      ctx.services.resolver?.track({
-        ...open,
-        address: bet.address,
-        windowStart: bet.window_start,
-        windowEnd: bet.window_end,
-        bandLowCents: bet.band_low_cents,
-        bandHighCents: bet.band_high_cents,
-      });
+      ctx.services.resolver?.track(open);
     } catch (error) {
       ctx.log.error({ err: error, betId: bet.id }, "resolver.track failed for a committed bet");
     }
-    const json = toBetJson(bet);
-    const publish = (event: unknown) =>
-      ctx.bus.publish("user", JSON.stringify({ address: bet.address, event })).catch((error: unknown) => {
-        ctx.log.warn({ err: error, betId: bet.id }, "could not publish a player event");
-      });
-    void publish({ type: "bet", bet: json });
-    void publish({ type: "balance", balanceMicroUsd });
+    this.#publish(bet, { type: "bet", bet: toBetJson(bet) });
+    this.#publish(bet, { type: "balance", balanceMicroUsd });
+  }
+
+  #publish(bet: BetRow, event: unknown): void {
+    this.ctx.bus.publish("user", JSON.stringify({ address: bet.address, event })).catch((error: unknown) => {
+      this.ctx.log.warn({ err: error, betId: bet.id }, "could not publish a player event");
+    });
   }
 }
 
