@@ -28,18 +28,32 @@ export async function readBodyText(event: H3Event, limitBytes: number): Promise<
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function readNodeBody(req: import("node:http").IncomingMessage, limitBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.byteLength;
-    if (total > limitBytes) {
+/** Events rather than `for await`: the async iterator costs several objects and promises per request. */
+function readNodeBody(req: import("node:http").IncomingMessage, limitBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = (error: unknown, text?: string) => {
+      req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+      if (error) reject(error);
+      else resolve(text!);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total <= limitBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      done(tooLarge(limitBytes));
       req.resume(); // drain the rest without keeping it
-      throw tooLarge(limitBytes);
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+    };
+    const onEnd = () => done(undefined, chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"));
+    // The client went away (or broke the stream) mid-body: its request fails, not the server.
+    const cutShort = () => done(apiError(400, "invalid_request", "the request body was cut short"));
+    const onError = cutShort;
+    const onClose = cutShort;
+    req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  });
 }
 
 function tooLarge(limitBytes: number) {
