@@ -30,6 +30,8 @@ export async function readBodyText(event: H3Event, limitBytes: number): Promise<
 
 /** Events rather than `for await`: the async iterator costs several objects and promises per request. */
 function readNodeBody(req: import("node:http").IncomingMessage, limitBytes: number): Promise<string> {
+  // Closed while the handler awaited something else: no event will come any more.
+  if (req.destroyed) return Promise.reject(apiError(400, "invalid_request", "the request body was cut short"));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;

@@ -8,12 +8,13 @@ export interface BatchQueueOptions {
   /**
    * How long the first waiting operation may wait for company before its batch commits. 0 means
    * group commit: the batch commits as soon as the event loop has handled the I/O that is ready
-   * (setImmediate), so batches grow with the load instead of every operation paying a timer.
+   * (setImmediate, or once `commitSpacingMs` has passed), so batches grow with the load instead of
+   * every operation paying a timer.
    */
   flushIntervalMs: number;
   /**
-   * With group commit: a transaction starts at least this long after the previous one started (0:
-   * no spacing). Under load every commit then carries more operations, so the fixed cost of a
+   * With group commit only (ignored when flushIntervalMs > 0): a transaction starts at least this
+   * long after the previous one started (0: no spacing). Under load every commit then carries more operations, so the fixed cost of a
    * commit (fsync, the pages every transaction rewrites) is paid less often; when idle nothing waits.
    */
   commitSpacingMs?: number;
@@ -133,11 +134,14 @@ export class BatchQueue {
 
   /**
    * Commits one batch now (synchronously) and settles its promises. Operations the time budget left
-   * out go back to the head of the queue, in order, and are flushed on the next turn of the loop.
+   * out go back to the head of the queue, in order, and are flushed on a later turn of the loop
+   * (the next one, or once the commit spacing has passed).
    */
   flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
     let batch = this.#pending.splice(0, this.#options.batchSizeMax);
     if (batch.length === 0) {
       this.#options.metrics?.batchQueueDepth.set(this.#pending.length);

@@ -75,10 +75,10 @@ describe("shared batch queue (ADR-005)", () => {
   });
 
   it("commit spacing: writes arriving right after a commit wait for the spacing and share one transaction; when idle nothing waits", async () => {
-    const q = queue({ flushIntervalMs: 0, commitSpacingMs: 60 });
+    const q = queue({ flushIntervalMs: 0, commitSpacingMs: 200 });
     const idleStart = performance.now();
     await q.enqueue(insert(1));
-    expect(performance.now() - idleStart).toBeLessThan(40);
+    expect(performance.now() - idleStart).toBeLessThan(150);
     const firstCommitAt = performance.now();
     const later = [q.enqueue(insert(2))];
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -87,7 +87,7 @@ describe("shared batch queue (ADR-005)", () => {
     expect(committedCount()).toBe(1); // still waiting for the spacing
     later.push(q.enqueue(insert(4)));
     await Promise.all(later);
-    expect(performance.now() - firstCommitAt).toBeGreaterThanOrEqual(50);
+    expect(performance.now() - firstCommitAt).toBeGreaterThanOrEqual(190);
     expect(q.batches).toBe(2);
     expect(committedCount()).toBe(4);
   });

@@ -132,7 +132,7 @@ export class Resolver implements ResolverService {
     // Orphans are looked for when no settlement is pending: otherwise the open bets of ended columns
     // are mostly those settlements, waiting for the writer. Before the barrier below, which an
     // adopted bet of an ended window needs as much as a tracked one.
-    if (now >= this.#nextOrphanSweepAt && this.#waiting.length === 0 && this.#inflight.size === 0) {
+    if (now >= this.#nextOrphanSweepAt && this.#waiting.length === 0 && this.#inflight.size === 0 && this.#retry.length === 0) {
       this.#nextOrphanSweepAt = now + this.#o.orphanSweepIntervalMs;
       this.#adoptOrphans(now);
     }
