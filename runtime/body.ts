@@ -31,12 +31,12 @@ export async function readBodyText(event: H3Event, limitBytes: number): Promise<
 /** Events rather than `for await`: the async iterator costs several objects and promises per request. */
 function readNodeBody(req: import("node:http").IncomingMessage, limitBytes: number): Promise<string> {
   // Closed while the handler awaited something else: no event will come any more.
-  if (req.destroyed) return Promise.reject(apiError(400, "invalid_request", "the request body was cut short"));
+  if (req.destroyed) return Promise.reject(cutShort());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
     const done = (error: unknown, text?: string) => {
-      req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+      req.off("data", onData).off("end", onEnd).off("error", onCutShort).off("close", onCutShort);
       if (error) reject(error);
       else resolve(text!);
     };
@@ -51,11 +51,13 @@ function readNodeBody(req: import("node:http").IncomingMessage, limitBytes: numb
     };
     const onEnd = () => done(undefined, chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"));
     // The client went away (or broke the stream) mid-body: its request fails, not the server.
-    const cutShort = () => done(apiError(400, "invalid_request", "the request body was cut short"));
-    const onError = cutShort;
-    const onClose = cutShort;
-    req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+    const onCutShort = () => done(cutShort());
+    req.on("data", onData).on("end", onEnd).on("error", onCutShort).on("close", onCutShort);
   });
+}
+
+function cutShort() {
+  return apiError(400, "invalid_request", "the request body was cut short");
 }
 
 function tooLarge(limitBytes: number) {
