@@ -5,6 +5,7 @@ import { balanceOf } from "../../storage/ledger.ts";
 import { payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";
 import type { ExposureBook } from "./exposure-book.ts";
 import type { OpenBet } from "../resolver/types.ts";
+import { publishPlayerEvent } from "../realtime/player-events.ts";
 import { ExistingBet, placeStatements, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
 import { TokenBucketLimiter } from "./rate-limiter.ts";
 import { BetRefusal } from "./refusals.ts";
@@ -199,14 +200,8 @@ export class BetPlacement {
     } catch (error) {
       ctx.log.error({ err: error, betId: bet.id }, "resolver.track failed for a committed bet");
     }
-    this.#publish(bet, { type: "bet", bet: toBetJson(bet) });
-    this.#publish(bet, { type: "balance", balanceMicroUsd });
-  }
-
-  #publish(bet: BetRow, event: unknown): void {
-    this.ctx.bus.publish("user", JSON.stringify({ address: bet.address, event })).catch((error: unknown) => {
-      this.ctx.log.warn({ err: error, betId: bet.id }, "could not publish a player event");
-    });
+    publishPlayerEvent(ctx, bet.address, { type: "bet", bet: toBetJson(bet) }, { betId: bet.id });
+    publishPlayerEvent(ctx, bet.address, { type: "balance", balanceMicroUsd }, { betId: bet.id });
   }
 }
 

@@ -3,6 +3,7 @@ import type { AppContext } from "../../runtime/context.ts";
 import { hashToken } from "../auth/sessions.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
 import { circuitFrame, frame, gridFrame, pongFrame, priceFrame } from "./messages.ts";
+import { PLAYER_EVENTS_CHANNEL } from "./player-events.ts";
 import { rawSocketOf, textFrame, type RawSocket } from "./wire.ts";
 
 /** WebSocket close codes we use (4xxx are application codes). */
@@ -16,7 +17,7 @@ const SESSION_REVOKED_CHANNEL = "session:revoked";
 const GRID_COLS = 12;
 const GRID_ROWS = 21;
 const GRID_INTERVAL_MS = 1000;
-/** `{"address":"0x…",` as JSON.stringify writes the "user" messages of the bets and resolver modules. */
+/** `{"address":"0x…",` as publishPlayerEvent (player-events.ts) writes every player event. */
 const USER_MESSAGE_HEAD = /^\{"address":"(0x[0-9a-fA-F]{40})",/;
 
 interface Client {
@@ -78,7 +79,7 @@ export class RealtimeHub {
     this.#unsubscribe.push(
       bus.subscribe("price", (m) => this.#onPrice(m)),
       bus.subscribe("circuit", (m) => this.#onCircuit(m)),
-      bus.subscribe("user", (m) => this.#onUser(m)),
+      bus.subscribe(PLAYER_EVENTS_CHANNEL, (m) => this.#onUser(m)),
       bus.subscribe(SESSION_REVOKED_CHANNEL, (hash) => this.#onRevoked(hash)),
     );
     this.#gridTimer = setInterval(() => this.#sendGrid(), GRID_INTERVAL_MS);

@@ -10,6 +10,7 @@ import { createResolverMetrics, type ResolverMetrics } from "./metrics.ts";
 import { OpenIndex, type ColumnBucket } from "./open-index.ts";
 import { openBetFromRow, settledBetRow, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
 import { TickRing } from "./tick-ring.ts";
+import { publishPlayerEvent } from "../realtime/player-events.ts";
 import type { OpenBet, ResolverService } from "./types.ts";
 
 export interface ResolverOptions {
@@ -318,8 +319,8 @@ export class Resolver implements ResolverService {
       const outcome = settlement.verdict.status;
       this.#metrics.settlements.inc({ outcome });
       this.#metrics.lagSeconds.observe({ outcome }, Math.max(0, now - settlement.decidedAt) / 1000);
-      publish(ctx, row.address, { type: "bet", bet: toBetJson(row) });
-      if (balanceAfterMicroUsd !== null) publish(ctx, row.address, { type: "balance", balanceMicroUsd: balanceAfterMicroUsd });
+      publishPlayerEvent(ctx, row.address, { type: "bet", bet: toBetJson(row) }, { betId: row.id });
+      if (balanceAfterMicroUsd !== null) publishPlayerEvent(ctx, row.address, { type: "balance", balanceMicroUsd: balanceAfterMicroUsd }, { betId: row.id });
       try {
         ctx.services.bets?.onSettled(row.id);
       } catch (error) {
@@ -362,8 +363,3 @@ const orphanStatements = statementCache((db: Db) => ({
   row: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE id = ? AND status = 'open' AND window_end <= ?`),
 }));
 
-function publish(ctx: AppContext, address: string, event: unknown): void {
-  ctx.bus.publish("user", JSON.stringify({ address, event })).catch((error: unknown) => {
-    ctx.log.warn({ err: error }, "could not publish a player event");
-  });
-}

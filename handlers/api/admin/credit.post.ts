@@ -5,6 +5,7 @@ import { readJson } from "../../../runtime/body.ts";
 import { apiError } from "../../../runtime/errors.ts";
 import { requireAdmin } from "../../../services/auth/require-admin.ts";
 import { parseAddress } from "../../../domain/eip55.ts";
+import { publishPlayerEvent } from "../../../services/realtime/player-events.ts";
 
 const body = z
   .object({
@@ -40,8 +41,7 @@ export default defineHandler(async (event) => {
     throw apiError(402, "insufficient_balance", "the balance is lower than the adjustment", { balanceMicroUsd: outcome.balanceMicroUsd });
   }
   if (outcome.kind === "credited") {
-    const message = JSON.stringify({ address, event: { type: "balance", balanceMicroUsd: outcome.balanceMicroUsd } });
-    ctx.bus.publish("user", message).catch((error: unknown) => ctx.log.warn({ err: error }, "could not publish a balance event"));
+    publishPlayerEvent(ctx, address, { type: "balance", balanceMicroUsd: outcome.balanceMicroUsd });
   }
   return { balanceMicroUsd: outcome.balanceMicroUsd };
 });
