@@ -103,6 +103,11 @@ export const configSchema = z
     WS_MAX_BUFFERED_BYTES: int(1_048_576, 1024),
     WS_MAX_MESSAGES_PER_SEC: int(20, 1),
     WS_MAX_CLIENTS: int(20_000, 1),
+    /**
+     * Broadcasts framed once and written to each socket (services/realtime/wire.ts, pinned to the
+     * exact `ws` version); false sends through crossws's public `peer.send` instead.
+     */
+    WS_RAW_FRAMES: bool(true),
     JOBS_ENABLED: bool(true),
     /**
      * `process` (default): the archive job runs in a child process (`npm run job -- archive`), so

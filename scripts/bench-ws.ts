@@ -5,6 +5,7 @@
  * client's receive time minus the tick's `at` (same machine, same clock), measured after every
  * client has connected.
  *   npx tsx scripts/bench-ws.ts [clients=5000] [seconds=10]
+ * WS_RAW_FRAMES=false measures crossws's public send path instead of the framed-once fast path.
  */
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -37,6 +38,7 @@ async function runServer(clients: number, seconds: number): Promise<void> {
     PRICE_SOURCES: "synthetic",
     SYNTHETIC_TICK_MS: 100,
     WS_MAX_CLIENTS: clients + 100,
+    WS_RAW_FRAMES: process.env.WS_RAW_FRAMES !== "false",
   });
   const server = await startServer(config);
   try {

@@ -74,6 +74,13 @@ export class RealtimeHub {
     return this.#clients.size;
   }
 
+  /** Connections served by the framed-once fast path (wire.ts); the others go through `peer.send`. */
+  get rawFrameClients(): number {
+    let count = 0;
+    for (const client of this.#clients.values()) if (client.raw) count++;
+    return count;
+  }
+
   start(): void {
     const { bus } = this.#ctx;
     this.#unsubscribe.push(
@@ -143,7 +150,7 @@ export class RealtimeHub {
     const address = context.address?.toLowerCase();
     const client: Client = {
       peer,
-      raw: rawSocketOf(peer),
+      raw: config.WS_RAW_FRAMES ? rawSocketOf(peer) : undefined,
       address,
       tokenHash: context.tokenHash,
       windowStartMs: this.#ctx.now(),

@@ -6,6 +6,8 @@ export interface RealtimeService {
   readonly hooks: RealtimeHub["hooks"];
   /** Open connections. */
   readonly clients: number;
+  /** Open connections on the framed-once fast path (wire.ts). */
+  readonly rawFrameClients: number;
   /** Sends one serialised frame to every connection; returns how many it reached. */
   broadcast(data: Buffer): number;
 }

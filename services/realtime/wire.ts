@@ -10,6 +10,11 @@ import type { Peer } from "crossws";
  * runs without permessage-deflate (runtime/server.ts) and never fragments, so ws writes whole frames
  * synchronously in call order and our frames cannot interleave with its own (pong, close). Anything
  * that does not look like that falls back to `peer.send`.
+ *
+ * The private fields read here (`_internal.ws` of crossws's Node peer, `_socket` and `_extensions` of
+ * ws's WebSocket) are those of the exact versions package.json pins (ws 8.23.0, crossws 0.4.17);
+ * tests/ws.wire.test.ts fails when the installed versions differ or when a connection no longer gets
+ * this path. `WS_RAW_FRAMES=false` turns it off (every send through crossws's public `peer.send`).
  */
 export interface RawSocket {
   write(frame: Buffer): void;
