@@ -1,0 +1,198 @@
+import { z } from "zod";
+import { errorsOf } from "./errors.ts";
+import { errorBody, errorBodyWith } from "./responses.ts";
+import { API_ROUTES, type ErrorDoc, type ResponseDoc, type RouteDoc } from "./routes.ts";
+import { WS_SCHEMAS } from "./ws-messages.ts";
+
+type Json = Record<string, unknown>;
+
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: Json;
+  servers: Json[];
+  tags: Json[];
+  security: Json[];
+  paths: Record<string, Record<string, Json>>;
+  components: { schemas: Record<string, Json>; securitySchemes: Record<string, Json> };
+}
+
+const COMPONENTS = "#/components/schemas/";
+const SCHEMAS_PER_DOCUMENT_MAX = 500;
+
+/**
+ * zod → JSON Schema 2020-12 (OpenAPI 3.1's dialect). Schemas with a `meta({ id })` are hoisted into
+ * `components.schemas` and referenced; the same id must always produce the same schema.
+ */
+class SchemaSink {
+  readonly components: Record<string, Json> = {};
+
+  convert(schema: z.ZodType, io: "input" | "output"): Json {
+    const json = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as Json;
+    const defs = (json.$defs ?? {}) as Record<string, Json>;
+    delete json.$defs;
+    delete json.$schema;
+    for (const [id, def] of Object.entries(defs)) this.#add(id, rewriteRefs(def) as Json);
+    return rewriteRefs(json) as Json;
+  }
+
+  #add(id: string, def: Json): void {
+    const known = this.components[id];
+    if (known && JSON.stringify(known) !== JSON.stringify(def)) throw new Error(`schema id "${id}" names two different schemas`);
+    if (Object.keys(this.components).length >= SCHEMAS_PER_DOCUMENT_MAX) throw new Error("too many component schemas");
+    this.components[id] = def;
+  }
+}
+
+function rewriteRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rewriteRefs);
+  if (value === null || typeof value !== "object") return value;
+  const out: Json = {};
+  for (const [key, inner] of Object.entries(value)) {
+    out[key] = key === "$ref" && typeof inner === "string" && inner.startsWith("#/$defs/") ? COMPONENTS + inner.slice("#/$defs/".length) : rewriteRefs(inner);
+  }
+  return out;
+}
+
+/** `/api/bets/:id` → `/api/bets/{id}`. */
+export function openApiPath(route: string): string {
+  return route.replace(/\*\*:(\w+)/g, "{$1}").replace(/:(\w+)/g, "{$1}");
+}
+
+const SECURITY: Record<RouteDoc["auth"], Json[]> = {
+  public: [],
+  player: [{ playerBearer: [] }],
+  admin: [{ adminBearer: [] }],
+};
+
+function retryAfterHeader(): Json {
+  return { "Retry-After": { description: "seconds to wait before retrying", schema: { type: "integer", minimum: 1 } } };
+}
+
+function responseObject(doc: ResponseDoc, sink: SchemaSink): Json {
+  const response: Json = { description: doc.description };
+  if (doc.schema) response.content = { "application/json": { schema: sink.convert(doc.schema, "output") } };
+  if (doc.text) response.content = { [doc.text.contentType]: { schema: { type: "string" } } };
+  if (doc.headers) {
+    response.headers = Object.fromEntries(Object.entries(doc.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }]));
+  }
+  return response;
+}
+
+function errorResponse(error: ErrorDoc, sink: SchemaSink): Json {
+  const response: Json = {
+    description: `${error.codes.map((c) => `\`${c}\``).join(", ")}: ${error.when}`,
+    content: { "application/json": { schema: sink.convert(errorBodyWith(error.codes), "output") } },
+  };
+  if (error.retryAfter) response.headers = retryAfterHeader();
+  return response;
+}
+
+function parameters(route: RouteDoc, sink: SchemaSink): Json[] {
+  const out: Json[] = [];
+  for (const [name, schema] of Object.entries(route.params ?? {})) {
+    out.push({ name, in: "path", required: true, schema: sink.convert(schema, "input") });
+  }
+  if (route.query) {
+    const json = sink.convert(route.query, "input");
+    const required = new Set((json.required as string[] | undefined) ?? []);
+    for (const [name, schema] of Object.entries((json.properties ?? {}) as Record<string, Json>)) {
+      const { description, ...rest } = schema;
+      const param: Json = { name, in: "query", required: required.has(name), schema: rest };
+      if (description) param.description = description;
+      out.push(param);
+    }
+  }
+  return out;
+}
+
+function operation(route: RouteDoc, sink: SchemaSink): Json {
+  const op: Json = {
+    operationId: operationId(route),
+    summary: route.summary,
+    tags: [route.tag],
+    security: SECURITY[route.auth],
+  };
+  if (route.description) op.description = route.description;
+  const params = parameters(route, sink);
+  if (params.length > 0) op.parameters = params;
+  if (route.body) op.requestBody = { required: true, content: { "application/json": { schema: sink.convert(route.body, "input") } } };
+  const responses: Json = {};
+  for (const [status, doc] of Object.entries(route.responses)) responses[status] = responseObject(doc, sink);
+  for (const error of errorsOf(route)) {
+    if (responses[error.status]) throw new Error(`${route.method} ${route.route}: ${error.status} is both an answer and an error`);
+    responses[error.status] = errorResponse(error, sink);
+  }
+  responses.default = { description: "`internal_error`: an unexpected fault (no details are given)", content: { "application/json": { schema: { $ref: `${COMPONENTS}Error` } } } };
+  op.responses = responses;
+  if (route.websocket) {
+    op["x-websocket"] = {
+      serverMessages: { $ref: `${COMPONENTS}WsServerMessage` },
+      clientMessages: { $ref: `${COMPONENTS}WsClientMessage` },
+      closeCodes: { 4401: "invalid, revoked or expired token" },
+    };
+  }
+  return op;
+}
+
+export function operationId(route: Pick<RouteDoc, "method" | "route">): string {
+  const words = route.route
+    .split("/")
+    .filter(Boolean)
+    .map((s) => s.replace(/^\*\*:|^:/, "by-").replace(/[^\w]+/g, "-"));
+  return [route.method.toLowerCase(), ...words]
+    .join("-")
+    .split("-")
+    .filter(Boolean)
+    .map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1)))
+    .join("");
+}
+
+const DESCRIPTION = [
+  "BTC tap trading: bet that the BTC-USD index touches a price band during a time window.",
+  "Money is integer micro-USD (`…MicroUsd`), prices integer USD cents (`…Cents`), times epoch milliseconds.",
+  "Errors always have the shape of `components.schemas.Error`; nginx in front answers 403, 413, 429, 502, 503 and 504 in the same shape.",
+  "Player routes take `Authorization: Bearer <token>` from `POST /api/auth/verify`; admin routes the ADMIN_TOKEN.",
+  "The WebSocket `/ws` frames are the `Ws*` schemas under `components.schemas` (each message's `type` is a constant).",
+].join("\n\n");
+
+/** The OpenAPI 3.1 document of `routes` (default: every route of the API) and the WebSocket frames. */
+export function buildOpenApiDocument(routes: readonly RouteDoc[] = API_ROUTES): OpenApiDocument {
+  const sink = new SchemaSink();
+  sink.convert(errorBody, "output");
+  const paths: OpenApiDocument["paths"] = {};
+  for (const route of routes) {
+    const path = openApiPath(route.route);
+    const method = route.method.toLowerCase();
+    paths[path] ??= {};
+    if (paths[path][method]) throw new Error(`${route.method} ${route.route} is documented twice`);
+    paths[path][method] = operation(route, sink);
+  }
+  for (const schema of WS_SCHEMAS) sink.convert(schema, "output");
+  return {
+    openapi: "3.1.0",
+    info: { title: "BTC tap-trading API", version: "1", description: DESCRIPTION },
+    servers: [{ url: "/" }],
+    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
+    security: [],
+    paths,
+    components: {
+      schemas: sortKeys(sink.components),
+      securitySchemes: {
+        playerBearer: { type: "http", scheme: "bearer", description: "session token from POST /api/auth/verify" },
+        adminBearer: { type: "http", scheme: "bearer", description: "the server's ADMIN_TOKEN; admin routes are 404 while it is unset" },
+      },
+    },
+  };
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+let cached: OpenApiDocument | undefined;
+
+/** The document of this build, generated once. */
+export function openApiDocument(): OpenApiDocument {
+  cached ??= buildOpenApiDocument();
+  return cached;
+}
