@@ -2,9 +2,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import asyncApiSpecs from "@asyncapi/specs";
+import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { routeFromPath, scanHandlers } from "../runtime/routes.ts";
-import { API_ROUTES, buildOpenApiDocument, errorsOf, openApiPath, routeKey } from "../services/api-docs/index.ts";
+import { API_ROUTES, buildAsyncApiDocument, buildOpenApiDocument, errorsOf, openApiPath, routeKey } from "../services/api-docs/index.ts";
 
 /**
  * The OpenAPI document against the runtime: every mounted route is documented and every documented
@@ -119,6 +121,28 @@ describe("OpenAPI document: structure", () => {
     expect(quote.additionalProperties).toEqual({ type: "number" });
     const ws = operation("GET", "/ws") as unknown as Record<string, unknown>;
     expect(ws["x-websocket"]).toMatchObject({ serverMessages: { $ref: "#/components/schemas/WsServerMessage" } });
+  });
+});
+
+describe("AsyncAPI document of /ws", () => {
+  const asyncapi = buildAsyncApiDocument(doc);
+  const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(
+    (asyncApiSpecs as unknown as { schemasWithoutId: Record<string, object> }).schemasWithoutId["3.0.0"]!,
+  );
+
+  it("is a valid AsyncAPI 3.0.0 document (official schema), and the check can fail", () => {
+    expect(validate(asyncapi), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
+    const broken = structuredClone(asyncapi) as unknown as { operations: { serverFrames: { action: string } } };
+    broken.operations.serverFrames.action = "emit";
+    expect(validate(broken)).toBe(false);
+  });
+
+  it("carries every frame with the very schema of the OpenAPI components", () => {
+    const sends = (asyncapi.operations.serverFrames!.messages as { $ref: string }[]).map((m) => m.$ref.split("/").pop());
+    expect(sends).toEqual(["hello", "price", "grid", "circuit", "bet", "balance", "pong"]);
+    expect((asyncapi.operations.clientFrames!.messages as { $ref: string }[]).map((m) => m.$ref.split("/").pop())).toEqual(["ping"]);
+    for (const [name, schema] of Object.entries(asyncapi.components.schemas)) expect(schema, name).toEqual(doc.components.schemas[name]);
+    expect(Object.keys(asyncapi.components.schemas)).toEqual(expect.arrayContaining(["Bet", "GridCell", "WsQuote"]));
   });
 });
 

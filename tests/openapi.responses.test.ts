@@ -76,6 +76,7 @@ describe("OpenAPI: real answers validate against the served document", () => {
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/^# HELP /m);
     expect((await call("GET", "/openapi.json", "/openapi.json")).body.openapi).toBe("3.1.0");
+    expect((await call("GET", "/asyncapi.json", "/asyncapi.json")).body.asyncapi).toBe("3.0.0");
     expect((await call("GET", "/api/price", "/api/price")).body.priceCents).toBe(START_CENTS);
     const grid = await call("GET", "/api/grid", "/api/grid?cols=4&rows=9");
     expect(grid.status).toBe(200);

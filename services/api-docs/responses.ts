@@ -245,3 +245,9 @@ export const openApiBody = z
   .object({ openapi: z.string().regex(/^3\.1\.\d+$/), info: z.object({ title: z.string(), version: z.string() }).loose(), paths: z.record(z.string(), z.unknown()) })
   .loose()
   .meta({ id: "OpenApiDocument" });
+
+/** GET /asyncapi.json answers an AsyncAPI 3.0 document of the WebSocket frames. */
+export const asyncApiBody = z
+  .object({ asyncapi: z.literal("3.0.0"), info: z.object({ title: z.string(), version: z.string() }).loose(), channels: z.record(z.string(), z.unknown()) })
+  .loose()
+  .meta({ id: "AsyncApiDocument" });

@@ -94,6 +94,16 @@ export const API_ROUTES: readonly RouteDoc[] = [
     responses: { 200: { description: "the OpenAPI 3.1 document", schema: R.openApiBody } },
   },
   {
+    method: "GET",
+    route: "/asyncapi.json",
+    tag: "docs",
+    auth: "public",
+    publicRead: true,
+    summary: "The WebSocket frames as an AsyncAPI 3.0 document",
+    description: "The same frame schemas as the `Ws*` components of this document, for AsyncAPI tooling.",
+    responses: { 200: { description: "the AsyncAPI 3.0 document", schema: R.asyncApiBody } },
+  },
+  {
     method: "POST",
     route: "/api/auth/nonce",
     tag: "auth",
