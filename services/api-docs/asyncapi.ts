@@ -88,9 +88,18 @@ function copyWithRefs(name: string, from: Record<string, Json>, into: Record<str
   for (const ref of JSON.stringify(schema).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) copyWithRefs(ref[1]!, from, into, depth + 1);
 }
 
-let cached: AsyncApiDocument | undefined;
+let cached: { doc: AsyncApiDocument; text: string } | undefined;
 
 export function asyncApiDocument(): AsyncApiDocument {
-  cached ??= buildAsyncApiDocument();
-  return cached;
+  if (!cached) {
+    const doc = buildAsyncApiDocument();
+    cached = { doc, text: JSON.stringify(doc) };
+  }
+  return cached.doc;
+}
+
+/** The same document as JSON text, serialised once. */
+export function asyncApiJson(): string {
+  asyncApiDocument();
+  return cached!.text;
 }

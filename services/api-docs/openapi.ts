@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { errorsOf } from "./errors.ts";
-import { errorBody, errorBodyWith } from "./responses.ts";
+import { errorBody } from "./responses.ts";
 import { API_ROUTES, type ErrorDoc, type ResponseDoc, type RouteDoc } from "./routes.ts";
 import { WS_SCHEMAS } from "./ws-messages.ts";
 
 type Json = Record<string, unknown>;
+
+const ERROR_ID = "Error";
 
 export interface OpenApiDocument {
   openapi: "3.1.0";
@@ -18,28 +20,56 @@ export interface OpenApiDocument {
 
 const COMPONENTS = "#/components/schemas/";
 const SCHEMAS_PER_DOCUMENT_MAX = 500;
+const REFS_DEPTH_MAX = 32;
 
 /**
- * zod → JSON Schema 2020-12 (OpenAPI 3.1's dialect). Schemas with a `meta({ id })` are hoisted into
- * `components.schemas` and referenced; the same id must always produce the same schema.
+ * zod → JSON Schema 2020-12 (OpenAPI 3.1's dialect). Every schema with a `meta({ id })` is converted
+ * once, in one pass over zod's registry (converting each answer on its own walked the shared ones
+ * again and again: several times slower), and becomes `components.schemas.<id>`; an answer with an
+ * id is a `$ref` to it. Request schemas (input side: defaults optional, coercions as their result
+ * type) are converted one by one.
  */
 class SchemaSink {
+  readonly #registry: Record<string, Json>;
+  /** The components the document references, filled as it is built. */
   readonly components: Record<string, Json> = {};
+
+  constructor() {
+    const all = z.toJSONSchema(z.globalRegistry, { target: "draft-2020-12", io: "output", unrepresentable: "any", uri: (id) => COMPONENTS + id });
+    this.#registry = {};
+    for (const [id, schema] of Object.entries(all.schemas)) {
+      const { $schema: _dialect, $id: _id, ...rest } = schema as Json;
+      this.#registry[id] = rest;
+    }
+  }
+
+  /** A `$ref` to the component of an answer schema with an id; other schemas are converted in place. */
+  output(schema: z.ZodType): Json {
+    const id = (z.globalRegistry.get(schema) as { id?: string } | undefined)?.id;
+    if (!id) return this.convert(schema, "output");
+    this.use(id);
+    return { $ref: COMPONENTS + id };
+  }
+
+  /** The component `id` as JSON (it is added to the document with every component it references). */
+  use(id: string, depth = 0): Json {
+    const schema = this.#registry[id];
+    if (!schema) throw new Error(`no schema with id "${id}" in zod's registry`);
+    if (this.components[id]) return schema;
+    if (depth > REFS_DEPTH_MAX) throw new Error(`schema references nested deeper than ${REFS_DEPTH_MAX} at ${id}`);
+    if (Object.keys(this.components).length >= SCHEMAS_PER_DOCUMENT_MAX) throw new Error("too many component schemas");
+    this.components[id] = schema;
+    for (const ref of JSON.stringify(schema).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) this.use(ref[1]!, depth + 1);
+    return schema;
+  }
 
   convert(schema: z.ZodType, io: "input" | "output"): Json {
     const json = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as Json;
     const defs = (json.$defs ?? {}) as Record<string, Json>;
     delete json.$defs;
     delete json.$schema;
-    for (const [id, def] of Object.entries(defs)) this.#add(id, rewriteRefs(def) as Json);
+    for (const id of Object.keys(defs)) this.use(id);
     return rewriteRefs(json) as Json;
-  }
-
-  #add(id: string, def: Json): void {
-    const known = this.components[id];
-    if (known && JSON.stringify(known) !== JSON.stringify(def)) throw new Error(`schema id "${id}" names two different schemas`);
-    if (Object.keys(this.components).length >= SCHEMAS_PER_DOCUMENT_MAX) throw new Error("too many component schemas");
-    this.components[id] = def;
   }
 }
 
@@ -70,7 +100,7 @@ function retryAfterHeader(): Json {
 
 function responseObject(doc: ResponseDoc, sink: SchemaSink): Json {
   const response: Json = { description: doc.description };
-  if (doc.schema) response.content = { "application/json": { schema: sink.convert(doc.schema, "output") } };
+  if (doc.schema) response.content = { "application/json": { schema: sink.output(doc.schema) } };
   if (doc.text) response.content = { [doc.text.contentType]: { schema: { type: "string" } } };
   if (doc.headers) {
     response.headers = Object.fromEntries(Object.entries(doc.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }]));
@@ -78,10 +108,17 @@ function responseObject(doc: ResponseDoc, sink: SchemaSink): Json {
   return response;
 }
 
+/** The Error component with `code` narrowed to the codes of one status. */
+function errorSchema(codes: readonly string[], sink: SchemaSink): Json {
+  const schema = structuredClone(sink.use(ERROR_ID)) as { properties: { error: { properties: { code: Json } } } };
+  schema.properties.error.properties.code = { ...schema.properties.error.properties.code, enum: [...codes] };
+  return schema as unknown as Json;
+}
+
 function errorResponse(error: ErrorDoc, sink: SchemaSink): Json {
   const response: Json = {
     description: `${error.codes.map((c) => `\`${c}\``).join(", ")}: ${error.when}`,
-    content: { "application/json": { schema: sink.convert(errorBodyWith(error.codes), "output") } },
+    content: { "application/json": { schema: errorSchema(error.codes, sink) } },
   };
   if (error.retryAfter) response.headers = retryAfterHeader();
   return response;
@@ -122,7 +159,7 @@ function operation(route: RouteDoc, sink: SchemaSink): Json {
     if (responses[error.status]) throw new Error(`${route.method} ${route.route}: ${error.status} is both an answer and an error`);
     responses[error.status] = errorResponse(error, sink);
   }
-  responses.default = { description: "`internal_error`: an unexpected fault (no details are given)", content: { "application/json": { schema: { $ref: `${COMPONENTS}Error` } } } };
+  responses.default = { description: "`internal_error`: an unexpected fault (no details are given)", content: { "application/json": { schema: sink.output(errorBody) } } };
   op.responses = responses;
   if (route.websocket) {
     op["x-websocket"] = {
@@ -158,7 +195,6 @@ const DESCRIPTION = [
 /** The OpenAPI 3.1 document of `routes` (default: every route of the API) and the WebSocket frames. */
 export function buildOpenApiDocument(routes: readonly RouteDoc[] = API_ROUTES): OpenApiDocument {
   const sink = new SchemaSink();
-  sink.convert(errorBody, "output");
   const paths: OpenApiDocument["paths"] = {};
   for (const route of routes) {
     const path = openApiPath(route.route);
@@ -167,7 +203,7 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[] = API_ROUTES): 
     if (paths[path][method]) throw new Error(`${route.method} ${route.route} is documented twice`);
     paths[path][method] = operation(route, sink);
   }
-  for (const schema of WS_SCHEMAS) sink.convert(schema, "output");
+  for (const schema of WS_SCHEMAS) sink.output(schema);
   return {
     openapi: "3.1.0",
     info: { title: "BTC tap-trading API", version: "1", description: DESCRIPTION },
@@ -189,10 +225,20 @@ function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-let cached: OpenApiDocument | undefined;
+let cached: { doc: OpenApiDocument; text: string } | undefined;
 
-/** The document of this build, generated once. */
+/** The document of this build, generated on first use (tens of ms of zod → JSON Schema), then kept. */
 export function openApiDocument(): OpenApiDocument {
-  cached ??= buildOpenApiDocument();
-  return cached;
+  cached ??= serialised(buildOpenApiDocument());
+  return cached.doc;
+}
+
+/** The same document as JSON text, serialised once (it is ~80 KB). */
+export function openApiJson(): string {
+  openApiDocument();
+  return cached!.text;
+}
+
+function serialised(doc: OpenApiDocument) {
+  return { doc, text: JSON.stringify(doc) };
 }

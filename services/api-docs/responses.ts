@@ -22,17 +22,6 @@ export const errorBody = z
   })
   .meta({ id: "Error", description: "Every error answer (API.md § Conventions); 5xx never carry internals." });
 
-/** An error body whose code is one of `codes` (used per status in the document). */
-export function errorBodyWith(codes: readonly [string, ...string[]]) {
-  return z.object({
-    error: z.object({
-      code: z.enum(codes),
-      message: z.string(),
-      details: z.record(z.string(), z.unknown()).optional(),
-    }),
-  });
-}
-
 export const healthBody = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 
 export const readyBody = z
