@@ -208,3 +208,20 @@ describe("OpenAPI document: auth and every status a route can answer", () => {
     expect(statuses).toEqual([...new Set(statuses)].sort((a, b) => a - b));
   });
 });
+
+describe("OpenAPI document: parameters", () => {
+  it("documents path and query parameters with their bounds and defaults, and no 400 where nothing is validated", () => {
+    const grid = operation("GET", "/api/grid") as unknown as { parameters: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[] };
+    expect(grid.parameters).toEqual([
+      { name: "cols", in: "query", required: false, schema: { default: 12, type: "integer", minimum: 1, maximum: 60 } },
+      { name: "rows", in: "query", required: false, schema: { default: 21, type: "integer", minimum: 1, maximum: 61 } },
+    ]);
+    const bet = operation("GET", "/api/bets/:id") as unknown as { parameters: { name: string; in: string; required: boolean; description?: string }[] };
+    expect(bet.parameters).toEqual([expect.objectContaining({ name: "id", in: "path", required: true, description: "the bet's `id`" })]);
+    const bets = operation("GET", "/api/bets") as unknown as { parameters: { name: string; schema: { enum?: string[] } }[] };
+    expect(bets.parameters.map((p) => p.name)).toEqual(["status", "limit", "cursor"]);
+    expect(bets.parameters[0]!.schema.enum).toEqual(["open", "won", "lost", "void"]);
+    expect(operation("GET", "/ws")!.responses["400"]).toBeUndefined();
+    expect(operation("GET", "/api/bets/:id")!.responses["400"]).toBeUndefined();
+  });
+});

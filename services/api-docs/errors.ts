@@ -13,7 +13,8 @@ export function errorsOf(route: RouteDoc): ErrorDoc[] {
       { status: 415, codes: ["unsupported_media_type"], when: "a content type other than application/json" },
     );
   }
-  if (route.query) implied.push({ status: 400, codes: ["invalid_request"], when: "a query parameter out of range (`details.fields`)" });
+  // The upgrade does not validate its query: a bad token is told by close code 4401, not 400.
+  if (route.query && !route.websocket) implied.push({ status: 400, codes: ["invalid_request"], when: "a query parameter out of range (`details.fields`)" });
   if (route.auth === "player") implied.push({ status: 401, codes: ["unauthorized"], when: "missing, unknown or expired bearer token" });
   if (route.auth === "admin") {
     implied.push(

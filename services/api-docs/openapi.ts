@@ -124,19 +124,24 @@ function errorResponse(error: ErrorDoc, sink: SchemaSink): Json {
   return response;
 }
 
+/** A parameter object; the schema's description moves up to the parameter, where tools show it. */
+function parameter(name: string, where: "path" | "query", required: boolean, schema: Json): Json {
+  const { description, ...rest } = schema;
+  const param: Json = { name, in: where, required, schema: rest };
+  if (description) param.description = description;
+  return param;
+}
+
 function parameters(route: RouteDoc, sink: SchemaSink): Json[] {
   const out: Json[] = [];
   for (const [name, schema] of Object.entries(route.params ?? {})) {
-    out.push({ name, in: "path", required: true, schema: sink.convert(schema, "input") });
+    out.push(parameter(name, "path", true, sink.convert(schema, "input")));
   }
   if (route.query) {
     const json = sink.convert(route.query, "input");
     const required = new Set((json.required as string[] | undefined) ?? []);
     for (const [name, schema] of Object.entries((json.properties ?? {}) as Record<string, Json>)) {
-      const { description, ...rest } = schema;
-      const param: Json = { name, in: "query", required: required.has(name), schema: rest };
-      if (description) param.description = description;
-      out.push(param);
+      out.push(parameter(name, "query", required.has(name), schema));
     }
   }
   return out;
