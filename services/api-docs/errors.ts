@@ -22,7 +22,7 @@ export function errorsOf(route: RouteDoc): ErrorDoc[] {
       { status: 404, codes: ["not_found"], when: "ADMIN_TOKEN is not set: admin routes are off" },
     );
   }
-  if (route.publicRead) implied.push({ status: 429, codes: ["rate_limited"], when: "too many unauthenticated requests from this address", retryAfter: true });
+  if (route.perIpLimited) implied.push({ status: 429, codes: ["rate_limited"], when: "too many unauthenticated requests from this address", retryAfter: true });
   if (route.storage) {
     implied.push({ status: 503, codes: ["unavailable"], when: "the database or Redis failed or timed out; no money moved", retryAfter: true });
   }

@@ -9,7 +9,7 @@ import * as R from "./responses.ts";
  *
  * Errors every route of a kind shares are added by `errorsOf` (./errors.ts), so they are stated once:
  * a JSON body → 400/413/415, a player or admin route → 401 (admin also 404 while ADMIN_TOKEN is unset),
- * `storage` → 503 `unavailable`, `publicRead` → 429 `rate_limited`.
+ * `storage` → 503 `unavailable`, `perIpLimited` → 429 `rate_limited`.
  */
 
 export type RouteAuth = "public" | "player" | "admin";
@@ -46,8 +46,11 @@ export interface RouteDoc {
   errors?: ErrorDoc[];
   /** Reads or writes the database or the session/nonce store (Redis): 503 `unavailable` when they fail. */
   storage?: boolean;
-  /** An unauthenticated read, rate-limited per client IP: 429 `rate_limited`. */
-  publicRead?: boolean;
+  /**
+   * Unauthenticated and rate-limited per client IP: 429 `rate_limited` (API.md: unauthenticated reads;
+   * sign-in is limited per IP by nginx in front, in the same error shape).
+   */
+  perIpLimited?: boolean;
   /** The WebSocket upgrade: its frames are the Ws* components. */
   websocket?: boolean;
 }
@@ -88,7 +91,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     route: "/openapi.json",
     tag: "docs",
     auth: "public",
-    publicRead: true,
+    perIpLimited: true,
     summary: "This document",
     description: "OpenAPI 3.1, generated from the zod schemas the handlers validate with. The WebSocket frames are the `Ws*` schemas under `components.schemas`.",
     responses: { 200: { description: "the OpenAPI 3.1 document", schema: R.openApiBody } },
@@ -98,7 +101,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     route: "/asyncapi.json",
     tag: "docs",
     auth: "public",
-    publicRead: true,
+    perIpLimited: true,
     summary: "The WebSocket frames as an AsyncAPI 3.0 document",
     description: "The same frame schemas as the `Ws*` components of this document, for AsyncAPI tooling.",
     responses: { 200: { description: "the AsyncAPI 3.0 document", schema: R.asyncApiBody } },
@@ -109,7 +112,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     tag: "auth",
     auth: "public",
     storage: true,
-    publicRead: true,
+    perIpLimited: true,
     summary: "A single-use nonce bound to the address, and the EIP-4361 message to sign",
     body: nonceBody,
     responses: { 200: { description: "the challenge; nonces expire after NONCE_TTL_MS", schema: R.challengeBody } },
@@ -120,7 +123,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     tag: "auth",
     auth: "public",
     storage: true,
-    publicRead: true,
+    perIpLimited: true,
     summary: "Sign-In with Ethereum: a signed EIP-4361 message → a session token",
     description: "Checks run in a fixed order and the first failure answers. Creates the account on first sign-in with DEMO_BALANCE_MICRO_USD.",
     body: verifyBody,
@@ -158,7 +161,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     route: "/api/price",
     tag: "market",
     auth: "public",
-    publicRead: true,
+    perIpLimited: true,
     summary: "Index price, its age, the circuit and each source's health",
     responses: { 200: { description: "the latest index tick", schema: R.priceBody } },
     errors: [priceUnavailable],
@@ -168,7 +171,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     route: "/api/grid",
     tag: "market",
     auth: "public",
-    publicRead: true,
+    perIpLimited: true,
     summary: "Offerable cells with their multipliers",
     description: "Columns from the first unlocked one, rows centred on the current price; only cells whose multiplier is in the offered range.",
     query: gridQuery,
