@@ -6,7 +6,8 @@ import { WS_SCHEMAS } from "./ws-messages.ts";
 
 type Json = Record<string, unknown>;
 
-const ERROR_ID = "Error";
+/** The id of the error body's component (responses.ts). */
+const ERROR_ID = (z.globalRegistry.get(errorBody) as { id: string }).id;
 
 export interface OpenApiDocument {
   openapi: "3.1.0";
