@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { API_ROUTES, openApiDocument, routeKey } from "../services/api-docs/index.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
-import { requestNonce, signIn, type SignedIn } from "./helpers/siwe.ts";
+import { signIn, type SignedIn } from "./helpers/siwe.ts";
 import { createPlayer } from "./helpers/players.ts";
 import { ADMIN_TOKEN, newKey, pickCell } from "./helpers/bets-fixture.ts";
 import { TestWsClient, wsUrl } from "./fakes/ws-client.ts";
@@ -98,7 +98,6 @@ describe("OpenAPI: real answers validate against the served document", () => {
     const malformed = await call("POST", "/api/auth/nonce", "/api/auth/nonce", { body: "{", headers: { "content-type": "application/json" } });
     expect(malformed.body.error.code).toBe("invalid_request");
     player = await signIn(server);
-    await requestNonce(server, player.address);
   });
 
   it("player reads: /api/me, and 401 without a token", async () => {
