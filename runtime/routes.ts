@@ -13,6 +13,8 @@ export interface RouteFile {
 }
 
 const HANDLER_FILE = /\.(ts|mts|js|mjs)$/;
+/** A route with a method may end in a document extension: `openapi.json.get.ts` → GET /openapi.json. */
+const ROUTE_EXTENSION = /\.(json|txt|html|js|css|svg|png|ico|webmanifest)$/;
 
 /**
  * Maps a handler path relative to `handlers/` to its route, Nitro style:
@@ -30,16 +32,18 @@ export function routeFromPath(relPath: string): Omit<RouteFile, "file"> | undefi
   const suffix = dot >= 0 ? stem.slice(dot + 1).toLowerCase() : "";
   const isMethod = (ROUTE_METHODS as readonly string[]).includes(suffix);
   const name = isMethod ? stem.slice(0, dot) : stem;
-  if (name.replace(/\[\.\.\./g, "[").includes(".")) return undefined;
+  const extension = isMethod ? (ROUTE_EXTENSION.exec(name)?.[0] ?? "") : "";
+  if (name.slice(0, name.length - extension.length).replace(/\[\.\.\./g, "[").includes(".")) return undefined;
   const segments = [...parts, name].filter((s) => s !== "index");
   const route =
     "/" +
     segments
-      .map((s) => {
+      .map((s, i, all) => {
         const catchAll = /^\[\.\.\.(\w+)\]$/.exec(s);
         if (catchAll) return `**:${catchAll[1]}`;
         const param = /^\[(\w+)\]$/.exec(s);
         if (param) return `:${param[1]}`;
+        if (extension && i === all.length - 1 && /^[\w-]+$/.test(s.slice(0, -extension.length))) return s;
         if (!/^[\w-]+$/.test(s)) throw new Error(`handler path segment "${s}" in ${relPath} is not a valid route segment`);
         return s;
       })

@@ -4,7 +4,7 @@ import { readJson } from "../../runtime/body.ts";
 import { requireUser } from "../../services/auth/require-user.ts";
 import { requireFreshPrice } from "../../services/price/breaker.ts";
 import { betErrorToHttp } from "../../services/bets/http.ts";
-import { placeBetBody } from "../../services/bets/request.ts";
+import { placeBetBody } from "../../services/api-docs/requests.ts";
 
 /** POST /api/bets (API.md § Bets): 201 once the bet, the debit and its entries are committed; 200 for a retry. */
 export default defineHandler(async (event) => {

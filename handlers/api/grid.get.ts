@@ -1,15 +1,9 @@
 import { defineHandler, getQuery } from "h3";
-import { z } from "zod";
 import { useApp } from "../../runtime/context.ts";
 import { apiError } from "../../runtime/errors.ts";
 import { validate } from "../../runtime/body.ts";
+import { gridQuery } from "../../services/api-docs/requests.ts";
 import { offeredCellsJson } from "../../services/pricing/grid-json.ts";
-
-/** SPEC §4: cols default 12 (max 60), rows default 21 (max 61). */
-const querySchema = z.object({
-  cols: z.coerce.number().int().min(1).max(60).default(12),
-  rows: z.coerce.number().int().min(1).max(61).default(21),
-});
 
 /**
  * GET /api/grid?cols=&rows= — the offerable cells (API.md § Market): columns from the first unlocked
@@ -17,7 +11,7 @@ const querySchema = z.object({
  */
 export default defineHandler((event) => {
   const ctx = useApp(event);
-  const { cols, rows } = validate(querySchema, getQuery(event), "query");
+  const { cols, rows } = validate(gridQuery, getQuery(event), "query");
   const grid = ctx.services.pricing.grid(cols, rows, ctx.now());
   if (!grid) throw apiError(503, "price_unavailable", "no index price yet", undefined, { "retry-after": "1" });
   return {

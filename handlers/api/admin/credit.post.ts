@@ -1,21 +1,11 @@
 import { defineHandler } from "h3";
-import { z } from "zod";
 import { useApp } from "../../../runtime/context.ts";
 import { readJson } from "../../../runtime/body.ts";
 import { apiError } from "../../../runtime/errors.ts";
 import { requireAdmin } from "../../../services/auth/require-admin.ts";
 import { parseAddress } from "../../../domain/eip55.ts";
 import { publishPlayerEvent } from "../../../services/realtime/player-events.ts";
-
-const body = z
-  .object({
-    address: z.string().max(64),
-    amountMicroUsd: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).refine((v) => v !== 0, "must not be 0"),
-    reference: z.string().min(1).max(128),
-    kind: z.enum(["deposit", "adjustment"]).default("deposit"),
-  })
-  .strict()
-  .refine((b) => b.amountMicroUsd > 0 || b.kind === "adjustment", { path: ["amountMicroUsd"], message: "a negative amount needs kind adjustment" });
+import { creditBody } from "../../../services/api-docs/requests.ts";
 
 /**
  * POST /api/admin/credit {address, amountMicroUsd, reference, kind?} → 200 {balanceMicroUsd}.
@@ -24,7 +14,7 @@ const body = z
  */
 export default defineHandler(async (event) => {
   requireAdmin(event);
-  const input = await readJson(event, body);
+  const input = await readJson(event, creditBody);
   const address = parseAddress(input.address);
   if (!address) throw apiError(400, "invalid_request", "invalid body", { fields: { address: "not an Ethereum address" } });
   const ctx = useApp(event);

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { betBody, gridCell } from "./responses.ts";
+
+/**
+ * The frames of `/ws` (API.md § WebSocket) as zod schemas: each message is a JSON object whose
+ * `type` is a constant. ./openapi.ts publishes them under `components.schemas` (WsHello, …) and the
+ * unions WsServerMessage / WsClientMessage.
+ */
+
+const int = () => z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+
+export const wsHello = z
+  .object({
+    type: z.literal("hello"),
+    serverTime: int().meta({ description: "server clock, epoch ms" }),
+    columnMs: int().positive(),
+    rowCents: int().positive(),
+    lockMs: int().min(0),
+    authenticated: z.boolean().meta({ description: "true when a valid ?token= was given: private events follow" }),
+  })
+  .meta({ id: "WsHello", description: "first frame after the upgrade" });
+
+/**
+ * The pricing inputs of a tick (defined by the pricing module): enough for a client to compute the
+ * multipliers the server will quote. `t` and `priceCents` are always there; the model's numbers
+ * (volatilities, edge, …) are further numeric fields.
+ */
+export const wsQuote = z
+  .object({ t: int().meta({ description: "time of the index tick the inputs belong to" }), priceCents: int() })
+  .catchall(z.number())
+  .meta({ id: "WsQuote", description: "pricing inputs of this tick: t, priceCents and further numeric model inputs" });
+
+export const wsPrice = z
+  .object({
+    type: z.literal("price"),
+    priceCents: int().meta({ description: "index price, integer USD cents" }),
+    at: int().meta({ description: "tick time, epoch ms" }),
+    quote: wsQuote.optional(),
+  })
+  .meta({ id: "WsPrice", description: "every index tick" });
+
+export const wsGrid = z
+  .object({ type: z.literal("grid"), at: int(), cells: z.array(gridCell) })
+  .meta({ id: "WsGrid", description: "the offerable cells, about once a second" });
+
+export const wsCircuit = z
+  .object({ type: z.literal("circuit"), state: z.enum(["open", "closed"]), at: int() })
+  .meta({ id: "WsCircuit", description: "on every change of the stale-price circuit (ADR-008)" });
+
+export const wsBet = z
+  .object({ type: z.literal("bet"), bet: betBody })
+  .meta({ id: "WsBet", description: "with a token only: the player's bet on placement and on resolution" });
+
+export const wsBalance = z
+  .object({ type: z.literal("balance"), balanceMicroUsd: int() })
+  .meta({ id: "WsBalance", description: "with a token only: after every change of the player's balance" });
+
+export const wsPong = z.object({ type: z.literal("pong"), serverTime: int() }).meta({ id: "WsPong", description: "answer to a ping" });
+
+export const wsPing = z.object({ type: z.literal("ping") }).meta({ id: "WsPing", description: "client → server; answered with pong" });
+
+export const wsServerMessage = z
+  .discriminatedUnion("type", [wsHello, wsPrice, wsGrid, wsCircuit, wsBet, wsBalance, wsPong])
+  .meta({ id: "WsServerMessage", description: "any server → client frame, one JSON object per text frame" });
+
+export const wsClientMessage = z
+  .discriminatedUnion("type", [wsPing])
+  .meta({ id: "WsClientMessage", description: "client → server frames; anything else is ignored and counted, a flood disconnects" });
+
+/** Every WebSocket schema that has a component id, in the order the document lists them. */
+export const WS_SCHEMAS = [wsHello, wsPrice, wsQuote, wsGrid, wsCircuit, wsBet, wsBalance, wsPong, wsPing, wsServerMessage, wsClientMessage] as const;
