@@ -1,4 +1,5 @@
 import type { AppContext } from "../../runtime/context.ts";
+import { apiError } from "../../runtime/errors.ts";
 import { buildSiweMessage } from "../../domain/siwe.ts";
 
 export const SIGN_IN_STATEMENT = "Sign in to BTC Tap Trading.";
@@ -14,8 +15,18 @@ export interface Challenge {
   message: string;
 }
 
-/** A fresh nonce bound to `address` (EIP-55) and the message that carries it (API.md § Auth). */
-export async function issueChallenge(ctx: AppContext, address: string): Promise<Challenge> {
+/**
+ * A fresh nonce bound to `address` (EIP-55) and the message that carries it (API.md § Auth), within
+ * the per-IP nonce rate (429 `rate_limited` with Retry-After beyond it; nothing is stored then).
+ */
+export async function issueChallenge(ctx: AppContext, address: string, clientIp: string): Promise<Challenge> {
+  const rate = ctx.services.auth.nonceRate.take(clientIp, ctx.now());
+  if (!rate.ok) {
+    const retryAfterS = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
+    throw apiError(429, "rate_limited", "too many sign-in nonces from this address; try again later", { retryAfterMs: rate.retryAfterMs }, {
+      "retry-after": String(retryAfterS),
+    });
+  }
   const { nonce, issuedAt, expiresAt } = await ctx.services.auth.nonces.issue(address);
   const { AUTH_DOMAIN: domain, AUTH_URI: uri, AUTH_CHAIN_ID: chainId } = ctx.config;
   const message = buildSiweMessage({
