@@ -13,6 +13,11 @@ export function clientIp(event: H3Event): string {
   return resolveClientIp(event.req.ip, event.req.headers.get("x-real-ip"));
 }
 
+/** A client on this host (the operator's tools, benchmarks): nginx's limit zones exempt it too (nginx/tap.conf). */
+export function isLoopbackIp(ip: string): boolean {
+  return LOOPBACK.test(ip);
+}
+
 /** Pure part of `clientIp`: the peer address and the X-Real-IP header as received. */
 export function resolveClientIp(peer: string | undefined, realIp: string | null): string {
   if (peer && LOOPBACK.test(peer) && realIp) {
