@@ -9,6 +9,7 @@ import { ThreadWriter } from "../storage/thread-writer.ts";
 import { InlineWriter, type Writer } from "../storage/writer.ts";
 import { COMMAND_ERRORS, COMMANDS, type Commands } from "../services/commands.ts";
 import type { WriterThreadData } from "./writer-thread.ts";
+import { moduleUrl } from "../storage/workers.ts";
 import { createRedisKv, openEmbeddedKv, type Kv } from "../storage/kv/index.ts";
 import { createMemoryBus, createRedisBus, type Bus } from "../storage/bus/index.ts";
 import type { ModuleLifecycle, InstallModule, Services } from "../services/types.ts";
@@ -89,7 +90,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   let writerFailed = false;
   const queue: Writer<Commands> = threaded
     ? await ThreadWriter.start<Commands>({
-        entry: new URL("./writer-thread.ts", import.meta.url),
+        entry: moduleUrl("./writer-thread.ts", import.meta.url),
         data: {
           path: paths.current,
           db: dbOptions,
