@@ -19,7 +19,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function store(options: { table?: string; keysMax?: number; now?: () => number; sweepIntervalMs?: number } = {}) {
+function store(options: { table?: string; keysMax?: number; now?: () => number; sweepIntervalMs?: number; sweepBatchMax?: number } = {}) {
   const kv = createDiskKv({ path, table: options.table ?? `t${++tableCounter}`, keysMax: options.keysMax ?? 1000, ...options });
   open.push(kv);
   return kv;
@@ -82,9 +82,9 @@ describe("disk KV store", () => {
     expect(await b.get("k19")).toBeNull();
   });
 
-  it("sweeps expired rows out of the file", async () => {
+  it("sweeps expired rows out of the file, in steps of a bounded size", async () => {
     let t = 0;
-    const kv = store({ table: "swept", now: () => t, sweepIntervalMs: 20 });
+    const kv = store({ table: "swept", now: () => t, sweepIntervalMs: 20, sweepBatchMax: 7 });
     for (let i = 0; i < 50; i++) await kv.set(`gone${i}`, "v", 100);
     await kv.set("stays", "v", 1_000_000);
     expect(rowsIn("swept")).toBe(51);

@@ -16,7 +16,8 @@ export interface DiskKvOptions {
 }
 
 const TABLE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
-const SWEEP_STEPS_MAX = 100;
+/** Steps of one sweep; each is its own turn of the event loop, so requests run in between. */
+const SWEEP_STEPS_MAX = 20;
 /** The store's page cache: small, it holds sessions and nonces, not bets. */
 const CACHE_KIB = 8192;
 
@@ -37,7 +38,7 @@ export function createDiskKv(options: DiskKvOptions): Kv {
   const db = openDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 5000, synchronous: "NORMAL" });
   db.exec(`PRAGMA cache_size = -${CACHE_KIB}`);
   const s = prepare(db, options.table);
-  const sweepBatchMax = options.sweepBatchMax ?? 1000;
+  const sweepBatchMax = options.sweepBatchMax ?? 500;
 
   const write = <T>(fn: () => T): T => {
     db.exec("BEGIN IMMEDIATE");
@@ -58,18 +59,23 @@ export function createDiskKv(options: DiskKvOptions): Kv {
   };
   const expiresAt = (t: number, ttlMs: number | undefined) => (ttlMs === undefined ? null : t + Math.max(1, Math.ceil(ttlMs)));
 
-  const sweep = () => {
-    const t = now();
-    for (let step = 0; step < SWEEP_STEPS_MAX; step++) {
-      if (s.sweep.run(t, sweepBatchMax).changes < sweepBatchMax) break;
-    }
-  };
-  const sweepTimer = setInterval(() => {
+  let closed = false;
+  let sweeping = false;
+  const sweepStep = (t: number, step: number) => {
+    if (closed) return void (sweeping = false);
+    let more = false;
     try {
-      sweep();
+      more = s.sweep.run(t, sweepBatchMax).changes === sweepBatchMax;
     } catch {
       // Busy (another process holds the file): the next sweep tries again; reads ignore expired rows anyway.
     }
+    if (more && step + 1 < SWEEP_STEPS_MAX) setImmediate(sweepStep, t, step + 1);
+    else sweeping = false;
+  };
+  const sweepTimer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepStep(now(), 0);
   }, options.sweepIntervalMs ?? 30_000);
   sweepTimer.unref();
 
@@ -120,6 +126,7 @@ export function createDiskKv(options: DiskKvOptions): Kv {
       }
     },
     async close() {
+      closed = true;
       clearInterval(sweepTimer);
       db.close();
     },
