@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -55,6 +55,17 @@ describe("the build in dist/", () => {
       expect(existsSync(join(root, "dist", file)), file).toBe(true);
     }
     expect(existsSync(join(root, "dist", "runtime", "main.ts"))).toBe(false);
+  });
+
+  it("drops outputs whose source is gone, so a deleted route or migration is never served from a stale build", async () => {
+    const staleRoute = join(root, "dist", "handlers", "api", "stale-test-route.get.js");
+    const staleMigration = join(root, "dist", "storage", "migrations", "999_stale_test.sql");
+    writeFileSync(staleRoute, "export default () => 'stale';\n");
+    writeFileSync(staleMigration, "SELECT 1;\n");
+    await promisify(execFile)(process.execPath, [join(root, "scripts", "build-finish.mjs")], { cwd: root });
+    expect(existsSync(staleRoute)).toBe(false);
+    expect(existsSync(staleMigration)).toBe(false);
+    expect(existsSync(join(root, "dist", "handlers", "api", "bets.post.js"))).toBe(true);
   });
 
   it("node dist/runtime/main.js answers /healthz, takes a bet and runs the archive in its child process", async () => {
