@@ -16,7 +16,7 @@ export interface DiskKvOptions {
 }
 
 const TABLE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
-/** Steps of one sweep; each is its own turn of the event loop, so requests run in between. */
+/** Steps of one sweep (see `startSweeper`). */
 const SWEEP_STEPS_MAX = 20;
 /** The store's page cache: small, it holds sessions and nonces, not bets. */
 const CACHE_KIB = 8192;
@@ -40,17 +40,7 @@ export function createDiskKv(options: DiskKvOptions): Kv {
   const s = prepare(db, options.table);
   const sweepBatchMax = options.sweepBatchMax ?? 500;
 
-  const write = <T>(fn: () => T): T => {
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      const result = fn();
-      db.exec("COMMIT");
-      return result;
-    } catch (error) {
-      if (db.inTransaction) db.exec("ROLLBACK");
-      throw error;
-    }
-  };
+  const write = <T>(fn: () => T): T => immediate(db, fn);
   /** Makes room for one more key: an expired one goes first, else the oldest (lowest rowid). */
   const evictIfFull = (t: number) => {
     const { n } = s.count.get() as { n: number };
@@ -59,25 +49,11 @@ export function createDiskKv(options: DiskKvOptions): Kv {
   };
   const expiresAt = (t: number, ttlMs: number | undefined) => (ttlMs === undefined ? null : t + Math.max(1, Math.ceil(ttlMs)));
 
-  let closed = false;
-  let sweeping = false;
-  const sweepStep = (t: number, step: number) => {
-    if (closed) return void (sweeping = false);
-    let more = false;
-    try {
-      more = s.sweep.run(t, sweepBatchMax).changes === sweepBatchMax;
-    } catch {
-      // Busy (another process holds the file): the next sweep tries again; reads ignore expired rows anyway.
-    }
-    if (more && step + 1 < SWEEP_STEPS_MAX) setImmediate(sweepStep, t, step + 1);
-    else sweeping = false;
-  };
-  const sweepTimer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    sweepStep(now(), 0);
-  }, options.sweepIntervalMs ?? 30_000);
-  sweepTimer.unref();
+  const sweeper = startSweeper({
+    intervalMs: options.sweepIntervalMs ?? 30_000,
+    now,
+    step: (t) => s.sweep.run(t, sweepBatchMax).changes === sweepBatchMax,
+  });
 
   return {
     kind: "disk",
@@ -126,9 +102,54 @@ export function createDiskKv(options: DiskKvOptions): Kv {
       }
     },
     async close() {
-      closed = true;
-      clearInterval(sweepTimer);
+      sweeper.stop();
       db.close();
+    },
+  };
+}
+
+/** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock first, so the reads inside see the final state. */
+function immediate<T>(db: Db, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/**
+ * Every `intervalMs`, one sweep of up to `SWEEP_STEPS_MAX` steps; `step` deletes one batch of
+ * expired rows and says whether a full batch went (then more may be left). Each step is its own
+ * turn of the event loop, so requests run in between.
+ */
+function startSweeper(o: { intervalMs: number; now: () => number; step: (t: number) => boolean }): { stop(): void } {
+  let stopped = false;
+  let sweeping = false;
+  const run = (t: number, stepIndex: number) => {
+    if (stopped) return void (sweeping = false);
+    let more = false;
+    try {
+      more = o.step(t);
+    } catch {
+      // Busy (another process holds the file): the next sweep tries again; reads ignore expired rows anyway.
+    }
+    if (more && stepIndex + 1 < SWEEP_STEPS_MAX) setImmediate(run, t, stepIndex + 1);
+    else sweeping = false;
+  };
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    run(o.now(), 0);
+  }, o.intervalMs);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
     },
   };
 }
