@@ -90,7 +90,8 @@ for (const backend of backends) {
     });
   });
 
-  describe.runIf(backend.enabled && backend.bus)(`bus: ${backend.name}`, () => {
+  // The disk store has no bus of its own (the embedded default's bus is the memory one): no bus suite.
+  if (backend.bus) describe.runIf(backend.enabled)(`bus: ${backend.name}`, () => {
     it("delivers a published message to every subscriber of the channel, and none after unsubscribe", async () => {
       const a = backend.bus!();
       const got: string[] = [];
