@@ -73,6 +73,17 @@ export const configSchema = z
     AUTH_CHAIN_ID: int(1, 1),
     NONCE_TTL_MS: int(300_000, 1000, 86_400_000),
     SESSION_TTL_MS: int(86_400_000, 1000, 30 * 86_400_000),
+    /**
+     * Where sessions and nonces live when REDIS_URL is unset: `disk` (default) a libSQL file of
+     * their own, `DATA_DIR/sessions.db`, so a restart signs nobody out; `memory` forgets them (tests).
+     */
+    SESSION_STORE: z.enum(["disk", "memory"]).default("disk"),
+    /** Bounds of the embedded stores: a flood of nonces evicts old nonces, never sessions. */
+    SESSIONS_MAX: int(1_000_000, 1, 100_000_000),
+    NONCES_MAX: int(100_000, 1, 10_000_000),
+    /** Nonces one client IP may ask for: a token bucket per IP (429 `rate_limited` beyond it). */
+    NONCE_RATE_PER_MIN: int(60, 1, 6_000_000),
+    NONCE_RATE_BURST: int(20, 1, 1_000_000),
     ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional()),
     DEMO_BALANCE_MICRO_USD: z.coerce.number().int().min(0).optional(),
 

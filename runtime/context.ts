@@ -9,7 +9,8 @@ import { ThreadWriter } from "../storage/thread-writer.ts";
 import { InlineWriter, type Writer } from "../storage/writer.ts";
 import { COMMAND_ERRORS, COMMANDS, type Commands } from "../services/commands.ts";
 import type { WriterThreadData } from "./writer-thread.ts";
-import { createMemoryKv, createRedisKv, type Kv } from "../storage/kv/index.ts";
+import { moduleUrl } from "../storage/workers.ts";
+import { createRedisKv, openEmbeddedKv, type Kv } from "../storage/kv/index.ts";
 import { createMemoryBus, createRedisBus, type Bus } from "../storage/bus/index.ts";
 import type { ModuleLifecycle, InstallModule, Services } from "../services/types.ts";
 
@@ -29,7 +30,10 @@ export interface AppContext {
   history: Db;
   /** The write path (ADR-005): named commands (services/commands.ts) committed in batches. */
   queue: Writer<Commands>;
+  /** Sessions and counters: Redis, or the embedded store (storage/kv/embedded.ts). */
   kv: Kv;
+  /** Nonces: with Redis the same store as `kv`; embedded, a bounded store of their own. */
+  nonceKv: Kv;
   bus: Bus;
   now: () => number;
   services: Services;
@@ -86,7 +90,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   let writerFailed = false;
   const queue: Writer<Commands> = threaded
     ? await ThreadWriter.start<Commands>({
-        entry: new URL("./writer-thread.ts", import.meta.url),
+        entry: moduleUrl("./writer-thread.ts", import.meta.url),
         data: {
           path: paths.current,
           db: dbOptions,
@@ -105,7 +109,17 @@ export async function createContext(config: Config, options: ContextOptions = {}
         },
       })
     : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError }), COMMANDS);
-  const kv = config.REDIS_URL ? createRedisKv({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : createMemoryKv();
+  const embedded = config.REDIS_URL
+    ? undefined
+    : openEmbeddedKv({
+        dataDir: config.DATA_DIR,
+        mode: config.SESSION_STORE,
+        sessionsMax: config.SESSIONS_MAX,
+        noncesMax: config.NONCES_MAX,
+        busyTimeoutMs: config.DB_BUSY_TIMEOUT_MS,
+      });
+  const kv = config.REDIS_URL ? createRedisKv({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : embedded!.kv;
+  const nonceKv = embedded?.nonces ?? kv;
   const bus = config.REDIS_URL
     ? createRedisBus({
         url: config.REDIS_URL,
@@ -122,6 +136,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     history,
     queue,
     kv,
+    nonceKv,
     bus,
     now: options.now ?? Date.now,
     services: {} as Services,
@@ -168,6 +183,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         db.close();
         history.close();
         await kv.close();
+        if (nonceKv !== kv) await nonceKv.close();
         await bus.close();
       })();
       return closing;

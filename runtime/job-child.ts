@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "./config.ts";
+import { moduleUrl, nodeArgsFor } from "../storage/workers.ts";
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), "job-cli.ts");
+const cli = fileURLToPath(moduleUrl("./job-cli.ts", import.meta.url));
 const OUTPUT_BYTES_MAX = 4 * 1024 * 1024;
 
 /** The environment that reproduces `config` in another process (every key is an env variable). */
@@ -27,7 +28,7 @@ export function runJobInChild(config: Config, name: string, extraEnv: Record<str
   const dir = mkdtempSync(join(tmpdir(), "tap-job-"));
   const resultFile = join(dir, "result.json");
   return new Promise<unknown>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", cli, name], {
+    const child = spawn(process.execPath, [...nodeArgsFor(cli), name], {
       env: { ...process.env, ...configToEnv(config), JOBS_ENABLED: "false", ...extraEnv, JOB_RESULT_FILE: resultFile },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -3,7 +3,7 @@ import { BatchQueue } from "../storage/batch-queue.ts";
 import type { CheckpointerData } from "../storage/checkpointer.ts";
 import { openDatabase, type OpenOptions } from "../storage/db.ts";
 import { encodeError } from "../storage/wire-errors.ts";
-import { spawnWorker } from "../storage/workers.ts";
+import { moduleUrl, spawnWorker } from "../storage/workers.ts";
 import { serveWriter, statsRecorder, type FromWriter } from "../storage/writer-host.ts";
 import { COMMANDS } from "../services/commands.ts";
 
@@ -27,7 +27,7 @@ const port = parentPort!;
 const db = openDatabase(data.path, data.db);
 const checkpointer =
   data.checkpointIntervalMs > 0
-    ? await spawnWorker(new URL("../storage/checkpointer.ts", import.meta.url), {
+    ? await spawnWorker(moduleUrl("../storage/checkpointer.ts", import.meta.url), {
         path: data.path,
         db: data.db,
         intervalMs: data.checkpointIntervalMs,

@@ -27,7 +27,9 @@ describe("systemd units", () => {
     ]) {
       expect(text).toContain(line);
     }
-    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node --import tsx runtime\/main\.ts$/m);
+    // Production runs the build (npm run build → dist/) with plain node: no TypeScript loader.
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node dist\/runtime\/main\.js$/m);
+    expect(text).not.toMatch(/^ExecStart=.*(tsx|\.ts\b)/m);
   });
 
   // systemd-analyze is part of systemd; CI installs it, a developer machine may not have it.

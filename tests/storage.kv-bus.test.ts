@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMemoryKv, createRedisKv, type Kv } from "../storage/kv/index.ts";
+import { createDiskKv, createMemoryKv, createRedisKv, type Kv } from "../storage/kv/index.ts";
 import { createMemoryBus, createRedisBus, type Bus } from "../storage/bus/index.ts";
 import { requireService, startRedis, type RedisInstance } from "./helpers/services.ts";
 
@@ -7,15 +10,24 @@ const hasRedis = requireService("redis-server");
 let redis: RedisInstance | undefined;
 let prefixCounter = 0;
 
+const diskDir = mkdtempSync(join(tmpdir(), "tap-kv-"));
+
 beforeAll(async () => {
   if (hasRedis) redis = await startRedis();
 });
 afterAll(async () => {
   await redis?.stop();
+  rmSync(diskDir, { recursive: true, force: true });
 });
 
-const backends: { name: string; enabled: boolean; kv: () => Kv; bus: () => Bus }[] = [
+const backends: { name: string; enabled: boolean; kv: () => Kv; bus: (() => Bus) | undefined }[] = [
   { name: "memory", enabled: true, kv: () => createMemoryKv(), bus: () => createMemoryBus() },
+  {
+    name: "disk",
+    enabled: true,
+    kv: () => createDiskKv({ path: join(diskDir, "sessions.db"), table: `t${++prefixCounter}`, keysMax: 1000 }),
+    bus: undefined, // the embedded default's bus is the memory one: one process
+  },
   {
     name: "redis",
     enabled: hasRedis,
@@ -78,9 +90,10 @@ for (const backend of backends) {
     });
   });
 
-  describe.runIf(backend.enabled)(`bus: ${backend.name}`, () => {
+  // The disk store has no bus of its own (the embedded default's bus is the memory one): no bus suite.
+  if (backend.bus) describe.runIf(backend.enabled)(`bus: ${backend.name}`, () => {
     it("delivers a published message to every subscriber of the channel, and none after unsubscribe", async () => {
-      const a = backend.bus();
+      const a = backend.bus!();
       const got: string[] = [];
       const both = new Promise<void>((resolve) => {
         const check = () => got.length === 2 && resolve();
@@ -95,7 +108,7 @@ for (const backend of backends) {
     });
 
     it("does not deliver to other channels", async () => {
-      const bus = backend.bus();
+      const bus = backend.bus!();
       const got: string[] = [];
       const unsubscribe = bus.subscribe("x", (m) => got.push(m));
       const done = new Promise<void>((resolve) => bus.subscribe("y", () => resolve()));

@@ -1,4 +1,6 @@
 import type { AppContext } from "../../runtime/context.ts";
+import { apiError } from "../../runtime/errors.ts";
+import { isLoopbackIp } from "../../runtime/client-ip.ts";
 import { buildSiweMessage } from "../../domain/siwe.ts";
 
 export const SIGN_IN_STATEMENT = "Sign in to BTC Tap Trading.";
@@ -14,8 +16,19 @@ export interface Challenge {
   message: string;
 }
 
-/** A fresh nonce bound to `address` (EIP-55) and the message that carries it (API.md § Auth). */
-export async function issueChallenge(ctx: AppContext, address: string): Promise<Challenge> {
+/**
+ * A fresh nonce bound to `address` (EIP-55) and the message that carries it (API.md § Auth), within
+ * the per-IP nonce rate (429 `rate_limited` with Retry-After beyond it; nothing is stored then).
+ * Clients on this host are not limited, as in nginx's zones; behind nginx the client is X-Real-IP.
+ */
+export async function issueChallenge(ctx: AppContext, address: string, clientIp: string): Promise<Challenge> {
+  const rate = isLoopbackIp(clientIp) ? ({ ok: true } as const) : ctx.services.auth.nonceRate.take(clientIp, ctx.now());
+  if (!rate.ok) {
+    const retryAfterS = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
+    throw apiError(429, "rate_limited", "too many sign-in nonces from this address; try again later", { retryAfterMs: rate.retryAfterMs }, {
+      "retry-after": String(retryAfterS),
+    });
+  }
   const { nonce, issuedAt, expiresAt } = await ctx.services.auth.nonces.issue(address);
   const { AUTH_DOMAIN: domain, AUTH_URI: uri, AUTH_CHAIN_ID: chainId } = ctx.config;
   const message = buildSiweMessage({

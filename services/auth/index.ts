@@ -4,11 +4,14 @@ import { buildSiweMessage, parseSiweMessage } from "../../domain/siwe.ts";
 import { SessionManager } from "./sessions.ts";
 import { NonceStore } from "./nonces.ts";
 import { SiweVerifier } from "./verifier.ts";
+import { TokenBucketLimiter } from "../bets/rate-limiter.ts";
 
 export interface AuthService {
   sessions: SessionManager;
   nonces: NonceStore;
   verifier: SiweVerifier;
+  /** Nonces issued per client IP (token bucket, bounded number of tracked IPs). */
+  nonceRate: TokenBucketLimiter<string>;
   /** Verify outcomes by result ("ok" or the failure code). */
   verifyTotal: Counter<"result">;
 }
@@ -19,6 +22,9 @@ declare module "../types.ts" {
   }
 }
 
+/** Client IPs whose nonce rate is tracked at once; a full bucket carries no state, so dropping one is safe. */
+const NONCE_RATE_IPS_MAX = 100_000;
+
 /** How far ahead of the server clock a wallet's `Issued At` may be. */
 export const ISSUED_AT_SKEW_MS = 60_000;
 
@@ -26,7 +32,12 @@ export const installAuth: InstallModule = (ctx) => {
   const { config } = ctx;
   assertSignableConfig(config.AUTH_DOMAIN, config.AUTH_URI, config.AUTH_CHAIN_ID);
   const sessions = new SessionManager({ kv: ctx.kv, bus: ctx.bus, ttlMs: config.SESSION_TTL_MS, now: ctx.now });
-  const nonces = new NonceStore({ kv: ctx.kv, ttlMs: config.NONCE_TTL_MS, now: ctx.now });
+  const nonces = new NonceStore({ kv: ctx.nonceKv, ttlMs: config.NONCE_TTL_MS, now: ctx.now });
+  const nonceRate = new TokenBucketLimiter<string>({
+    ratePerSec: config.NONCE_RATE_PER_MIN / 60,
+    burst: config.NONCE_RATE_BURST,
+    entriesMax: NONCE_RATE_IPS_MAX,
+  });
   const verifier = new SiweVerifier({
     nonces,
     domain: config.AUTH_DOMAIN,
@@ -42,7 +53,7 @@ export const installAuth: InstallModule = (ctx) => {
     labelNames: ["result"] as const,
     registers: [ctx.metrics.registry],
   });
-  ctx.services.auth = { sessions, nonces, verifier, verifyTotal };
+  ctx.services.auth = { sessions, nonces, verifier, nonceRate, verifyTotal };
   return { stop: () => sessions.close() };
 };
 

@@ -18,11 +18,12 @@ interface Bucket {
   updatedAtMs: number;
 }
 
-export class TokenBucketLimiter {
+/** Keyed by player id (bets) or by any other key, e.g. a client IP (nonces). */
+export class TokenBucketLimiter<K = number> {
   readonly #ratePerMs: number;
   readonly #burst: number;
   readonly #entriesMax: number;
-  readonly #buckets = new Map<number, Bucket>();
+  readonly #buckets = new Map<K, Bucket>();
 
   constructor(options: TokenBucketOptions) {
     if (options.ratePerSec <= 0 || options.burst < 1) throw new Error("token bucket needs a positive rate and burst >= 1");
@@ -32,7 +33,7 @@ export class TokenBucketLimiter {
   }
 
   /** Takes one token for `id` at `nowMs`; when none is left returns the wait in ms until one is. */
-  take(id: number, nowMs: number): { ok: true } | { ok: false; retryAfterMs: number } {
+  take(id: K, nowMs: number): { ok: true } | { ok: false; retryAfterMs: number } {
     let bucket = this.#buckets.get(id);
     if (!bucket) {
       this.#evictIfFull(nowMs);

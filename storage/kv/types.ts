@@ -1,10 +1,11 @@
 /**
  * The key-value store behind nonces, sessions and rate-limit counters (ADR-004).
- * Two implementations with the same behaviour: memory (embedded default) and Redis.
+ * Three implementations with the same behaviour: disk (the embedded default, a libSQL file),
+ * memory (tests) and Redis.
  * Every TTL is in milliseconds; an expired key reads as absent.
  */
 export interface Kv {
-  readonly kind: "memory" | "redis";
+  readonly kind: "memory" | "redis" | "disk";
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** Sets only when the key is absent; true when this call set it (SET NX). */

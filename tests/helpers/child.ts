@@ -11,12 +11,16 @@ export interface ChildServer {
   exited: Promise<number | string>;
 }
 
+/** Node arguments of the source server under tsx (`npm run dev`); `node dist/runtime/main.js` is the build's. */
+export const SOURCE_SERVER_ARGS = ["--import", "tsx", join(root, "runtime", "main.ts")];
+export const BUILT_SERVER_ARGS = [join(root, "dist", "runtime", "main.js")];
+
 /**
- * Runs `runtime/main.ts` in its own Node process (as `npm start` does) and resolves once it logs
- * that it listens. Used for signal, crash and restart tests.
+ * Runs `runtime/main.ts` in its own Node process (or, with `nodeArgs`, the build in dist/) and
+ * resolves once it logs that it listens. Used for signal, crash, restart and build tests.
  */
-export async function startChildServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "runtime", "main.ts")], {
+export async function startChildServer(env: Record<string, string>, timeoutMs = 30_000, nodeArgs = SOURCE_SERVER_ARGS): Promise<ChildServer> {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: root,
     env: { ...process.env, PORT: "0", LOG_LEVEL: "info", JOBS_ENABLED: "false", ...env },
     stdio: ["ignore", "pipe", "pipe"],
