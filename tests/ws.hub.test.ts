@@ -134,6 +134,8 @@ describe("ws: messages and protection", () => {
       expect(grid).toEqual({
         type: "grid",
         at: 1_800_000_000_000,
+        circuit: "closed",
+        quotes: "live",
         cells: [
           { col: 180_000_001, row: 9500, windowStart: 1_800_000_010_000, windowEnd: 1_800_000_020_000, bandLowCents: 9_500_000, bandHighCents: 9_501_000, multiplier: 3.47 },
         ],

@@ -1,9 +1,9 @@
 import { defineHandler, getQuery } from "h3";
 import { z } from "zod";
-import { useApp } from "../../runtime/context.ts";
+import { useApp, type AppContext } from "../../runtime/context.ts";
 import { apiError } from "../../runtime/errors.ts";
 import { validate } from "../../runtime/body.ts";
-import { offeredCellsJson } from "../../services/pricing/grid-json.ts";
+import { GridJsonCache } from "../../services/pricing/grid-json.ts";
 
 /** SPEC §4: cols default 12 (max 60), rows default 21 (max 61). */
 const querySchema = z.object({
@@ -11,22 +11,42 @@ const querySchema = z.object({
   rows: z.coerce.number().int().min(1).max(61).default(21),
 });
 
+/** Sizes whose serialised answer is kept at once (60 × 61 is about 500 KB). */
+const CACHED_SIZES_MAX = 32;
+const caches = new WeakMap<AppContext, GridJsonCache>();
+
+function cacheOf(ctx: AppContext): GridJsonCache {
+  let cache = caches.get(ctx);
+  if (!cache) {
+    const { config, services } = ctx;
+    const source = {
+      grid: (cols: number, rows: number, now: number) => services.pricing.grid(cols, rows, now),
+      latest: () => services.price.latest(),
+      circuit: () => services.price.circuit(),
+    };
+    cache = new GridJsonCache(source, {
+      symbol: "BTC-USD",
+      columnMs: config.COLUMN_MS,
+      rowCents: config.ROW_CENTS,
+      lockMs: config.LOCK_MS,
+      refreshMs: config.GRID_REFRESH_MS,
+      entriesMax: CACHED_SIZES_MAX,
+    });
+    caches.set(ctx, cache);
+  }
+  return cache;
+}
+
 /**
  * GET /api/grid?cols=&rows= — the offerable cells (API.md § Market): columns from the first unlocked
- * one, rows centred on the current price; cells priced outside the offered range are left out.
+ * one, rows centred on the current price; cells priced outside the offered range are left out. While
+ * the circuit is open the cells are empty and `circuit`/`quotes` say why. Answers come serialised
+ * from a per-size cache (services/pricing/grid-json.ts).
  */
 export default defineHandler((event) => {
   const ctx = useApp(event);
   const { cols, rows } = validate(querySchema, getQuery(event), "query");
-  const grid = ctx.services.pricing.grid(cols, rows, ctx.now());
-  if (!grid) throw apiError(503, "price_unavailable", "no index price yet", undefined, { "retry-after": "1" });
-  return {
-    symbol: "BTC-USD",
-    columnMs: ctx.config.COLUMN_MS,
-    rowCents: ctx.config.ROW_CENTS,
-    lockMs: ctx.config.LOCK_MS,
-    priceCents: grid.priceCents,
-    at: grid.at,
-    cells: offeredCellsJson(grid.cells),
-  };
+  const body = cacheOf(ctx).body(cols, rows, ctx.now());
+  if (!body) throw apiError(503, "price_unavailable", "no index price yet", undefined, { "retry-after": "1" });
+  return new Response(body, { headers: { "content-type": "application/json; charset=utf-8" } });
 });

@@ -1,3 +1,4 @@
+import { firstUnlockedColumn } from "../../domain/grid.ts";
 import type { CellQuote } from "./types.ts";
 
 /** One cell of `GET /api/grid` and of the WebSocket `grid` message (API.md § Market). */
@@ -32,4 +33,105 @@ function toGridCellJson(quote: CellQuote, multiplierHundredths: number): GridCel
     bandHighCents: quote.bandHighCents,
     multiplier: multiplierHundredths / 100,
   };
+}
+
+/** Why the grid offers nothing: the price circuit (ADR-008) and whether quotes are live. */
+export type CircuitState = "open" | "closed";
+export type QuotesState = "live" | "paused";
+
+/** What a grid answer is built from: the pricing service and the price index's state. */
+export interface GridSource {
+  grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: readonly CellQuote[] } | undefined;
+  latest(): { t: number; priceCents: number } | undefined;
+  circuit(): CircuitState;
+  /** "paused" while the index is too old to quote (pricing service); absent = live unless the circuit is open. */
+  quoteState?: (now: number) => QuotesState;
+}
+
+/** One grid as both answers carry it: empty, with `circuit`/`quotes` saying why, while bets are paused. */
+export interface GridSnapshot {
+  priceCents: number;
+  at: number;
+  circuit: CircuitState;
+  quotes: QuotesState;
+  cells: GridCellJson[];
+}
+
+/** The grid of `cols × rows` now; undefined before the first index price. */
+export function gridSnapshot(source: GridSource, cols: number, rows: number, now: number): GridSnapshot | undefined {
+  const circuit = source.circuit();
+  const quotes: QuotesState = circuit === "open" ? "paused" : (source.quoteState?.(now) ?? "live");
+  if (quotes === "paused") {
+    const latest = source.latest();
+    return latest ? { priceCents: latest.priceCents, at: latest.t, circuit, quotes, cells: [] } : undefined;
+  }
+  const grid = source.grid(cols, rows, now);
+  return grid ? { priceCents: grid.priceCents, at: grid.at, circuit, quotes, cells: offeredCellsJson(grid.cells) } : undefined;
+}
+
+export interface GridJsonCacheOptions {
+  symbol: string;
+  columnMs: number;
+  rowCents: number;
+  lockMs: number;
+  /** An answer is rebuilt at most this often (0: whenever the index tick changes). */
+  refreshMs: number;
+  /** Sizes kept at once (each up to ~500 KB for 60 × 61); the oldest entry goes first. */
+  entriesMax: number;
+}
+
+const utf8 = new TextEncoder();
+
+interface CacheEntry {
+  builtAtMs: number;
+  tickT: number;
+  firstCol: number;
+  circuit: CircuitState;
+  quotes: QuotesState;
+  body: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * `GET /api/grid` answers, serialised once and served as bytes to every caller of the same size:
+ * an answer is rebuilt only when it is older than `refreshMs` (or, with 0, when the tick changed),
+ * when the first unlocked column moved on (a cell that just locked must not be offered), or when
+ * the circuit or quote state changed (an open circuit empties the grid at once). A flood of
+ * `cols=60&rows=61` then costs one pricing pass and one serialisation per refresh, not per request.
+ */
+export class GridJsonCache {
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #source: GridSource;
+  readonly #options: GridJsonCacheOptions;
+  builds = 0;
+
+  constructor(source: GridSource, options: GridJsonCacheOptions) {
+    this.#source = source;
+    this.#options = options;
+  }
+
+  /** The JSON body for `cols × rows` at `now` (API.md § Market); undefined before the first price. */
+  body(cols: number, rows: number, now: number): Uint8Array<ArrayBuffer> | undefined {
+    const key = `${cols}x${rows}`;
+    const firstCol = firstUnlockedColumn(now, this.#options);
+    const circuit = this.#source.circuit();
+    const quotes: QuotesState = circuit === "open" ? "paused" : (this.#source.quoteState?.(now) ?? "live");
+    const cached = this.#entries.get(key);
+    if (cached && this.#fresh(cached, now, firstCol, circuit, quotes)) return cached.body;
+    const snapshot = gridSnapshot(this.#source, cols, rows, now);
+    if (!snapshot) return undefined;
+    this.builds++;
+    const { symbol, columnMs, rowCents, lockMs } = this.#options;
+    const body = utf8.encode(JSON.stringify({ symbol, columnMs, rowCents, lockMs, ...snapshot }));
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.#options.entriesMax) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { builtAtMs: now, tickT: snapshot.at, firstCol, circuit: snapshot.circuit, quotes: snapshot.quotes, body });
+    return body;
+  }
+
+  #fresh(entry: CacheEntry, now: number, firstCol: number, circuit: CircuitState, quotes: QuotesState): boolean {
+    if (entry.firstCol !== firstCol || entry.circuit !== circuit || entry.quotes !== quotes) return false;
+    if (now < entry.builtAtMs) return false; // a clock that went back: rebuild rather than guess
+    if (this.#options.refreshMs > 0) return now - entry.builtAtMs < this.#options.refreshMs;
+    return this.#source.latest()?.t === entry.tickT;
+  }
 }
