@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { TestWsClient, wsUrl } from "./fakes/ws-client.ts";
 import { nextCircuit } from "./fakes/wait.ts";
-import { GridJsonCache, type GridSource } from "../services/pricing/grid-json.ts";
+import { GridJsonCache, gridSnapshot, gridSourceOf, type GridSource } from "../services/pricing/grid-json.ts";
 import type { CellQuote } from "../services/pricing/types.ts";
 
 /**
@@ -149,5 +149,19 @@ describe("abuse: grid answers come from a cache", () => {
     state.tick = { t: 1_000_100, priceCents: 9_500_100 };
     expect(parse(cache.body(2, 2, 1_000_110)).at).toBe(1_000_100);
     expect(state.pricings).toBe(2);
+  });
+
+  it("pauses the grid when pricing says quotes are paused (an index too old to quote), circuit still closed", () => {
+    const { state, src } = source();
+    let quotes: "live" | "paused" = "live";
+    const pricing = { grid: src.grid, quoteState: () => quotes };
+    const price = { latest: () => state.tick, circuit: () => state.circuit };
+    expect(gridSnapshot(gridSourceOf(pricing, price), 2, 2, 1_000_050)!.cells).toHaveLength(4);
+    quotes = "paused";
+    expect(gridSnapshot(gridSourceOf(pricing, price), 2, 2, 1_000_050)).toMatchObject({ circuit: "closed", quotes: "paused", cells: [] });
+    const cache = new GridJsonCache(gridSourceOf(pricing, price), { ...geometry, refreshMs: 60_000 });
+    expect(parse(cache.body(2, 2, 1_000_050)).cells).toEqual([]);
+    quotes = "live";
+    expect(parse(cache.body(2, 2, 1_000_060)).cells).toHaveLength(4);
   });
 });

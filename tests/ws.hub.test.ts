@@ -126,6 +126,10 @@ describe("ws: messages and protection", () => {
     };
     const saved = server.ctx.services.pricing;
     server.ctx.services.pricing = fakePricing as PricingService;
+    // Cells are offered only while the circuit is closed (an open one empties the grid; tests/abuse.grid.test.ts).
+    const price = server.ctx.services.price;
+    const savedCircuit = price.circuit;
+    price.circuit = () => "closed";
     try {
       const client = await connect();
       const started = Date.now();
@@ -143,6 +147,7 @@ describe("ws: messages and protection", () => {
       expect(calls[0]).toEqual([12, 21]);
     } finally {
       server.ctx.services.pricing = saved;
+      price.circuit = savedCircuit;
     }
   });
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { useApp, type AppContext } from "../../runtime/context.ts";
 import { apiError } from "../../runtime/errors.ts";
 import { validate } from "../../runtime/body.ts";
-import { GridJsonCache } from "../../services/pricing/grid-json.ts";
+import { GridJsonCache, gridSourceOf } from "../../services/pricing/grid-json.ts";
 
 /** SPEC §4: cols default 12 (max 60), rows default 21 (max 61). */
 const querySchema = z.object({
@@ -19,12 +19,7 @@ function cacheOf(ctx: AppContext): GridJsonCache {
   let cache = caches.get(ctx);
   if (!cache) {
     const { config, services } = ctx;
-    const source = {
-      grid: (cols: number, rows: number, now: number) => services.pricing.grid(cols, rows, now),
-      latest: () => services.price.latest(),
-      circuit: () => services.price.circuit(),
-    };
-    cache = new GridJsonCache(source, {
+    cache = new GridJsonCache(gridSourceOf(services.pricing, services.price), {
       symbol: "BTC-USD",
       columnMs: config.COLUMN_MS,
       rowCents: config.ROW_CENTS,

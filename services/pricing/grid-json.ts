@@ -48,6 +48,23 @@ export interface GridSource {
   quoteState?: (now: number) => QuotesState;
 }
 
+/**
+ * The grid source of the running service: pricing for the cells, the price index for the circuit.
+ * A pricing service that reports `quoteState(now)` (an index too old to quote) pauses the grid too.
+ */
+export function gridSourceOf(
+  pricing: Pick<GridSource, "grid"> & { quoteState?: (now: number) => QuotesState },
+  price: { latest(): { t: number; priceCents: number } | undefined; circuit(): CircuitState },
+): GridSource {
+  const source: GridSource = {
+    grid: (cols, rows, now) => pricing.grid(cols, rows, now),
+    latest: () => price.latest(),
+    circuit: () => price.circuit(),
+  };
+  if (typeof pricing.quoteState === "function") source.quoteState = (now) => pricing.quoteState!(now);
+  return source;
+}
+
 /** One grid as both answers carry it: empty, with `circuit`/`quotes` saying why, while bets are paused. */
 export interface GridSnapshot {
   priceCents: number;

@@ -3,7 +3,7 @@ import type { AppContext } from "../../runtime/context.ts";
 import { hashToken } from "../auth/sessions.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
 import { circuitFrame, frame, gridFrame, pongFrame, priceFrame } from "./messages.ts";
-import { gridSnapshot } from "../pricing/grid-json.ts";
+import { gridSnapshot, gridSourceOf } from "../pricing/grid-json.ts";
 import { PLAYER_EVENTS_CHANNEL } from "./player-events.ts";
 import { rawSocketOf, textFrame, type RawSocket } from "./wire.ts";
 
@@ -277,9 +277,7 @@ export class RealtimeHub {
     const pricing = this.#ctx.services.pricing as AppContext["services"]["pricing"] | undefined;
     if (typeof pricing?.grid !== "function") return;
     try {
-      const price = this.#ctx.services.price;
-      const source = { grid: (cols: number, rows: number, now: number) => pricing.grid(cols, rows, now), latest: () => price.latest(), circuit: () => price.circuit() };
-      const grid = gridSnapshot(source, GRID_COLS, GRID_ROWS, this.#ctx.now());
+      const grid = gridSnapshot(gridSourceOf(pricing, this.#ctx.services.price), GRID_COLS, GRID_ROWS, this.#ctx.now());
       if (grid) this.broadcast(gridFrame(grid));
     } catch (error) {
       this.#ctx.log.error({ err: error }, "grid broadcast failed");
