@@ -68,7 +68,7 @@ describe("abuse: the grid while the circuit is open", () => {
 });
 
 describe("abuse: grid answers come from a cache", () => {
-  const geometry = { symbol: "BTC-USD", columnMs: 10_000, rowCents: 1000, lockMs: 5000, entriesMax: 4 };
+  const geometry = { symbol: "BTC-USD", columnMs: 10_000, rowCents: 1000, lockMs: 5000, entriesMax: 4, buildsMax: 2, cellsPerSlice: 400 };
   const cell = (col: number, row: number): CellQuote => ({
     col,
     row,
@@ -80,10 +80,18 @@ describe("abuse: grid answers come from a cache", () => {
     pTouch: 0.38,
   });
   function source() {
-    const state = { tick: { t: 1_000_000, priceCents: 9_500_000 }, circuit: "closed" as "open" | "closed", pricings: 0 };
+    const state = {
+      tick: { t: 1_000_000, priceCents: 9_500_000 },
+      circuit: "closed" as "open" | "closed",
+      quotes: "live" as "live" | "paused",
+      now: 1_000_050,
+      /** Full answers taken (the last, complete grid() call of a build). */
+      pricings: 0,
+      calls: [] as number[],
+    };
     const src: GridSource = {
       grid(cols, rows, now) {
-        state.pricings++;
+        state.calls.push(cols);
         const first = Math.ceil((now + 5000) / 10_000);
         const cells = [];
         for (let c = first; c < first + cols; c++) for (let r = 0; r < rows; r++) cells.push(cell(c, 9500 + r));
@@ -91,64 +99,108 @@ describe("abuse: grid answers come from a cache", () => {
       },
       latest: () => state.tick,
       circuit: () => state.circuit,
+      quoteState: () => state.quotes,
     };
-    return { state, src };
+    const cache = (refreshMs: number, more: Partial<typeof geometry> = {}) => new GridJsonCache(src, { ...geometry, ...more, refreshMs, now: () => state.now });
+    return { state, src, cache };
   }
-  const parse = (body: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(body)) as { at: number; circuit: string; cells: { col: number }[] };
+  type Answer = Awaited<ReturnType<GridJsonCache["answer"]>>;
+  const parse = (answer: Answer) => {
+    if (answer.status !== "ok") throw new Error(`no body: ${answer.status}`);
+    return JSON.parse(new TextDecoder().decode(answer.body)) as { at: number; circuit: string; quotes: string; cells: { col: number }[] };
+  };
 
-  it("prices and serialises a size once per refresh, however many ask for it", () => {
-    const { state, src } = source();
-    const cache = new GridJsonCache(src, { ...geometry, refreshMs: 500 });
-    const now = 1_000_050;
-    const first = cache.body(60, 61, now);
-    for (let i = 0; i < 1000; i++) expect(cache.body(60, 61, now + (i % 400))).toBe(first);
-    expect(state.pricings).toBe(1);
+  it("prices and serialises a size once per refresh, however many ask for it at once or later", async () => {
+    const { state, cache } = source();
+    const grids = cache(500);
+    const answers = await Promise.all(Array.from({ length: 100 }, () => grids.answer(60, 61)));
+    expect(grids.builds).toBe(1);
+    const first = answers[0]!;
+    const bodyOf = (answer: Answer) => (answer.status === "ok" ? answer.body : undefined);
+    // The very same bytes, not an equal copy: nothing was priced or serialised again.
+    for (const answer of answers) expect(bodyOf(answer)).toBe(bodyOf(first));
+    for (let i = 0; i < 1000; i++) {
+      state.now = 1_000_050 + (i % 400);
+      expect(bodyOf(await grids.answer(60, 61))).toBe(bodyOf(first));
+    }
+    expect(grids.builds).toBe(1);
     expect(parse(first).cells).toHaveLength(60 * 61);
     // A new tick inside the refresh period is served from the cache; after it, the answer is rebuilt.
     state.tick = { t: 1_000_300, priceCents: 9_501_000 };
-    expect(parse(cache.body(60, 61, now + 300)).at).toBe(1_000_000);
-    expect(parse(cache.body(60, 61, now + 500)).at).toBe(1_000_300);
-    expect(state.pricings).toBe(2);
+    state.now = 1_000_350;
+    expect(parse(await grids.answer(60, 61)).at).toBe(1_000_000);
+    state.now = 1_000_550;
+    expect(parse(await grids.answer(60, 61)).at).toBe(1_000_300);
+    expect(grids.builds).toBe(2);
   });
 
-  it("never offers a column that locked since the answer was built", () => {
-    const { src } = source();
-    const cache = new GridJsonCache(src, { ...geometry, refreshMs: 60_000 });
+  it("builds a large grid a few columns per turn of the event loop, letting other work run between", async () => {
+    const { state, cache } = source();
+    let otherWorkRan = 0;
+    const other = setInterval(() => otherWorkRan++, 0);
+    const building = cache(500).answer(60, 61);
+    const callsBeforeAwait = state.calls.length;
+    const answer = await building;
+    clearInterval(other);
+    expect(callsBeforeAwait).toBe(1); // only the first slice ran before the caller got its promise
+    expect(state.calls).toEqual([6, 12, 18, 24, 30, 36, 42, 48, 54, 60]); // 400 cells / 61 rows = 6 columns a slice
+    expect(otherWorkRan).toBeGreaterThan(0);
+    expect(parse(answer).cells).toHaveLength(60 * 61);
+  });
+
+  it("tells a request to come back when too many sizes are being built at once", async () => {
+    const { cache } = source();
+    const grids = cache(500, { buildsMax: 2 });
+    const a = grids.answer(60, 61);
+    const b = grids.answer(60, 60);
+    expect(await grids.answer(60, 59)).toEqual({ status: "busy" });
+    await Promise.all([a, b]);
+    expect((await grids.answer(60, 59)).status).toBe("ok");
+  });
+
+  it("never offers a column that locked since the answer was built", async () => {
+    const { state, cache } = source();
+    const grids = cache(60_000);
     // First unlocked column at 1_004_999 is ceil(1_009_999 / 10_000) = 101; at 1_005_001 it is 102.
-    expect(parse(cache.body(3, 1, 1_004_999)).cells[0]!.col).toBe(101);
-    expect(parse(cache.body(3, 1, 1_005_001)).cells[0]!.col).toBe(102);
+    state.now = 1_004_999;
+    expect(parse(await grids.answer(3, 1)).cells[0]!.col).toBe(101);
+    state.now = 1_005_001;
+    expect(parse(await grids.answer(3, 1)).cells[0]!.col).toBe(102);
   });
 
-  it("empties the grid as soon as the circuit opens, even inside the refresh period", () => {
-    const { state, src } = source();
-    const cache = new GridJsonCache(src, { ...geometry, refreshMs: 60_000 });
-    expect(parse(cache.body(12, 21, 1_000_050)).cells.length).toBe(12 * 21);
+  it("empties the grid as soon as the circuit opens or quotes pause, even inside the refresh period", async () => {
+    const { state, cache } = source();
+    const grids = cache(60_000);
+    expect(parse(await grids.answer(12, 21)).cells.length).toBe(12 * 21);
     state.circuit = "open";
-    expect(parse(cache.body(12, 21, 1_000_060))).toMatchObject({ circuit: "open", quotes: "paused", cells: [] });
+    expect(parse(await grids.answer(12, 21))).toMatchObject({ circuit: "open", quotes: "paused", cells: [] });
     state.circuit = "closed";
-    expect(parse(cache.body(12, 21, 1_000_070)).cells.length).toBe(12 * 21);
+    expect(parse(await grids.answer(12, 21)).cells.length).toBe(12 * 21);
+    state.quotes = "paused";
+    expect(parse(await grids.answer(12, 21))).toMatchObject({ circuit: "closed", quotes: "paused", cells: [] });
   });
 
-  it("keeps at most entriesMax sizes", () => {
-    const { state, src } = source();
-    const cache = new GridJsonCache(src, { ...geometry, refreshMs: 60_000 });
-    for (let rows = 1; rows <= 5; rows++) cache.body(1, rows, 1_000_050); // 5 sizes, bound 4: rows=1 evicted
-    const before = state.pricings;
-    cache.body(1, 5, 1_000_050); // still cached
-    expect(state.pricings).toBe(before);
-    cache.body(1, 1, 1_000_050); // evicted, priced again
-    expect(state.pricings).toBe(before + 1);
+  it("keeps at most entriesMax sizes", async () => {
+    const { cache } = source();
+    const grids = cache(60_000);
+    for (let rows = 1; rows <= 5; rows++) await grids.answer(1, rows); // 5 sizes, bound 4: rows=1 evicted
+    const before = grids.builds;
+    await grids.answer(1, 5); // still cached
+    expect(grids.builds).toBe(before);
+    await grids.answer(1, 1); // evicted, built again
+    expect(grids.builds).toBe(before + 1);
   });
 
-  it("with refreshMs 0, rebuilds when the index ticks", () => {
-    const { state, src } = source();
-    const cache = new GridJsonCache(src, { ...geometry, refreshMs: 0 });
-    cache.body(2, 2, 1_000_050);
-    cache.body(2, 2, 1_000_060);
-    expect(state.pricings).toBe(1);
+  it("with refreshMs 0, rebuilds when the index ticks", async () => {
+    const { state, cache } = source();
+    const grids = cache(0);
+    await grids.answer(2, 2);
+    state.now += 10;
+    await grids.answer(2, 2);
+    expect(grids.builds).toBe(1);
     state.tick = { t: 1_000_100, priceCents: 9_500_100 };
-    expect(parse(cache.body(2, 2, 1_000_110)).at).toBe(1_000_100);
-    expect(state.pricings).toBe(2);
+    expect(parse(await grids.answer(2, 2)).at).toBe(1_000_100);
+    expect(grids.builds).toBe(2);
   });
 
   it("pauses the grid when pricing says quotes are paused (an index too old to quote), circuit still closed", () => {
@@ -159,9 +211,5 @@ describe("abuse: grid answers come from a cache", () => {
     expect(gridSnapshot(gridSourceOf(pricing, price), 2, 2, 1_000_050)!.cells).toHaveLength(4);
     quotes = "paused";
     expect(gridSnapshot(gridSourceOf(pricing, price), 2, 2, 1_000_050)).toMatchObject({ circuit: "closed", quotes: "paused", cells: [] });
-    const cache = new GridJsonCache(gridSourceOf(pricing, price), { ...geometry, refreshMs: 60_000 });
-    expect(parse(cache.body(2, 2, 1_000_050)).cells).toEqual([]);
-    quotes = "live";
-    expect(parse(cache.body(2, 2, 1_000_060)).cells).toHaveLength(4);
   });
 });

@@ -13,6 +13,10 @@ const querySchema = z.object({
 
 /** Sizes whose serialised answer is kept at once (60 × 61 is about 500 KB). */
 const CACHED_SIZES_MAX = 32;
+/** Sizes built at once; more distinct sizes at the same moment are told to retry (503 overloaded). */
+const BUILDS_MAX = 4;
+/** About 2–3 ms of pricing per turn of the event loop on the reference VM (bench-pricing: ~6 µs a cell). */
+const CELLS_PER_SLICE = 400;
 const caches = new WeakMap<AppContext, GridJsonCache>();
 
 function cacheOf(ctx: AppContext): GridJsonCache {
@@ -26,6 +30,9 @@ function cacheOf(ctx: AppContext): GridJsonCache {
       lockMs: config.LOCK_MS,
       refreshMs: config.GRID_REFRESH_MS,
       entriesMax: CACHED_SIZES_MAX,
+      buildsMax: BUILDS_MAX,
+      cellsPerSlice: CELLS_PER_SLICE,
+      now: ctx.now,
     });
     caches.set(ctx, cache);
   }
@@ -38,10 +45,11 @@ function cacheOf(ctx: AppContext): GridJsonCache {
  * the circuit is open the cells are empty and `circuit`/`quotes` say why. Answers come serialised
  * from a per-size cache (services/pricing/grid-json.ts).
  */
-export default defineHandler((event) => {
+export default defineHandler(async (event) => {
   const ctx = useApp(event);
   const { cols, rows } = validate(querySchema, getQuery(event), "query");
-  const body = cacheOf(ctx).body(cols, rows, ctx.now());
-  if (!body) throw apiError(503, "price_unavailable", "no index price yet", undefined, { "retry-after": "1" });
-  return new Response(body, { headers: { "content-type": "application/json; charset=utf-8" } });
+  const answer = await cacheOf(ctx).answer(cols, rows);
+  if (answer.status === "no_price") throw apiError(503, "price_unavailable", "no index price yet", undefined, { "retry-after": "1" });
+  if (answer.status === "busy") throw apiError(503, "overloaded", "grid answers are being built; retry shortly", undefined, { "retry-after": "1" });
+  return new Response(answer.body, { headers: { "content-type": "application/json; charset=utf-8" } });
 });

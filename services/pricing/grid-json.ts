@@ -95,9 +95,17 @@ export interface GridJsonCacheOptions {
   refreshMs: number;
   /** Sizes kept at once (each up to ~500 KB for 60 × 61); the oldest entry goes first. */
   entriesMax: number;
+  /** Builds in progress at once (distinct sizes); beyond it a request is told to come back. */
+  buildsMax: number;
+  /** Cells priced per turn of the event loop while building a large grid. */
+  cellsPerSlice: number;
+  now: () => number;
 }
 
+export type GridAnswer = { status: "ok"; body: Uint8Array<ArrayBuffer> } | { status: "no_price" } | { status: "busy" };
+
 const utf8 = new TextEncoder();
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface CacheEntry {
   builtAtMs: number;
@@ -114,9 +122,16 @@ interface CacheEntry {
  * when the first unlocked column moved on (a cell that just locked must not be offered), or when
  * the circuit or quote state changed (an open circuit empties the grid at once). A flood of
  * `cols=60&rows=61` then costs one pricing pass and one serialisation per refresh, not per request.
+ *
+ * Pricing a 60 × 61 grid takes tens of milliseconds, too long to hold the event loop that places
+ * bets: a build first warms the pricing engine's per-tick cell cache a few columns per turn of the
+ * event loop (`cellsPerSlice` cells, then other I/O runs), then takes the whole grid from one
+ * `grid()` call, which is mostly cache hits and always prices every cell against one tick.
+ * Requests for a size being built wait for that build; at most `buildsMax` builds run at once.
  */
 export class GridJsonCache {
   readonly #entries = new Map<string, CacheEntry>();
+  readonly #building = new Map<string, Promise<GridAnswer>>();
   readonly #source: GridSource;
   readonly #options: GridJsonCacheOptions;
   builds = 0;
@@ -126,27 +141,47 @@ export class GridJsonCache {
     this.#options = options;
   }
 
-  /** The JSON body for `cols × rows` at `now` (API.md § Market); undefined before the first price. */
-  body(cols: number, rows: number, now: number): Uint8Array<ArrayBuffer> | undefined {
+  /** The JSON answer for `cols × rows` now (API.md § Market). */
+  answer(cols: number, rows: number): GridAnswer | Promise<GridAnswer> {
     const key = `${cols}x${rows}`;
-    const firstCol = firstUnlockedColumn(now, this.#options);
-    const circuit = this.#source.circuit();
-    const quotes: QuotesState = circuit === "open" ? "paused" : (this.#source.quoteState?.(now) ?? "live");
     const cached = this.#entries.get(key);
-    if (cached && this.#fresh(cached, now, firstCol, circuit, quotes)) return cached.body;
+    if (cached && this.#fresh(cached, this.#options.now())) return { status: "ok", body: cached.body };
+    const pending = this.#building.get(key);
+    if (pending) return pending;
+    if (this.#building.size >= this.#options.buildsMax) return { status: "busy" };
+    const build = this.#build(key, cols, rows).finally(() => this.#building.delete(key));
+    this.#building.set(key, build);
+    return build;
+  }
+
+  async #build(key: string, cols: number, rows: number): Promise<GridAnswer> {
+    const step = Math.max(1, Math.floor(this.#options.cellsPerSlice / Math.max(1, rows)));
+    for (let warmCols = step; warmCols < cols; warmCols += step) {
+      if (this.#state(this.#options.now()).quotes === "paused") break;
+      this.#source.grid(warmCols, rows, this.#options.now());
+      await yieldToIo();
+    }
+    const now = this.#options.now();
     const snapshot = gridSnapshot(this.#source, cols, rows, now);
-    if (!snapshot) return undefined;
+    if (!snapshot) return { status: "no_price" };
     this.builds++;
     const { symbol, columnMs, rowCents, lockMs } = this.#options;
     const body = utf8.encode(JSON.stringify({ symbol, columnMs, rowCents, lockMs, ...snapshot }));
     this.#entries.delete(key);
     if (this.#entries.size >= this.#options.entriesMax) this.#entries.delete(this.#entries.keys().next().value!);
+    const firstCol = firstUnlockedColumn(now, this.#options);
     this.#entries.set(key, { builtAtMs: now, tickT: snapshot.at, firstCol, circuit: snapshot.circuit, quotes: snapshot.quotes, body });
-    return body;
+    return { status: "ok", body };
   }
 
-  #fresh(entry: CacheEntry, now: number, firstCol: number, circuit: CircuitState, quotes: QuotesState): boolean {
-    if (entry.firstCol !== firstCol || entry.circuit !== circuit || entry.quotes !== quotes) return false;
+  #state(now: number): { circuit: CircuitState; quotes: QuotesState } {
+    const circuit = this.#source.circuit();
+    return { circuit, quotes: circuit === "open" ? "paused" : (this.#source.quoteState?.(now) ?? "live") };
+  }
+
+  #fresh(entry: CacheEntry, now: number): boolean {
+    const { circuit, quotes } = this.#state(now);
+    if (entry.firstCol !== firstUnlockedColumn(now, this.#options) || entry.circuit !== circuit || entry.quotes !== quotes) return false;
     if (now < entry.builtAtMs) return false; // a clock that went back: rebuild rather than guess
     if (this.#options.refreshMs > 0) return now - entry.builtAtMs < this.#options.refreshMs;
     return this.#source.latest()?.t === entry.tickT;
