@@ -105,6 +105,7 @@ export interface GridJsonCacheOptions {
 export type GridAnswer = { status: "ok"; body: Uint8Array<ArrayBuffer> } | { status: "no_price" } | { status: "busy" };
 
 const utf8 = new TextEncoder();
+const WARM_ROUNDS_MAX = 3;
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface CacheEntry {
@@ -156,10 +157,16 @@ export class GridJsonCache {
 
   async #build(key: string, cols: number, rows: number): Promise<GridAnswer> {
     const step = Math.max(1, Math.floor(this.#options.cellsPerSlice / Math.max(1, rows)));
-    for (let warmCols = step; warmCols < cols; warmCols += step) {
-      if (this.#state(this.#options.now()).quotes === "paused") break;
-      this.#source.grid(warmCols, rows, this.#options.now());
-      await yieldToIo();
+    // A tick during the warm-up empties the pricing cache: warm again (bounded) rather than price
+    // the whole grid in one go below.
+    for (let round = 0; round < WARM_ROUNDS_MAX; round++) {
+      const tickT = this.#source.latest()?.t;
+      for (let warmCols = step; warmCols < cols; warmCols += step) {
+        if (this.#state(this.#options.now()).quotes === "paused") break;
+        this.#source.grid(warmCols, rows, this.#options.now());
+        await yieldToIo();
+      }
+      if (this.#source.latest()?.t === tickT) break;
     }
     const now = this.#options.now();
     const snapshot = gridSnapshot(this.#source, cols, rows, now);
