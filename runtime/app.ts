@@ -3,7 +3,9 @@ import { pathToFileURL } from "node:url";
 import { H3, HTTPError, type EventHandler, type H3Event } from "h3";
 import type { AppContext } from "./context.ts";
 import { toErrorBody } from "./errors.ts";
+import { readRateLimit } from "./rate-limit.ts";
 import { methodsForPath, scanHandlers, type RouteFile } from "./routes.ts";
+import { refuseAliasPaths } from "./strict-path.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -61,6 +63,8 @@ export function createApp(ctx: AppContext, loaded: LoadedRoutes): H3 {
       return errorResponse(error, event, ctx, loaded.routes);
     },
   });
+  app.use(refuseAliasPaths);
+  app.use(readRateLimit(config, metrics));
   for (const route of loaded.routes) {
     app.on(route.method as "GET", route.route, loaded.handlers.get(route)!);
   }

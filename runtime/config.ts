@@ -16,6 +16,13 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v === "" ? undefined : v));
 
+const ipList = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.union([z.ipv4(), z.ipv6()])).max(256));
+
 /** `manual` ticks only when fed by `price.ingest` (deterministic tests and replays). */
 export const PRICE_SOURCE_NAMES = ["synthetic", "binance", "coinbase", "kraken", "manual"] as const;
 export type PriceSourceName = (typeof PRICE_SOURCE_NAMES)[number];
@@ -119,6 +126,17 @@ export const configSchema = z
      * exact `ws` version); false sends through crossws's public `peer.send` instead.
      */
     WS_RAW_FRAMES: bool(true),
+    /** Peers whose X-Forwarded-For is believed (nginx on this host); comma list of addresses. */
+    TRUSTED_PROXIES: ipList("127.0.0.1,::1"),
+    /** Per-IP limit on reads (GET/HEAD) in the app (runtime/rate-limit.ts); nginx limits them too. */
+    READ_RATE_PER_SEC: int(20, 1, 1_000_000),
+    READ_RATE_BURST: int(40, 1, 1_000_000),
+    /** Addresses the read limit leaves alone (comma list; empty = none). */
+    READ_RATE_EXEMPT: ipList("127.0.0.1,::1"),
+    /** Bound on the addresses the read limit remembers; the least recently seen go first. */
+    READ_RATE_CLIENTS_MAX: int(100_000, 1, 10_000_000),
+    /** `GET /api/grid` answers are rebuilt at most this often per size (and on circuit changes); 0 = every tick. */
+    GRID_REFRESH_MS: int(500, 0, 60_000),
     JOBS_ENABLED: bool(true),
     /**
      * `process` (default): the archive job runs in a child process (`npm run job -- archive`), so

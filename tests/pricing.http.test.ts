@@ -37,7 +37,8 @@ describe("GET /api/grid", () => {
     const res = await server.request("/api/grid");
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(Object.keys(body).sort()).toEqual(["at", "cells", "columnMs", "lockMs", "priceCents", "rowCents", "symbol"]);
+    expect(Object.keys(body).sort()).toEqual(["at", "cells", "circuit", "columnMs", "lockMs", "priceCents", "quotes", "rowCents", "symbol"]);
+    expect(body).toMatchObject({ circuit: "closed", quotes: "live" });
     expect(body).toMatchObject({ symbol: "BTC-USD", columnMs: 10_000, rowCents: 1_000, lockMs: 5_000, priceCents: SPOT, at: T0 });
 
     const cells = body.cells as GridCell[];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { resolveClientIp } from "../runtime/client-ip.ts";
+import { clientIp, ipSet } from "../runtime/client-ip.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { requestNonce, signIn } from "./helpers/siwe.ts";
 import { randomAddress } from "./helpers/players.ts";
@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 const nonceFrom = (s: TestServer, ip: string | undefined, address = randomAddress()) =>
-  s.request("/api/auth/nonce", { method: "POST", json: { address }, headers: ip ? { "x-real-ip": ip } : {} });
+  s.request("/api/auth/nonce", { method: "POST", json: { address }, headers: ip ? { "x-forwarded-for": ip } : {} });
 
 describe.each(["disk", "memory"])("nonce flood against the %s store", (store) => {
   it("evicts old nonces, never sessions; the newest nonces still verify", async () => {
@@ -64,13 +64,14 @@ describe("per-IP nonce rate", () => {
     expect((await nonceFrom(server, ip)).status).toBe(429);
   });
 
-  it("trusts X-Real-IP only from a loopback peer (nginx on this host), and only when it is an address", () => {
-    expect(resolveClientIp("127.0.0.1", "198.51.100.4")).toBe("198.51.100.4");
-    expect(resolveClientIp("::1", "2001:db8::2")).toBe("2001:db8::2");
-    expect(resolveClientIp("::ffff:127.0.0.1", " 198.51.100.4 ")).toBe("198.51.100.4");
-    expect(resolveClientIp("198.51.100.9", "198.51.100.4")).toBe("198.51.100.9");
-    expect(resolveClientIp("127.0.0.1", "not-an-ip")).toBe("127.0.0.1");
-    expect(resolveClientIp("127.0.0.1", null)).toBe("127.0.0.1");
-    expect(resolveClientIp(undefined, "198.51.100.4")).toBe("unknown");
+  it("trusts X-Forwarded-For only from a trusted proxy (nginx on this host), and only its right-most address", () => {
+    const trusted = ipSet(["127.0.0.1", "::1"]);
+    expect(clientIp("127.0.0.1", "198.51.100.4", trusted)).toBe("198.51.100.4");
+    expect(clientIp("::1", "2001:db8::2", trusted)).toBe("2001:db8::2");
+    expect(clientIp("::ffff:127.0.0.1", " 198.51.100.4 ", trusted)).toBe("198.51.100.4");
+    expect(clientIp("127.0.0.1", "203.0.113.7, 198.51.100.4", trusted)).toBe("198.51.100.4");
+    expect(clientIp("198.51.100.9", "198.51.100.4", trusted)).toBe("198.51.100.9");
+    expect(clientIp("127.0.0.1", "not-an-ip", trusted)).toBe("127.0.0.1");
+    expect(clientIp("127.0.0.1", null, trusted)).toBe("127.0.0.1");
   });
 });

@@ -126,6 +126,10 @@ describe("ws: messages and protection", () => {
     };
     const saved = server.ctx.services.pricing;
     server.ctx.services.pricing = fakePricing as PricingService;
+    // Cells are offered only while the circuit is closed (an open one empties the grid; tests/abuse.grid.test.ts).
+    const price = server.ctx.services.price;
+    const savedCircuit = price.circuit;
+    price.circuit = () => "closed";
     try {
       const client = await connect();
       const started = Date.now();
@@ -134,6 +138,8 @@ describe("ws: messages and protection", () => {
       expect(grid).toEqual({
         type: "grid",
         at: 1_800_000_000_000,
+        circuit: "closed",
+        quotes: "live",
         cells: [
           { col: 180_000_001, row: 9500, windowStart: 1_800_000_010_000, windowEnd: 1_800_000_020_000, bandLowCents: 9_500_000, bandHighCents: 9_501_000, multiplier: 3.47 },
         ],
@@ -141,6 +147,7 @@ describe("ws: messages and protection", () => {
       expect(calls[0]).toEqual([12, 21]);
     } finally {
       server.ctx.services.pricing = saved;
+      price.circuit = savedCircuit;
     }
   });
 

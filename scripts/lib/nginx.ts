@@ -15,6 +15,8 @@ export interface NginxRenderOptions {
   /** Apply the per-IP limits to loopback too (to test them from this machine). */
   limitLoopback?: boolean;
   workerProcesses?: number;
+  /** Replaces the config's proxy_read_timeout (tests of the 504 answer). */
+  proxyReadTimeoutSec?: number;
 }
 
 /**
@@ -26,7 +28,13 @@ export function renderNginx(o: NginxRenderOptions): string {
   mkdirSync(join(o.prefixDir, "tmp"), { recursive: true });
   const certs = selfSignedCert(o.prefixDir);
   const locations = join(o.prefixDir, "tap-locations.conf");
-  writeFileSync(locations, readFileSync(join(nginxDir, "tap-locations.conf"), "utf8"));
+  let locationsText = readFileSync(join(nginxDir, "tap-locations.conf"), "utf8");
+  if (o.proxyReadTimeoutSec !== undefined) {
+    const replaced = locationsText.replace(/proxy_read_timeout\s+15s;/, `proxy_read_timeout ${o.proxyReadTimeoutSec}s;`);
+    if (replaced === locationsText) throw new Error("renderNginx: proxy_read_timeout 15s not found in tap-locations.conf");
+    locationsText = replaced;
+  }
+  writeFileSync(locations, locationsText);
   let site = readFileSync(join(nginxDir, "tap.conf"), "utf8")
     .replace("server 127.0.0.1:3000", `server 127.0.0.1:${o.appPort}`)
     .replace(/listen 80;\n\s*listen \[::\]:80;/, `listen 127.0.0.1:${o.redirectPort};`)

@@ -176,7 +176,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     description: "Columns from the first unlocked one, rows centred on the current price; only cells whose multiplier is in the offered range.",
     query: gridQuery,
     responses: { 200: { description: "the grid", schema: R.gridBody } },
-    errors: [priceUnavailable],
+    errors: [{ status: 503, codes: ["price_unavailable", "overloaded"], when: "no index price yet; too many distinct grid sizes being built at once", retryAfter: true }],
   },
   {
     method: "POST",

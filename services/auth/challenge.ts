@@ -19,7 +19,7 @@ export interface Challenge {
 /**
  * A fresh nonce bound to `address` (EIP-55) and the message that carries it (API.md § Auth), within
  * the per-IP nonce rate (429 `rate_limited` with Retry-After beyond it; nothing is stored then).
- * Clients on this host are not limited, as in nginx's zones; behind nginx the client is X-Real-IP.
+ * Clients on this host are not limited, as in nginx's zones; behind nginx the client is the address it forwarded (runtime/client-ip.ts).
  */
 export async function issueChallenge(ctx: AppContext, address: string, clientIp: string): Promise<Challenge> {
   const rate = isLoopbackIp(clientIp) ? ({ ok: true } as const) : ctx.services.auth.nonceRate.take(clientIp, ctx.now());

@@ -3,6 +3,7 @@ import type { AppContext } from "../../runtime/context.ts";
 import { hashToken } from "../auth/sessions.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
 import { circuitFrame, frame, gridFrame, pongFrame, priceFrame } from "./messages.ts";
+import { gridSnapshot, gridSourceOf } from "../pricing/grid-json.ts";
 import { PLAYER_EVENTS_CHANNEL } from "./player-events.ts";
 import { rawSocketOf, textFrame, type RawSocket } from "./wire.ts";
 
@@ -249,6 +250,8 @@ export class RealtimeHub {
     if (event.state === this.#lastCircuit) return;
     this.#lastCircuit = event.state;
     this.broadcast(circuitFrame(event.state, event.at));
+    // The grid follows at once: empty while the circuit is open, offered again when it closes.
+    this.#sendGrid();
   }
 
   #onUser(message: string): void {
@@ -281,8 +284,8 @@ export class RealtimeHub {
     const pricing = this.#ctx.services.pricing as AppContext["services"]["pricing"] | undefined;
     if (typeof pricing?.grid !== "function") return;
     try {
-      const grid = pricing.grid(GRID_COLS, GRID_ROWS, this.#ctx.now());
-      if (grid) this.broadcast(gridFrame(grid.at, grid.cells));
+      const grid = gridSnapshot(gridSourceOf(pricing, this.#ctx.services.price), GRID_COLS, GRID_ROWS, this.#ctx.now());
+      if (grid) this.broadcast(gridFrame(grid));
     } catch (error) {
       this.#ctx.log.error({ err: error }, "grid broadcast failed");
     }

@@ -1,5 +1,4 @@
-import type { CellQuote } from "../pricing/types.ts";
-import { offeredCellsJson } from "../pricing/grid-json.ts";
+import type { GridSnapshot } from "../pricing/grid-json.ts";
 
 /**
  * Server → client frames of API.md § WebSocket. Each broadcast is serialised once into a Buffer
@@ -26,8 +25,9 @@ export function circuitFrame(state: "open" | "closed", at: number): Buffer {
   return frame({ type: "circuit", state, at });
 }
 
-export function gridFrame(at: number, cells: readonly CellQuote[]): Buffer {
-  return frame({ type: "grid", at, cells: offeredCellsJson(cells) });
+/** `{"type":"grid","at","circuit","quotes","cells"}`: cells empty while the circuit is open or quotes are paused. */
+export function gridFrame(grid: GridSnapshot): Buffer {
+  return frame({ type: "grid", at: grid.at, circuit: grid.circuit, quotes: grid.quotes, cells: grid.cells });
 }
 
 export function pongFrame(serverTime: number): Buffer {

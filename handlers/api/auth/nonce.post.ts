@@ -1,7 +1,7 @@
 import { defineHandler } from "h3";
 import { useApp } from "../../../runtime/context.ts";
 import { readJson } from "../../../runtime/body.ts";
-import { clientIp } from "../../../runtime/client-ip.ts";
+import { ipSet, requestIp } from "../../../runtime/client-ip.ts";
 import { issueChallenge } from "../../../services/auth/challenge.ts";
 import { nonceBody } from "../../../services/api-docs/requests.ts";
 
@@ -9,5 +9,5 @@ import { nonceBody } from "../../../services/api-docs/requests.ts";
 export default defineHandler(async (event) => {
   const ctx = useApp(event);
   const { address } = await readJson(event, nonceBody);
-  return issueChallenge(ctx, address, clientIp(event));
+  return issueChallenge(ctx, address, requestIp(event, ipSet(ctx.config.TRUSTED_PROXIES)));
 });
