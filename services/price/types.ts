@@ -11,7 +11,11 @@ export interface SourceHealth {
   priceCents: number | null;
   ageMs: number | null;
   healthy: boolean;
-  /** Why it is not in the index: "stale", "outlier", "disconnected", ... */
+  /** The source's state machine (domain/price/source-machine.ts): connecting, subscribing, live, stale, unhealthy, backoff, reconnecting. */
+  state: string;
+  /** Event→arrival lag of the last accepted price (exchange clock vs. ours), null before the first. */
+  eventLagMs: number | null;
+  /** Why it is not in the index: "stale", "outlier", "disconnected", "lagging", "exchange_maintenance", ... */
   reason?: string;
   reconnects: number;
   parseErrors: number;
