@@ -72,6 +72,7 @@ export function toHealth(s: SourceState, nowMs: number): SourceHealth {
     name: s.name,
     priceCents: s.priceCents,
     ageMs: s.atMs === null ? null : Math.max(0, nowMs - s.atMs),
+    priceAtMs: s.atMs,
     healthy: s.reason === undefined,
     state: s.state,
     eventLagMs: s.eventLagMs,

@@ -10,6 +10,8 @@ export interface SourceHealth {
   name: string;
   priceCents: number | null;
   ageMs: number | null;
+  /** The exchange's event time of the last accepted price, on our clock (corrected for skew); ageMs = now − this. */
+  priceAtMs: number | null;
   healthy: boolean;
   /** The source's state machine (domain/price/source-machine.ts): connecting, subscribing, live, stale, unhealthy, backoff, reconnecting. */
   state: string;
