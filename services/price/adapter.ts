@@ -60,7 +60,9 @@ interface Connection {
  *   next backoff delay. Recovery therefore takes at most two backoff periods, never a restart.
  * - Any frame, ping or pong proves the link alive; nothing for idleTimeoutMs → close and redial.
  *   Liveness never refreshes a price: freshness is the feed's, from the exchange's event time.
- * - `serverShutdown` and the exchange's connection age limit (maxConnectionMs) → reconnect now.
+ * - `serverShutdown` and the exchange's connection age limit (maxConnectionMs) → renew at once,
+ *   make before break: a replacement connection is dialled and subscribed while the current one
+ *   keeps serving, then takes over (if the current one dies first, the replacement carries on).
  * - Every close goes through backoff; the attempt counter resets only once a subscribed
  *   connection delivered a price, so a server that accepts and immediately drops us still backs off.
  */
@@ -71,6 +73,8 @@ export class ExchangeAdapter {
   readonly #log: Logger;
   readonly #now: () => number;
   #conn: Connection | undefined;
+  /** A replacement being subscribed while the current connection still serves (see #renew). */
+  #standby: Connection | undefined;
   #attempt = 0;
   #everConnected = false;
   #stopped = true;
@@ -104,37 +108,123 @@ export class ExchangeAdapter {
   }
 
   #connect(): void {
+    this.#conn = this.#dial();
+  }
+
+  /** A new socket; its events go to the current connection's or the standby's handling. */
+  #dial(): Connection {
     const ws = new WebSocket(this.#protocol.url, {
       perMessageDeflate: false,
       handshakeTimeout: this.#timing.connectTimeoutMs,
       maxPayload: FRAME_BYTES_MAX,
     });
     const conn: Connection = { ws, openedAt: undefined, subscribed: false, subscribeTries: 0, subscribeTimer: undefined, timers: new Set() };
-    this.#conn = conn;
-    ws.on("open", () => this.#onOpen(conn));
-    ws.on("message", (data, isBinary) => this.#conn === conn && this.#onMessage(conn, data, isBinary));
-    ws.on("pong", () => (this.#lastHeardAt = this.#now()));
-    ws.on("ping", () => (this.#lastHeardAt = this.#now()));
+    ws.on("open", () => {
+      if (this.#conn === conn) this.#onOpen(conn, true);
+      else if (this.#standby === conn) this.#subscribe(conn);
+    });
+    ws.on("message", (data, isBinary) => {
+      if (this.#conn === conn) this.#onMessage(conn, data, isBinary);
+      else if (this.#standby === conn) this.#onStandbyMessage(conn, data, isBinary);
+    });
+    ws.on("pong", () => this.#conn === conn && (this.#lastHeardAt = this.#now()));
+    ws.on("ping", () => this.#conn === conn && (this.#lastHeardAt = this.#now()));
     ws.on("error", (error) => this.#log.debug({ err: error.message }, "exchange socket error"));
     ws.on("close", (code) => {
-      if (this.#conn === conn) this.#close(`closed by the exchange (code ${code})`, this.#nextBackoffMs());
+      if (this.#conn === conn) this.#onCurrentClosed(code);
+      else if (this.#standby === conn) this.#discardStandby(`replacement connection closed (code ${code})`);
     });
+    return conn;
   }
 
-  #onOpen(conn: Connection): void {
-    if (this.#conn !== conn) return;
+  #onOpen(conn: Connection, subscribe: boolean): void {
     conn.openedAt = this.#now();
     this.#lastHeardAt = conn.openedAt;
     if (this.#everConnected) this.#source.reconnected();
     this.#everConnected = true;
     this.#source.link("open", `connected to ${this.#protocol.url}`);
-    this.#subscribe(conn);
+    if (subscribe) this.#subscribe(conn);
+    this.#armTimers(conn);
+  }
+
+  /** The watchdog, and the renewal before the exchange's connection age limit. */
+  #armTimers(conn: Connection): void {
     const interval = Math.min(this.#timing.pingIntervalMs, this.#timing.idleTimeoutMs);
     const watchdog = setInterval(() => this.#keepAlive(conn), interval);
     watchdog.unref();
     conn.timers.add(watchdog);
     const maxMs = this.#protocol.maxConnectionMs;
-    if (maxMs !== undefined) this.#after(conn, maxMs, () => this.#close(`connection ${maxMs} ms old: reconnecting before the exchange drops it`, 0));
+    if (maxMs !== undefined) this.#after(conn, maxMs, () => this.#renew(`connection ${maxMs} ms old: renewing it before the exchange drops it`));
+  }
+
+  #onCurrentClosed(code: number): void {
+    const standby = this.#standby;
+    this.#standby = undefined;
+    this.#close(`closed by the exchange (code ${code})`, standby ? undefined : this.#nextBackoffMs());
+    if (!standby || this.#stopped) return;
+    // A replacement was already dialled: carry on with it instead of waiting for a backoff.
+    this.#conn = standby;
+    this.#source.link("redial", "continuing on the connection dialled to replace it");
+    if (standby.ws.readyState === WebSocket.OPEN) this.#onOpen(standby, false);
+  }
+
+  /**
+   * Make before break (serverShutdown, connection age): dial a replacement and subscribe it while
+   * the current connection keeps serving prices; the replacement takes over once subscribed, so the
+   * index sees no gap. The source's state does not change.
+   */
+  #renew(why: string): void {
+    if (this.#stopped || this.#standby || !this.#conn) return;
+    this.#log.info({ why }, "price source renewing its connection");
+    this.#standby = this.#dial();
+  }
+
+  #onStandbyMessage(conn: Connection, data: WebSocket.RawData, isBinary: boolean): void {
+    if (isBinary) return;
+    const message = this.#protocol.parse(Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as Buffer).toString("utf8"));
+    if (message.kind === "subscribed" || message.kind === "price") {
+      this.#promote(conn);
+      if (message.kind === "price") this.#onMessage(conn, data, isBinary);
+    } else if (message.kind === "refused") {
+      this.#source.refusedSubscription();
+      this.#subscribeFailed(conn, `subscription refused: ${message.message}`);
+    }
+  }
+
+  #promote(standby: Connection): void {
+    const old = this.#conn;
+    this.#standby = undefined;
+    if (old) this.#release(old);
+    this.#conn = standby;
+    standby.subscribed = true;
+    if (standby.subscribeTimer) clearTimeout(standby.subscribeTimer);
+    standby.subscribeTimer = undefined;
+    standby.openedAt = this.#now();
+    this.#lastHeardAt = standby.openedAt;
+    this.#source.reconnected();
+    this.#armTimers(standby);
+    this.#log.info("price source connection renewed");
+  }
+
+  #discardStandby(why: string): void {
+    const standby = this.#standby;
+    if (!standby) return;
+    this.#standby = undefined;
+    this.#release(standby);
+    this.#log.warn({ why }, "replacement connection failed; the current one keeps serving");
+    const current = this.#conn;
+    if (current && !this.#stopped) this.#after(current, this.#nextBackoffMs(), () => this.#renew(`retrying the renewal after: ${why}`));
+  }
+
+  /** Timers cleared, listeners gone, socket terminated; no state change. */
+  #release(conn: Connection): void {
+    for (const t of conn.timers) clearTimeout(t);
+    conn.timers.clear();
+    const ws = conn.ws;
+    ws.removeAllListeners("close");
+    ws.removeAllListeners("message");
+    ws.on("error", () => {});
+    if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
   }
 
   #subscribe(conn: Connection): void {
@@ -153,12 +243,14 @@ export class ExchangeAdapter {
     if (conn.subscribeTimer) clearTimeout(conn.subscribeTimer);
     conn.subscribeTimer = undefined;
     const hasSubscribe = this.#protocol.subscribeMessages(this.#protocol.url).length > 0;
+    const standby = conn === this.#standby;
     if (!hasSubscribe || conn.subscribeTries >= SUBSCRIBE_TRIES_MAX) {
-      this.#close(`${why}; reconnecting`, this.#nextBackoffMs());
+      if (standby) this.#discardStandby(why);
+      else this.#close(`${why}; reconnecting`, this.#nextBackoffMs());
       return;
     }
     const delayMs = this.#nextBackoffMs();
-    this.#source.link("resubscribe", `${why}; subscribing again in ${delayMs} ms`);
+    if (!standby) this.#source.link("resubscribe", `${why}; subscribing again in ${delayMs} ms`);
     conn.subscribeTimer = this.#after(conn, delayMs, () => this.#subscribe(conn));
   }
 
@@ -193,7 +285,7 @@ export class ExchangeAdapter {
         this.#source.status(message.healthy, message.reason);
         return;
       case "shutdown":
-        this.#close("the exchange announced a server shutdown: reconnecting now", 0);
+        this.#renew("the exchange announced a server shutdown: reconnecting now");
         return;
       case "invalid":
         this.#source.parseError();
@@ -226,7 +318,7 @@ export class ExchangeAdapter {
   #after(conn: Connection, delayMs: number, fn: () => void): NodeJS.Timeout {
     const timer = setTimeout(() => {
       conn.timers.delete(timer);
-      if (this.#conn === conn) fn();
+      if (this.#conn === conn || this.#standby === conn) fn();
     }, delayMs);
     timer.unref();
     conn.timers.add(timer);
@@ -242,13 +334,10 @@ export class ExchangeAdapter {
     const conn = this.#conn;
     if (!conn) return;
     this.#conn = undefined;
-    for (const t of conn.timers) clearTimeout(t);
-    conn.timers.clear();
-    const ws = conn.ws;
-    ws.removeAllListeners("close");
-    ws.removeAllListeners("message");
-    ws.on("error", () => {});
-    if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+    const standby = this.#standby;
+    this.#standby = undefined;
+    if (standby) this.#release(standby);
+    this.#release(conn);
     this.#source.link("closed", why);
     if (this.#stopped || delayMs === undefined) return;
     this.#log.info({ delayMs, attempt: this.#attempt }, "price source reconnecting");
