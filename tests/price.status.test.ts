@@ -114,6 +114,33 @@ describe("price scenarios: status, shutdown, connection age, liveness vs. price 
     await tick;
   });
 
+  it("a silent connection (no message, not even heartbeats) is closed and redialled; it recovers when the exchange speaks again", async () => {
+    const IDLE_MS = 800;
+    s = await startScenario(["coinbase"], { env: { PRICE_IDLE_TIMEOUT_MS: IDLE_MS, PRICE_PING_INTERVAL_MS: 100 }, fakeOptions: { coinbase: { heartbeatMs: 100 } } });
+    const fake = s.fakes.coinbase!;
+    await fake.waitForSubscriber();
+    const first = nextTick(s.price, (t) => t.priceCents === 9_700_000);
+    fake.raw(s.priceFrame("coinbase", "97000.00"));
+    await first;
+    const silentAt = Date.now();
+    fake.silence(); // the socket stays open and answers pings, but no frame comes
+    await until("a redial", () => fake.connectionsTotal === 2, 10_000);
+    expect(Date.now() - silentAt).toBeGreaterThanOrEqual(IDLE_MS);
+    expect(Date.now() - silentAt).toBeLessThanOrEqual(IDLE_MS + 100 + BACKOFF_CAP_MS + SLACK_MS);
+    expect(await s.metric(/^price_source_transitions_total\{source="coinbase",from="(live|stale)",to="backoff"\}/)).toBe(1);
+    expect(s.source("coinbase").healthy).toBe(false);
+    fake.silence(false);
+    // Subscribed again; the old price stays old (stale) until a trade comes.
+    await until("subscribed again", () => ["live", "stale"].includes(s!.source("coinbase").state));
+    expect(s.source("coinbase").priceCents).toBe(9_700_000);
+    await untilState(s, "coinbase", "stale");
+    const tick = nextTick(s.price, (t) => t.priceCents === 9_700_900);
+    fake.raw(s.priceFrame("coinbase", "97009.00"));
+    await tick;
+    expect(s.price.circuit()).toBe("closed");
+    expect(s.source("coinbase").state).toBe("live");
+  });
+
   it("a quiet market: heartbeats keep the link up but never make the old price fresh", async () => {
     s = await startScenario(["coinbase"], { fakeOptions: { coinbase: { heartbeatMs: 100 } } });
     const fake = s.fakes.coinbase!;

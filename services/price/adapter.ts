@@ -20,7 +20,11 @@ export interface AdapterTiming {
   backoff: BackoffPolicy;
   /** How often we ping the exchange to prove the connection is alive. */
   pingIntervalMs: number;
-  /** Nothing heard (no frame, no pong) for this long → drop the connection and reconnect. */
+  /**
+   * No message (a text frame: price, heartbeat, app-level pong, status …) for this long → drop the
+   * connection and redial. Protocol ping/pong frames do not count: a server that answers pings but
+   * sends nothing on a subscribed feed is stuck.
+   */
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   /** No subscribe ack (or, without acks, no price) this long after subscribing → retry. */
@@ -58,7 +62,8 @@ interface Connection {
  * - A refused subscription, or none answered within subscribeTimeoutMs, is sent again once after a
  *   backoff delay (`resubscribe`); a second failure closes the connection and redials after the
  *   next backoff delay. Recovery therefore takes at most two backoff periods, never a restart.
- * - Any frame, ping or pong proves the link alive; nothing for idleTimeoutMs → close and redial.
+ * - Any message (heartbeats included) proves the link alive; none for idleTimeoutMs → close and
+ *   redial. Protocol pings are still sent and answered (the exchanges require it).
  *   Liveness never refreshes a price: freshness is the feed's, from the exchange's event time.
  * - `serverShutdown` and the exchange's connection age limit (maxConnectionMs) → renew at once,
  *   make before break: a replacement connection is dialled and subscribed while the current one
@@ -78,7 +83,7 @@ export class ExchangeAdapter {
   #attempt = 0;
   #everConnected = false;
   #stopped = true;
-  #lastHeardAt = 0;
+  #lastMessageAt = 0;
   #pingSeq = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
 
@@ -127,8 +132,6 @@ export class ExchangeAdapter {
       if (this.#conn === conn) this.#onMessage(conn, data, isBinary);
       else if (this.#standby === conn) this.#onStandbyMessage(conn, data, isBinary);
     });
-    ws.on("pong", () => this.#conn === conn && (this.#lastHeardAt = this.#now()));
-    ws.on("ping", () => this.#conn === conn && (this.#lastHeardAt = this.#now()));
     ws.on("error", (error) => this.#log.debug({ err: error.message }, "exchange socket error"));
     ws.on("close", (code) => {
       if (this.#conn === conn) this.#onCurrentClosed(code);
@@ -139,7 +142,7 @@ export class ExchangeAdapter {
 
   #onOpen(conn: Connection, subscribe: boolean): void {
     conn.openedAt = this.#now();
-    this.#lastHeardAt = conn.openedAt;
+    this.#lastMessageAt = conn.openedAt;
     if (this.#everConnected) this.#source.reconnected();
     this.#everConnected = true;
     this.#source.link("open", `connected to ${this.#protocol.url}`);
@@ -200,7 +203,7 @@ export class ExchangeAdapter {
     if (standby.subscribeTimer) clearTimeout(standby.subscribeTimer);
     standby.subscribeTimer = undefined;
     standby.openedAt = this.#now();
-    this.#lastHeardAt = standby.openedAt;
+    this.#lastMessageAt = standby.openedAt;
     this.#source.reconnected();
     this.#armTimers(standby);
     this.#log.info("price source connection renewed");
@@ -255,7 +258,7 @@ export class ExchangeAdapter {
   }
 
   #onMessage(conn: Connection, data: WebSocket.RawData, isBinary: boolean): void {
-    this.#lastHeardAt = this.#now();
+    this.#lastMessageAt = this.#now();
     if (isBinary) {
       this.#source.message("invalid");
       this.#source.parseError();
@@ -305,7 +308,7 @@ export class ExchangeAdapter {
 
   #keepAlive(conn: Connection): void {
     const ws = conn.ws;
-    const idleMs = this.#now() - this.#lastHeardAt;
+    const idleMs = this.#now() - this.#lastMessageAt;
     if (idleMs > this.#timing.idleTimeoutMs) {
       this.#close(`silent for ${idleMs} ms: reconnecting`, this.#nextBackoffMs());
       return;
