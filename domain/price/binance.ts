@@ -53,19 +53,38 @@ export function parseBinance(text: string): ExchangeMessage {
   const json = parseJsonFrame(text);
   if (!json.ok) return invalid("not JSON");
   let value = json.value;
-  const combined = combinedSchema.safeParse(value);
-  if (combined.success) value = combined.data.data;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return invalid("not an object");
-  if ("event" in value) value = (value as { event: unknown }).event;
-  if (shutdownSchema.safeParse(value).success) return { kind: "shutdown" };
-  if (subscribeResultSchema.safeParse(value).success) return { kind: "subscribed" };
-  const nested = nestedErrorSchema.safeParse(value);
-  // Only requests are answered with a nested error, and ours are SUBSCRIBEs (`id` is null when the
-  // server could not read the request at all).
-  if (nested.success) return errorMessage(nested.data.error.code, nested.data.error.msg, nested.data.id ?? "unreadable");
-  const flat = flatErrorSchema.safeParse(value);
-  if (flat.success) return errorMessage(flat.data.code, flat.data.msg, flat.data.id);
-  if (otherResultSchema.safeParse(value).success) return { kind: "alive" }; // e.g. LIST_SUBSCRIPTIONS
+  if (isObject(value) && "stream" in value && "data" in value) {
+    const combined = combinedSchema.safeParse(value);
+    if (combined.success) value = combined.data.data;
+  }
+  if (!isObject(value)) return invalid("not an object");
+  if ("event" in value) value = value.event;
+  if (!isObject(value)) return invalid("event not an object");
+  // Dispatch on the distinguishing field first: a failed zod parse builds an error (slow), and
+  // trades are hundreds a second.
+  if ("e" in value) return value.e === "serverShutdown" && shutdownSchema.safeParse(value).success ? { kind: "shutdown" } : parseTrade(value);
+  if ("result" in value) {
+    if (subscribeResultSchema.safeParse(value).success) return { kind: "subscribed" };
+    return otherResultSchema.safeParse(value).success ? { kind: "alive" } : invalid("result"); // e.g. LIST_SUBSCRIPTIONS
+  }
+  if ("error" in value) {
+    // Only requests are answered with a nested error, and ours are SUBSCRIBEs (`id` is null when
+    // the server could not read the request at all).
+    const nested = nestedErrorSchema.safeParse(value);
+    return nested.success ? errorMessage(nested.data.error.code, nested.data.error.msg, nested.data.id ?? "unreadable") : invalid("error");
+  }
+  if ("code" in value) {
+    const flat = flatErrorSchema.safeParse(value);
+    return flat.success ? errorMessage(flat.data.code, flat.data.msg, flat.data.id) : invalid("error");
+  }
+  return invalid("unknown message");
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseTrade(value: unknown): ExchangeMessage {
   const trade = binanceTradeSchema.safeParse(value);
   if (!trade.success) return invalid(`trade: ${trade.error.issues[0]?.path.join(".")} ${trade.error.issues[0]?.message}`);
   if (trade.data.s !== BINANCE_SYMBOL) return { kind: "alive" };
