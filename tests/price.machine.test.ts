@@ -93,3 +93,16 @@ describe("event-time freshness", () => {
     expect(judgePrice({ ...base, skewMs: 200, eventAtMs: 10_000, arrivalAtMs: 11_150 }).lagging).toBe(false);
   });
 });
+
+describe("breaker gap start with exchange event times", () => {
+  it("a gap starts when the newest exchange data ran out, even while the arrival-stamped tick is younger", async () => {
+    const { stepBreaker } = await import("../domain/price/breaker.ts");
+    const closed = { circuit: "closed" as const, requiredFreshMs: 0 };
+    // Tick at 1000 (arrival), its price's event time 900: stale by data at 2900, noticed at 2950.
+    const r = stepBreaker(closed, { nowMs: 2950, lastTickAt: 1000, lastDataAt: 900, healthySources: 0, staleMs: 2000, recoveryMs: 0 });
+    expect(r.transition).toEqual({ kind: "opened", at: 2950, gapStartAt: 2900, reason: "no_healthy_source" });
+    // Data still fresh (a source in maintenance): the gap starts when it was noticed.
+    const m = stepBreaker(closed, { nowMs: 1500, lastTickAt: 1000, lastDataAt: 1400, healthySources: 0, staleMs: 2000, recoveryMs: 0 });
+    expect(m.transition).toMatchObject({ gapStartAt: 1500 });
+  });
+});

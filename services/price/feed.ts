@@ -257,6 +257,20 @@ export class PriceFeed implements PriceService {
     }, Math.max(1, last + EXCHANGE_TICK_INTERVAL_MIN_MS - at));
   }
 
+  /**
+   * The newest (skew-corrected) exchange event time of the sources' last accepted prices, for the
+   * stale gap's start; undefined when there are sources without exchange time (synthetic, manual),
+   * whose observation time is their tick time already.
+   */
+  #newestDataAt(): number | undefined {
+    let newest: number | undefined;
+    for (const s of this.#sources.values()) {
+      if (!s.connection) return undefined;
+      if (s.atMs !== null && (newest === undefined || s.atMs > newest)) newest = s.atMs;
+    }
+    return newest;
+  }
+
   #newestObservationAt(): number {
     let newest = Number.NEGATIVE_INFINITY;
     for (const s of this.#sources.values()) if (s.arrivalAtMs !== null && isUp(s) && s.arrivalAtMs > newest) newest = s.arrivalAtMs;
@@ -277,7 +291,7 @@ export class PriceFeed implements PriceService {
     this.#ctx.queue.run("price.insertTick", tick.t, tick.priceCents).catch((error) => this.#persistFailed("tick", error));
     // Freshness is judged on the server clock, so a replayed old observation ticks but does not
     // make a stale feed look fresh.
-    this.#monitor.observe({ nowMs: this.#ctx.now(), lastTickAt: tick.t, healthySources: healthy });
+    this.#monitor.observe({ nowMs: this.#ctx.now(), lastTickAt: tick.t, lastDataAt: this.#newestDataAt(), healthySources: healthy });
     for (const listener of this.#tickListeners) {
       try {
         listener(tick);
@@ -325,7 +339,7 @@ export class PriceFeed implements PriceService {
   check(): void {
     const now = this.#ctx.now();
     const healthy = this.#evaluateSources(now);
-    this.#monitor.observe({ nowMs: now, lastTickAt: this.#latest?.t, healthySources: healthy });
+    this.#monitor.observe({ nowMs: now, lastTickAt: this.#latest?.t, lastDataAt: this.#newestDataAt(), healthySources: healthy });
   }
 
   #onTransition(transition: Transition): void {
