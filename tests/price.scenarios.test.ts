@@ -54,6 +54,7 @@ describe.each(["binance", "coinbase", "kraken"] as const)("price scenarios: %s",
     expect(s.fakes[name]!.connectionsTotal).toBe(1);
     expect(await s.metric(new RegExp(`^price_source_refused_subscriptions_total\\{source="${name}"\\}`))).toBe(1);
     expect(await s.metric(new RegExp(`^price_source_messages_total\\{source="${name}",kind="refused"\\}`))).toBe(1);
+    expect(await s.metric(new RegExp(`^price_source_transitions_total\\{source="${name}",from="subscribing",to="subscribing"\\}`))).toBe(1);
 
     const tick = nextTick(s.price, (t) => t.priceCents === 9_700_100);
     s.fakes[name]!.raw(s.priceFrame(name, "97001.00"));

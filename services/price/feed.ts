@@ -126,7 +126,7 @@ export class PriceFeed implements PriceService {
   /** One transition of a source's state machine, logged and counted; inapplicable events are ignored. */
   #fire(s: SourceState, event: SourceEvent, why: string): void {
     const to = nextSourceState(s.state, event);
-    if (to === undefined || to === s.state) return;
+    if (to === undefined || (to === s.state && event !== "resubscribe")) return;
     const from = s.state;
     s.state = to;
     this.#metrics.sourceTransitions.inc({ source: s.name, from, to });
