@@ -34,7 +34,7 @@ describe("price: API and index ticks", () => {
       at: T,
       ageMs: 250,
       circuit: "closed",
-      sources: [{ name: "manual", priceCents: 9_512_345, ageMs: 250, healthy: true }],
+      sources: [{ name: "manual", priceCents: 9_512_345, ageMs: 250, healthy: true, state: "live", eventLagMs: null }],
     });
   });
 

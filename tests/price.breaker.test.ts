@@ -65,7 +65,12 @@ describe("price: stale-feed circuit breaker", () => {
     fake.silence();
     const openedAt = await nextCircuit(price, "open");
     const lastTick = price.latest()!;
-    expect(openedAt - lastTick.t).toBeGreaterThan(STALE_MS);
+    // Ages run from the exchange's event time of the last price (issue 14), which is at or before
+    // the arrival-stamped last tick: the circuit opens once that data is older than STALE_MS, and
+    // no later than STALE_MS (plus a check and timer slack) after the last tick.
+    const dataAt = price.sources()[0]!.priceAtMs!;
+    expect(dataAt).toBeLessThanOrEqual(lastTick.t);
+    expect(openedAt - dataAt).toBeGreaterThan(STALE_MS);
     expect(openedAt - lastTick.t).toBeLessThanOrEqual(STALE_MS + CHECK_MS + TIMER_SLACK_MS);
 
     const res = await guarded();
@@ -82,11 +87,13 @@ describe("price: stale-feed circuit breaker", () => {
     expect(ready.status).toBe(503);
     expect((await ready.json()).checks.price).toMatch(/stale/);
 
-    // The gap starts when the data ran out (last tick + PRICE_STALE_MS), not when it was noticed.
-    expect(price.staleGaps(lastTick.t, openedAt + 1)).toEqual([{ startAt: lastTick.t + STALE_MS, endAt: null }]);
+    // The gap starts when the data ran out (the last price's event time + PRICE_STALE_MS, at or
+    // before last tick + PRICE_STALE_MS), not when it was noticed.
+    const startAt = dataAt + STALE_MS;
+    expect(price.staleGaps(dataAt, openedAt + 1)).toEqual([{ startAt, endAt: null }]);
     await server.ctx.queue.barrier(); // everything enqueued before has committed
     const rows = server.ctx.db.prepare("SELECT start_at, end_at FROM stale_gaps").all() as { start_at: number; end_at: number | null }[];
-    expect(rows.map((r) => ({ start: r.start_at, end: r.end_at }))).toEqual([{ start: lastTick.t + STALE_MS, end: null }]);
+    expect(rows.map((r) => ({ start: r.start_at, end: r.end_at }))).toEqual([{ start: startAt, end: null }]);
   });
 
   it("closes after fresh ticks resume for the recovery period, and ends the gap", async () => {

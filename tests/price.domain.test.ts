@@ -168,8 +168,8 @@ describe("circuit breaker state machine", () => {
 describe("exchange message parsers (documented formats)", () => {
   it("Binance trade, combined-stream wrapper, subscribe result and error", () => {
     const trade = { e: "trade", E: 1672515782136, s: "BTCUSDT", t: 12345, p: "97123.45000000", q: "0.00100000", T: 1672515782136, m: true, M: true };
-    expect(parseBinance(JSON.stringify(trade))).toEqual({ kind: "price", priceCents: 9_712_345 });
-    expect(parseBinance(JSON.stringify({ stream: "btcusdt@trade", data: trade }))).toEqual({ kind: "price", priceCents: 9_712_345 });
+    expect(parseBinance(JSON.stringify(trade))).toEqual({ kind: "price", priceCents: 9_712_345, eventAtMs: 1672515782136 });
+    expect(parseBinance(JSON.stringify({ stream: "btcusdt@trade", data: trade }))).toEqual({ kind: "price", priceCents: 9_712_345, eventAtMs: 1672515782136 });
     expect(parseBinance(JSON.stringify({ result: null, id: 1 }))).toEqual({ kind: "subscribed" });
     expect(parseBinance(JSON.stringify({ code: 2, msg: "Invalid request" })).kind).toBe("error");
     expect(parseBinance(JSON.stringify({ ...trade, p: "1e5" })).kind).toBe("invalid");
@@ -184,11 +184,11 @@ describe("exchange message parsers (documented formats)", () => {
       low_24h: "1280.52", high_24h: "1313.8", volume_30d: "9788783.60117027", best_bid: "97123.44", best_bid_size: "0.46688654",
       best_ask: "97123.45", best_ask_size: "1.56637040", side: "buy", time: "2022-10-19T23:28:22.061769Z", trade_id: 370843401, last_size: "11.4396987",
     };
-    expect(parseCoinbase(JSON.stringify(ticker))).toEqual({ kind: "price", priceCents: 9_712_345 });
+    expect(parseCoinbase(JSON.stringify(ticker))).toEqual({ kind: "price", priceCents: 9_712_345, eventAtMs: Date.UTC(2022, 9, 19, 23, 28, 22, 61), sequence: 37475248783 });
     expect(parseCoinbase(JSON.stringify({ ...ticker, product_id: "ETH-USD" }))).toEqual({ kind: "alive" });
     expect(parseCoinbase(JSON.stringify({ type: "heartbeat", sequence: 90, last_trade_id: 20, product_id: "BTC-USD", time: "2014-11-07T08:19:28.464459Z" }))).toEqual({ kind: "alive" });
     expect(parseCoinbase(JSON.stringify({ type: "subscriptions", channels: [{ name: "ticker", product_ids: ["BTC-USD"] }] }))).toEqual({ kind: "subscribed" });
-    expect(parseCoinbase(JSON.stringify({ type: "error", message: "Failed to subscribe", reason: "x" })).kind).toBe("error");
+    expect(parseCoinbase(JSON.stringify({ type: "error", message: "Failed to subscribe", reason: "x" })).kind).toBe("refused");
     expect(parseCoinbase(JSON.stringify({ ...ticker, price: 97123.45 })).kind).toBe("invalid");
     expect(parseCoinbase("{").kind).toBe("invalid");
   });
@@ -198,11 +198,11 @@ describe("exchange message parsers (documented formats)", () => {
       channel: "ticker", type: "update",
       data: [{ symbol: "BTC/USD", bid: 97123.4, bid_qty: 0.5, ask: 97123.5, ask_qty: 1.2, last: 97123.5, volume: 1234.5, vwap: 96000.1, low: 95000, high: 98000, change: 100.5, change_pct: 0.1 }],
     };
-    expect(parseKraken(JSON.stringify(ticker))).toEqual({ kind: "price", priceCents: 9_712_350 });
-    expect(parseKraken('{"channel":"status","type":"update","data":[{"api_version":"v2","connection_id":12393906104898154338,"system":"online","version":"2.0.0"}]}')).toEqual({ kind: "alive" });
+    expect(parseKraken(JSON.stringify(ticker))).toEqual({ kind: "price", priceCents: 9_712_350, eventAtMs: undefined, snapshot: false });
+    expect(parseKraken('{"channel":"status","type":"update","data":[{"api_version":"v2","connection_id":12393906104898154338,"system":"online","version":"2.0.0"}]}')).toEqual({ kind: "status", healthy: true, reason: "exchange_online" });
     expect(parseKraken(JSON.stringify({ channel: "heartbeat" }))).toEqual({ kind: "alive" });
     expect(parseKraken(JSON.stringify({ method: "subscribe", result: { channel: "ticker", snapshot: true, symbol: "BTC/USD" }, success: true, time_in: "t", time_out: "t", req_id: 1 }))).toEqual({ kind: "subscribed" });
-    expect(parseKraken(JSON.stringify({ method: "subscribe", success: false, error: "Currency pair not supported", req_id: 1 }))).toEqual({ kind: "error", message: "Currency pair not supported" });
+    expect(parseKraken(JSON.stringify({ method: "subscribe", success: false, error: "Currency pair not supported", req_id: 1 }))).toEqual({ kind: "refused", message: "Currency pair not supported" });
     expect(parseKraken(JSON.stringify({ method: "pong", req_id: 3, time_in: "t", time_out: "t" }))).toEqual({ kind: "alive" });
     expect(parseKraken(JSON.stringify({ ...ticker, data: [{ symbol: "BTC/USD", last: "97123.5" }] })).kind).toBe("invalid");
     expect(parseKraken(JSON.stringify({ channel: "book" })).kind).toBe("invalid");

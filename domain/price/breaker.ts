@@ -27,6 +27,11 @@ export interface BreakerInput {
   nowMs: number;
   /** Time of the newest index tick, undefined before the first one. */
   lastTickAt: number | undefined;
+  /**
+   * The exchange event time (on our clock) of the newest price any source has, when known: the
+   * data runs out PRICE_STALE_MS after it, which can be before the arrival-stamped last tick does.
+   */
+  lastDataAt?: number;
   healthySources: number;
   staleMs: number;
   recoveryMs: number;
@@ -56,10 +61,9 @@ export function stepBreaker(state: BreakerState, input: BreakerInput): { state: 
     const reason: OpenReason = input.healthySources === 0 && !isAged(input) ? "no_healthy_source" : "stale";
     // The data ran out when the last tick aged past staleMs, which the periodic check may notice a
     // little later; a gap that starts at detection would under-report it.
-    const gapStartAt =
-      reason === "stale" && input.lastTickAt !== undefined
-        ? Math.min(input.nowMs, input.lastTickAt + input.staleMs)
-        : input.nowMs;
+    const dataEndAt = input.lastDataAt !== undefined ? input.lastDataAt + input.staleMs : undefined;
+    const tickEndAt = reason === "stale" && input.lastTickAt !== undefined ? input.lastTickAt + input.staleMs : undefined;
+    const gapStartAt = Math.min(input.nowMs, dataEndAt ?? Number.POSITIVE_INFINITY, tickEndAt ?? Number.POSITIVE_INFINITY);
     return {
       state: { circuit: "open", reason, gapStartAt, requiredFreshMs: input.recoveryMs },
       transition: { kind: "opened", at: input.nowMs, gapStartAt, reason },

@@ -15,6 +15,15 @@ export default defineHandler((event) => {
     at: latest.t,
     ageMs: Math.max(0, now - latest.t),
     circuit: price.circuit(),
-    sources: price.sources().map((s) => ({ name: s.name, priceCents: s.priceCents, ageMs: s.ageMs, healthy: s.healthy })),
+    // ageMs from the exchange's event time of the last accepted price; eventLagMs event→arrival.
+    sources: price.sources().map((s) => ({
+      name: s.name,
+      priceCents: s.priceCents,
+      ageMs: s.ageMs,
+      healthy: s.healthy,
+      state: s.state,
+      eventLagMs: s.eventLagMs,
+      ...(s.reason === undefined ? {} : { reason: s.reason }),
+    })),
   };
 });

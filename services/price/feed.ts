@@ -6,7 +6,10 @@ import { createPriceMetrics, type PriceMetrics } from "./metrics.ts";
 import { loadLastTick, loadRecentGaps } from "./persistence.ts";
 import { StaleGapLog } from "./stale-gaps.ts";
 import { CircuitMonitor } from "./monitor.ts";
-import { newSourceState, toHealth, type SourceState } from "./source-state.ts";
+import { isUp, newSourceState, toHealth, type SourceState } from "./source-state.ts";
+import { addLagSample, judgePrice, measuredSkewMs } from "../../domain/price/freshness.ts";
+import { healthEvent, isSubscribed, nextSourceState, type SourceEvent, type SourceStateName } from "../../domain/price/source-machine.ts";
+import type { ExchangeMessageKind } from "../../domain/price/exchange-message.ts";
 
 /** Exchanges can send hundreds of trades a second; the index ticks at most this often from them. */
 export const EXCHANGE_TICK_INTERVAL_MIN_MS = 100;
@@ -15,11 +18,31 @@ const LISTENERS_MAX = 1000;
 const GAP_MEMORY_MS = 8 * 86_400_000;
 const WARN_EVERY_MS = 10_000;
 
+/** A price as an exchange adapter saw it; the feed stamps the arrival time. */
+export interface ExchangePrice {
+  priceCents: number;
+  /** The exchange's event time, undefined when the frame carries none. */
+  eventAtMs: number | undefined;
+  sequence?: number;
+  snapshot?: boolean;
+}
+
+/** Link events an adapter reports; the feed drives the source's state machine with them. */
+export type LinkEvent = Extract<SourceEvent, "open" | "subscribed" | "resubscribe" | "closed" | "redial">;
+
 /** How an adapter reports to the feed. */
 export interface SourceHandle {
   readonly name: string;
+  readonly state: SourceStateName;
+  /** A price observed at `at` on our clock (synthetic and manual sources: event = arrival). */
   price(priceCents: number, at: number): void;
-  connected(value: boolean): void;
+  /** A price from an exchange, judged on its event time (old, out of order, lagging). */
+  observe(price: ExchangePrice): void;
+  link(event: LinkEvent, why: string): void;
+  /** The exchange's trading status; `healthy` false keeps the source out of the index. */
+  status(healthy: boolean, reason: string): void;
+  message(kind: ExchangeMessageKind): void;
+  refusedSubscription(): void;
   reconnected(): void;
   parseError(): void;
 }
@@ -77,22 +100,99 @@ export class PriceFeed implements PriceService {
       this.#sources.set(name, newSourceState(name, kind));
     }
     const s = this.#sources.get(name)!;
+    const metrics = this.#metrics;
     return {
       name,
-      price: (priceCents, at) => this.ingest(name, priceCents, at),
-      connected: (value) => {
-        s.connected = value;
-        if (!value) this.#evaluateSources(this.#ctx.now());
+      get state() {
+        return s.state;
       },
+      price: (priceCents, at) => this.ingest(name, priceCents, at),
+      observe: (price) => this.#observe(s, price),
+      link: (event, why) => this.#link(s, event, why),
+      status: (healthy, reason) => this.#status(s, healthy, reason),
+      message: (kind) => metrics.messages.inc({ source: name, kind }),
+      refusedSubscription: () => metrics.refusedSubscriptions.inc({ source: name }),
       reconnected: () => {
         s.reconnects++;
-        this.#metrics.reconnects.inc({ source: name });
+        metrics.reconnects.inc({ source: name });
       },
       parseError: () => {
         s.parseErrors++;
-        this.#metrics.parseErrors.inc({ source: name });
+        metrics.parseErrors.inc({ source: name });
       },
     };
+  }
+
+  /** One transition of a source's state machine, logged and counted; inapplicable events are ignored. */
+  #fire(s: SourceState, event: SourceEvent, why: string): void {
+    const to = nextSourceState(s.state, event);
+    if (to === undefined || (to === s.state && event !== "resubscribe")) return;
+    const from = s.state;
+    s.state = to;
+    this.#metrics.sourceTransitions.inc({ source: s.name, from, to });
+    const level = to === "live" || to === "subscribing" || to === "connecting" || to === "reconnecting" ? "info" : "warn";
+    this.#ctx.log[level]({ source: s.name, from, to, event, why }, `price source ${s.name}: ${from} → ${to} (${why})`);
+  }
+
+  #link(s: SourceState, event: LinkEvent, why: string): void {
+    const now = this.#ctx.now();
+    if (event === "open") {
+      // A new connection: sequences restart, and the exchange reports its status afresh.
+      if (s.last) s.last = { eventAtMs: s.last.eventAtMs, sequence: undefined };
+      s.statusReason = undefined;
+    }
+    if (event === "subscribed") s.subscribedAtMs = now;
+    if (event === "closed") s.subscribedAtMs = null;
+    this.#fire(s, event, why);
+    if (event === "subscribed" || event === "closed") this.check();
+  }
+
+  #status(s: SourceState, healthy: boolean, reason: string): void {
+    const next = healthy ? undefined : reason;
+    if (next !== s.statusReason) {
+      if (next) this.#ctx.log.warn({ source: s.name, status: reason }, `price source ${s.name}: exchange status ${reason}, out of the index`);
+      else this.#ctx.log.info({ source: s.name, status: reason }, `price source ${s.name}: exchange status ${reason}`);
+    }
+    s.statusReason = next;
+    this.check();
+  }
+
+  /** An exchange price: dropped when old or out of order, otherwise observed at its corrected event time. */
+  #observe(s: SourceState, p: ExchangePrice): void {
+    const arrivalAtMs = this.#ctx.now();
+    if (p.eventAtMs === undefined && p.snapshot) {
+      this.#drop(s, "no_event_time", p);
+      return;
+    }
+    const eventAtMs = p.eventAtMs ?? arrivalAtMs;
+    const { config } = this.#ctx;
+    addLagSample(s.skew, arrivalAtMs - eventAtMs);
+    s.skewMs = measuredSkewMs(s.skew, config.PRICE_CLOCK_SKEW_MAX_MS);
+    const judged = judgePrice({
+      eventAtMs,
+      arrivalAtMs,
+      sequence: p.sequence,
+      last: s.last,
+      skewMs: s.skewMs,
+      staleMs: config.PRICE_STALE_MS,
+      lagMaxMs: config.PRICE_LAG_MAX_MS,
+    });
+    if (judged.verdict !== "accepted") {
+      this.#drop(s, judged.verdict, p, judged.lagMs);
+      return;
+    }
+    s.last = { eventAtMs, sequence: p.sequence };
+    s.eventLagMs = judged.lagMs;
+    if (judged.lagging !== s.lagging) {
+      this.#ctx.log.warn({ source: s.name, lagMs: judged.lagMs, skewMs: s.skewMs }, judged.lagging ? "price source lagging: out of the index" : "price source no longer lagging");
+    }
+    s.lagging = judged.lagging;
+    this.#accept(s, p.priceCents, judged.correctedAtMs, arrivalAtMs);
+  }
+
+  #drop(s: SourceState, why: "old" | "out_of_order" | "no_event_time", p: ExchangePrice, lagMs?: number): void {
+    this.#metrics.pricesDropped.inc({ source: s.name, why });
+    this.#ctx.log.debug({ source: s.name, why, priceCents: p.priceCents, eventAtMs: p.eventAtMs, sequence: p.sequence, lagMs }, "exchange price dropped");
   }
 
   latest(): IndexTick | undefined {
@@ -135,8 +235,15 @@ export class PriceFeed implements PriceService {
     }
     // An observation older than what we have says nothing new (reordered replays).
     if (s.atMs !== null && at < s.atMs) return;
+    this.#accept(s, priceCents, at, at);
+  }
+
+  /** Records a source's price (observed at `atMs`, arrived at `arrivalAtMs`) and ticks the index. */
+  #accept(s: SourceState, priceCents: number, atMs: number, arrivalAtMs: number): void {
     s.priceCents = priceCents;
-    s.atMs = at;
+    s.atMs = atMs;
+    s.arrivalAtMs = arrivalAtMs;
+    const at = arrivalAtMs;
     const last = this.#latest?.t ?? this.#lastStoredT;
     if (!s.throttled || at - last >= EXCHANGE_TICK_INTERVAL_MIN_MS) {
       this.#emitIndex(at);
@@ -150,9 +257,23 @@ export class PriceFeed implements PriceService {
     }, Math.max(1, last + EXCHANGE_TICK_INTERVAL_MIN_MS - at));
   }
 
+  /**
+   * The newest (skew-corrected) exchange event time of the sources' last accepted prices, for the
+   * stale gap's start; undefined when there are sources without exchange time (synthetic, manual),
+   * whose observation time is their tick time already.
+   */
+  #newestDataAt(): number | undefined {
+    let newest: number | undefined;
+    for (const s of this.#sources.values()) {
+      if (!s.connection) return undefined;
+      if (s.atMs !== null && (newest === undefined || s.atMs > newest)) newest = s.atMs;
+    }
+    return newest;
+  }
+
   #newestObservationAt(): number {
     let newest = Number.NEGATIVE_INFINITY;
-    for (const s of this.#sources.values()) if (s.atMs !== null && s.connected !== false && s.atMs > newest) newest = s.atMs;
+    for (const s of this.#sources.values()) if (s.arrivalAtMs !== null && isUp(s) && s.arrivalAtMs > newest) newest = s.arrivalAtMs;
     return newest;
   }
 
@@ -170,7 +291,7 @@ export class PriceFeed implements PriceService {
     this.#ctx.queue.run("price.insertTick", tick.t, tick.priceCents).catch((error) => this.#persistFailed("tick", error));
     // Freshness is judged on the server clock, so a replayed old observation ticks but does not
     // make a stale feed look fresh.
-    this.#monitor.observe({ nowMs: this.#ctx.now(), lastTickAt: tick.t, healthySources: healthy });
+    this.#monitor.observe({ nowMs: this.#ctx.now(), lastTickAt: tick.t, lastDataAt: this.#newestDataAt(), healthySources: healthy });
     for (const listener of this.#tickListeners) {
       try {
         listener(tick);
@@ -181,12 +302,17 @@ export class PriceFeed implements PriceService {
     this.#ctx.bus.publish("price", JSON.stringify(tick)).catch((error) => this.#warn("bus", "price publish failed", error));
   }
 
-  /** Recomputes verdicts at `nowMs`; returns how many sources are healthy (in the index). */
+  /**
+   * Recomputes verdicts at `nowMs` and moves each subscribed source between live, stale and
+   * unhealthy; returns how many sources are healthy (in the index).
+   */
   #evaluateSources(nowMs: number): number {
     const observations: Observation[] = [];
     for (const s of this.#sources.values()) {
-      if (s.priceCents === null || s.atMs === null) s.reason = "no_data";
-      else if (s.connected === false) s.reason = "disconnected";
+      if (!isUp(s)) s.reason = s.state === "subscribing" ? "subscribing" : "disconnected";
+      else if (s.statusReason !== undefined) s.reason = s.statusReason as SourceState["reason"];
+      else if (s.priceCents === null || s.atMs === null) s.reason = "no_data";
+      else if (s.lagging) s.reason = "lagging";
       else observations.push({ name: s.name, priceCents: s.priceCents, atMs: s.atMs });
     }
     const { config } = this.#ctx;
@@ -197,6 +323,14 @@ export class PriceFeed implements PriceService {
       if (reason !== s.reason && reason === "outlier") this.#ctx.log.warn({ source: name, priceCents: s.priceCents }, "price source excluded as outlier");
       s.reason = reason;
     }
+    for (const s of this.#sources.values()) {
+      if (!isSubscribed(s.state)) continue;
+      // No price yet: live for PRICE_STALE_MS after the subscription was confirmed, then stale.
+      const fresh =
+        s.reason === undefined || s.reason === "outlier" || (s.reason === "no_data" && s.subscribedAtMs !== null && nowMs - s.subscribedAtMs <= config.PRICE_STALE_MS);
+      const event = healthEvent({ statusReason: s.statusReason, lagging: s.lagging, fresh });
+      this.#fire(s, event, event === "unhealthy" ? (s.statusReason ?? "lagging") : event === "stale" ? (s.reason ?? "stale") : "fresh price");
+    }
     this.#lastResult = result.priceCents;
     return result.included;
   }
@@ -205,7 +339,7 @@ export class PriceFeed implements PriceService {
   check(): void {
     const now = this.#ctx.now();
     const healthy = this.#evaluateSources(now);
-    this.#monitor.observe({ nowMs: now, lastTickAt: this.#latest?.t, healthySources: healthy });
+    this.#monitor.observe({ nowMs: now, lastTickAt: this.#latest?.t, lastDataAt: this.#newestDataAt(), healthySources: healthy });
   }
 
   #onTransition(transition: Transition): void {

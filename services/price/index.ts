@@ -2,7 +2,7 @@ import type { InstallModule } from "../types.ts";
 import type { PriceService } from "./types.ts";
 import { PriceFeed } from "./feed.ts";
 import { ExchangeAdapter } from "./adapter.ts";
-import { EXCHANGES, exchangeProtocol, type ExchangeName } from "./exchanges.ts";
+import { adapterTiming, EXCHANGES, exchangeProtocol, type ExchangeName } from "./exchanges.ts";
 import { SyntheticSource } from "./synthetic.ts";
 
 declare module "../types.ts" {
@@ -40,7 +40,7 @@ export const installPrice: InstallModule = (ctx) => {
       runners.push({ name, start: () => synthetic.start(), stop: () => synthetic.stop() });
     } else if ((EXCHANGES as readonly string[]).includes(name)) {
       const source = feed.register(name, { connection: true, throttled: true });
-      const adapter = new ExchangeAdapter(exchangeProtocol(name as ExchangeName, config), source, log, ctx.now);
+      const adapter = new ExchangeAdapter(exchangeProtocol(name as ExchangeName, config), source, log, ctx.now, adapterTiming(config));
       runners.push(adapter);
     }
   }

@@ -10,8 +10,14 @@ export interface SourceHealth {
   name: string;
   priceCents: number | null;
   ageMs: number | null;
+  /** The exchange's event time of the last accepted price, on our clock (corrected for skew); ageMs = now − this. */
+  priceAtMs: number | null;
   healthy: boolean;
-  /** Why it is not in the index: "stale", "outlier", "disconnected", ... */
+  /** The source's state machine (domain/price/source-machine.ts): connecting, subscribing, live, stale, unhealthy, backoff, reconnecting. */
+  state: string;
+  /** Event→arrival lag of the last accepted price (exchange clock vs. ours), null before the first. */
+  eventLagMs: number | null;
+  /** Why it is not in the index: "stale", "outlier", "disconnected", "lagging", "exchange_maintenance", ... */
   reason?: string;
   reconnects: number;
   parseErrors: number;

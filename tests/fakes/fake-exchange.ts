@@ -30,7 +30,15 @@ export interface FakeExchangeOptions {
   heartbeatMs?: number;
   /** Protocol-level ping frames (Binance pings every 20 s; faster here). */
   pingMs?: number;
+  /** The exchange ends every connection this long after it opened (Binance: 24 h; seconds here). */
+  maxConnectionMs?: number;
 }
+
+/**
+ * A scenario's say over a client's message before the protocol sees it (refuse a subscribe, stay
+ * silent, ...): return true when handled, false to let the protocol answer as usual.
+ */
+export type Intercept = (client: FakeClient, text: string) => boolean;
 
 export class FakeExchange {
   readonly #protocol: FakeProtocol;
@@ -45,6 +53,11 @@ export class FakeExchange {
   readonly clients = new Set<FakeClient>();
   /** Connections accepted since creation (a reconnect shows as a second one). */
   connectionsTotal = 0;
+  /** Connections this fake ended itself because of maxConnectionMs. */
+  droppedForAge = 0;
+  /** Connections the client closed (the adapter hanging up). */
+  closedByClient = 0;
+  intercept: Intercept | undefined;
   #onConnection: (() => void)[] = [];
 
   constructor(protocol: FakeProtocol, options: FakeExchangeOptions = {}) {
@@ -90,12 +103,26 @@ export class FakeExchange {
     };
     this.clients.add(client);
     this.connectionsTotal++;
+    let droppedByUs = false;
     ws.on("message", (data) => {
       const text = data.toString();
       client.received.push(text);
+      if (this.intercept?.(client, text)) return;
       this.#protocol.onMessage(client, text);
     });
-    ws.on("close", () => this.clients.delete(client));
+    ws.on("close", () => {
+      if (this.clients.delete(client) && !droppedByUs) this.closedByClient++;
+    });
+    const maxMs = this.#options.maxConnectionMs;
+    if (maxMs !== undefined) {
+      const timer = setTimeout(() => {
+        if (ws.readyState !== ws.OPEN) return;
+        droppedByUs = true;
+        this.droppedForAge++;
+        ws.close(1000, "connection too old");
+      }, maxMs);
+      ws.on("close", () => clearTimeout(timer));
+    }
     ws.on("error", () => {});
     this.#protocol.onConnect(client);
     for (const waiter of this.#onConnection.splice(0)) waiter();
@@ -156,8 +183,9 @@ export class FakeExchange {
     this.stopStream();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    for (const c of this.clients) c.ws.terminate();
+    const clients = [...this.clients];
     this.clients.clear();
+    for (const c of clients) c.ws.terminate();
     await new Promise<void>((resolve) => (this.#wss ? this.#wss.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.#http ? this.#http.close(() => resolve()) : resolve()));
     this.#http?.closeAllConnections();

@@ -4,7 +4,7 @@ import { FakeExchange, type FakeExchangeOptions, type FakeProtocol } from "./fak
  * Kraken spot v2: `status` on connect, subscribe ack for `ticker` BTC/USD, a snapshot then updates
  * (prices as JSON numbers), `heartbeat` each second, `{"method":"ping"}` answered with `pong`.
  */
-function tickerFrame(type: "snapshot" | "update", last: number): string {
+function tickerFrame(type: "snapshot" | "update", last: number, atMs: number): string {
   return JSON.stringify({
     channel: "ticker",
     type,
@@ -22,6 +22,7 @@ function tickerFrame(type: "snapshot" | "update", last: number): string {
         high: 99000.9,
         change: 1200.5,
         change_pct: 1.26,
+        timestamp: new Date(atMs).toISOString(),
       },
     ],
   });
@@ -29,6 +30,7 @@ function tickerFrame(type: "snapshot" | "update", last: number): string {
 
 export function krakenProtocol(): FakeProtocol {
   let lastPrice: number | undefined;
+  let lastAt = 0;
   return {
     onConnect(client) {
       client.send(
@@ -58,14 +60,16 @@ export function krakenProtocol(): FakeProtocol {
             req_id: msg.req_id,
           }),
         );
-        if (lastPrice !== undefined) client.send(tickerFrame("snapshot", lastPrice));
+        // The snapshot replays the last trade with its own (possibly old) time.
+        if (lastPrice !== undefined) client.send(tickerFrame("snapshot", lastPrice, lastAt));
         return;
       }
       client.send(JSON.stringify({ error: "Unsupported request", method: msg.method, success: false, time_in: stamp, time_out: stamp }));
     },
     priceFrames(_client, price) {
       lastPrice = Number(price);
-      return [tickerFrame("update", lastPrice)];
+      lastAt = Date.now();
+      return [tickerFrame("update", lastPrice, lastAt)];
     },
     heartbeatFrame() {
       return JSON.stringify({ channel: "heartbeat" });
