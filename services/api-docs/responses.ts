@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SOURCE_STATES } from "../../domain/price/source-machine.ts";
 
 /**
  * Response bodies of API.md as zod schemas. They are documentation (./openapi.ts turns them into the
@@ -71,9 +72,9 @@ export const priceBody = z
         priceCents: cents("the source's last accepted price").nullable(),
         ageMs: int().nullable().meta({ description: "age of the source's last accepted price (exchange event time)" }),
         healthy: z.boolean(),
-        state: z.enum(["connecting", "subscribing", "live", "stale", "unhealthy", "backoff"]).optional(),
-        eventLagMs: int().nullable().optional().meta({ description: "exchange event → arrival lag" }),
-        reason: z.string().optional().meta({ description: "why the source is out of the index" }),
+        state: z.enum(SOURCE_STATES).meta({ description: "the adapter's state (services/price: one state machine per source)" }),
+        eventLagMs: int().nullable().meta({ description: "exchange event → arrival lag; null before the first price and for the synthetic and manual sources" }),
+        reason: z.string().optional().meta({ description: "why the source is out of the index: stale, outlier, lagging, no_data, subscribing, disconnected, exchange_<status> (e.g. exchange_maintenance)" }),
       }),
     ),
   })
