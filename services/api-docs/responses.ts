@@ -101,8 +101,8 @@ export const gridBody = z
     priceCents: cents("index price the grid was priced from"),
     at: epochMs("time of that index price"),
     cells: z.array(gridCell),
-    circuit: z.enum(["open", "closed"]).optional(),
-    quotes: z.enum(["live", "paused"]).optional().meta({ description: "paused (and cells empty) while the circuit is open or the index is older than QUOTE_MAX_AGE_MS" }),
+    circuit: z.enum(["open", "closed"]),
+    quotes: z.enum(["live", "paused"]).meta({ description: "paused (and cells empty) while the circuit is open or the index is older than QUOTE_MAX_AGE_MS" }),
   })
   .meta({ id: "Grid" });
 

@@ -40,8 +40,14 @@ export const wsPrice = z
   .meta({ id: "WsPrice", description: "every index tick" });
 
 export const wsGrid = z
-  .object({ type: z.literal("grid"), at: int(), cells: z.array(gridCell) })
-  .meta({ id: "WsGrid", description: "the offerable cells, about once a second" });
+  .object({
+    type: z.literal("grid"),
+    at: int(),
+    circuit: z.enum(["open", "closed"]),
+    quotes: z.enum(["live", "paused"]).meta({ description: "paused (and cells empty) while the circuit is open or the index is older than QUOTE_MAX_AGE_MS" }),
+    cells: z.array(gridCell),
+  })
+  .meta({ id: "WsGrid", description: "the offerable cells, about once a second and at once when the circuit changes" });
 
 export const wsCircuit = z
   .object({ type: z.literal("circuit"), state: z.enum(["open", "closed"]), at: int() })
