@@ -44,6 +44,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       hostname: config.HOST,
       silent: true,
       gracefulShutdown: false,
+      node: nodeServerOptions(config),
       plugins: [websocket({ options: { node: { serverOptions: { maxPayload: 4096, perMessageDeflate: false } } } })],
     });
     await server.ready();
@@ -77,4 +78,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await booted.close();
     throw error;
   }
+}
+
+/**
+ * Limits of Node's HTTP server on a request (issue 13): the head must arrive within
+ * HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS (Node answers 408
+ * and closes; its default holds a trickled body for 300 s), and a head larger than
+ * HTTP_MAX_HEADER_BYTES is refused with 431. Node looks for overdue requests every
+ * `connectionsCheckingInterval` (default 30 s), so that runs at a tenth of the shortest timeout.
+ * A WebSocket, once upgraded, is no longer a request and is not cut.
+ */
+export function nodeServerOptions(config: Config) {
+  const shortestMs = Math.min(config.HTTP_HEADERS_TIMEOUT_MS, config.HTTP_REQUEST_TIMEOUT_MS);
+  return {
+    headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    maxHeaderSize: config.HTTP_MAX_HEADER_BYTES,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(shortestMs / 10))),
+  };
 }
