@@ -3,11 +3,11 @@ import { InsufficientBalanceError, ensurePlayerAccount } from "../storage/ledger
 import { closeGaps, insertTick, openGap } from "./price/persistence.ts";
 import { creditOp } from "./bets/credit.ts";
 import { pruneExposureBefore } from "./bets/exposure-prune.ts";
-import { ExistingBet, placeBetOp } from "./bets/place-op.ts";
+import { ArchivedBet, ExistingBet, placeBetOp } from "./bets/place-op.ts";
 import { BetRefusal } from "./bets/refusals.ts";
 import { settleBets } from "./resolver/settle.ts";
 import { finishRun, startRun } from "./archive/runs.ts";
-import { purgeBets, purgeGaps, purgeTicks } from "./archive/purge.ts";
+import { pruneArchivedBetKeys, purgeBets, purgeGaps, purgeTicks } from "./archive/purge.ts";
 
 /**
  * Every write the service makes, by name (ADR-005): the whole write surface of the current database
@@ -28,9 +28,10 @@ export const COMMANDS = {
   "archive.purgeBets": purgeBets,
   "archive.purgeTicks": purgeTicks,
   "archive.purgeGaps": purgeGaps,
+  "archive.pruneBetKeys": pruneArchivedBetKeys,
 } satisfies CommandMap;
 
 export type Commands = typeof COMMANDS;
 
 /** Errors a command may throw that callers tell apart with instanceof (rebuilt across the thread). */
-export const COMMAND_ERRORS = [BetRefusal, ExistingBet, InsufficientBalanceError];
+export const COMMAND_ERRORS = [BetRefusal, ExistingBet, ArchivedBet, InsufficientBalanceError];

@@ -33,7 +33,7 @@ const betCount = () => (server.ctx.db.prepare("SELECT count(*) AS n FROM bets").
 
 /** POST with a raw body and explicit headers (no JSON helper: the point is what the client sends). */
 async function postRaw(path: string, body: string | Uint8Array, headers: Record<string, string>) {
-  const res = await fetch(server.url + path, { method: "POST", body, headers });
+  const res = await fetch(server.url + path, { method: "POST", body: body as BodyInit, headers });
   const text = await res.text();
   return { status: res.status, json: JSON.parse(text) as any };
 }

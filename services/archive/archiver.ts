@@ -82,6 +82,8 @@ export interface ArchiveReport {
   startedAt: number;
   currentWeekStart: number;
   weeks: WeekReport[];
+  /** Idempotency keys of archived bets forgotten because their bets were placed over IDEMPOTENCY_KEY_RETENTION_MS ago. */
+  betKeysPruned: number;
   durationMs: number;
 }
 
@@ -137,10 +139,32 @@ export async function runArchive(ctx: AppContext, options: ArchiveOptions = {}):
   } finally {
     conn.close();
   }
-  const report: ArchiveReport = { ok: weeks.every((w) => w.status === "done"), startedAt, currentWeekStart, weeks, durationMs: Math.round(performance.now() - started) };
+  const betKeysPruned = await pruneBetKeys(ctx, startedAt - ctx.config.IDEMPOTENCY_KEY_RETENTION_MS);
+  const report: ArchiveReport = {
+    ok: weeks.every((w) => w.status === "done"),
+    startedAt,
+    currentWeekStart,
+    weeks,
+    betKeysPruned,
+    durationMs: Math.round(performance.now() - started),
+  };
   if (!report.ok) ctx.log.error({ weeks: weeks.filter((w) => w.status === "failed") }, "archive run failed");
   else ctx.log.info({ weeks: weeks.length, durationMs: report.durationMs }, "archive run finished");
   return report;
+}
+
+const PRUNE_KEYS_PER_OP = 2000;
+const PRUNE_KEYS_OPS_MAX = 10_000;
+
+/** Forgets the archived idempotency keys of bets placed before `beforeMs`, a small operation at a time. */
+async function pruneBetKeys(ctx: AppContext, beforeMs: number): Promise<number> {
+  let pruned = 0;
+  for (let i = 0; i < PRUNE_KEYS_OPS_MAX; i++) {
+    const { rows } = await ctx.queue.run("archive.pruneBetKeys", beforeMs, PRUNE_KEYS_PER_OP);
+    pruned += rows;
+    if (rows < PRUNE_KEYS_PER_OP) break;
+  }
+  return pruned;
 }
 
 /** The archiver's own connection: current as `main` (read), history as `hist` (the only file it writes directly). */

@@ -42,10 +42,28 @@ export class ExistingBet extends Error {
   }
 }
 
+/**
+ * The idempotency key belongs to a bet the archiver moved to the historical database (migration
+ * 080): nothing was written; the caller answers from that bet (same request) or with a conflict.
+ */
+export class ArchivedBet extends Error {
+  constructor(
+    readonly betId: number,
+    readonly requestHash: string,
+  ) {
+    super("idempotency key already used by an archived bet");
+  }
+}
+
+export interface ArchivedKey {
+  bet_id: number;
+  request_hash: string;
+}
 
 function prepare(db: Db) {
   return {
     byKey: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE account_id = ? AND idempotency_key = ?`),
+    archivedKey: db.prepare("SELECT bet_id, request_hash FROM archived_bet_keys WHERE account_id = ? AND idempotency_key = ?"),
     // The counter kept by the triggers of migration 060 (the row the debit writes anyway).
     openBets: db.prepare("SELECT open_bets AS n FROM accounts WHERE id = ?"),
     // From the covering partial index bets_open_by_cell: this player's open bets in this cell.
@@ -82,12 +100,16 @@ export const placeStatements = statementCache(prepare);
  * 3. the bet row, unless the player already used the idempotency key (UNIQUE; also for a retry
  *    queued in the same batch, or committed by another process, whose transaction finished before
  *    ours began) → ExistingBet;
+ * 0. before all of these: a key whose bet was archived (kept beside `bets` by the purge) → ArchivedBet;
  * 4. the conditional deduction and two ledger entries via `transfer`.
  * A refused request whose key was used before is also answered with ExistingBet: a retry of a
  * committed bet gets its bet back even if a limit would refuse it now.
  */
 export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet {
   const s = placeStatements(db);
+  // Keys of archived bets are not in `bets` any more: without this a retry would place a new bet.
+  const archived = s.archivedKey.get(p.accountId, p.idempotencyKey) as ArchivedKey | undefined;
+  if (archived) throw new ArchivedBet(archived.bet_id, archived.request_hash);
   try {
     checkLimits(s, p, limits);
   } catch (error) {
