@@ -1,6 +1,7 @@
 import type { CommandMap } from "../storage/writer.ts";
 import { InsufficientBalanceError, ensurePlayerAccount } from "../storage/ledger.ts";
 import { closeGaps, insertTick, openGap } from "./price/persistence.ts";
+import { recordStaleThreshold } from "./price/stale-thresholds.ts";
 import { creditOp } from "./bets/credit.ts";
 import { pruneExposureBefore } from "./bets/exposure-prune.ts";
 import { ArchivedBet, ExistingBet, placeBetOp } from "./bets/place-op.ts";
@@ -20,6 +21,7 @@ export const COMMANDS = {
   "price.insertTick": insertTick,
   "price.openGap": openGap,
   "price.closeGaps": closeGaps,
+  "price.recordStaleThreshold": recordStaleThreshold,
   "bets.place": placeBetOp,
   "bets.pruneExposure": pruneExposureBefore,
   "resolver.settle": settleBets,

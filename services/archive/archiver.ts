@@ -279,6 +279,9 @@ async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: numb
   });
   if ((sql.missingGaps.get(weekStart, weekEnd) as { n: number }).n > 0) throw new VerifyError("copied stale gaps differ in history", {});
   addGaps(sql.main, weekStart, weekEnd, totals);
+  // The thresholds the week's bets were decided with go along, so history alone recomputes them.
+  inTransaction(conn, () => sql.copyThresholds.run(weekEnd));
+  if ((sql.missingThresholds.get(weekEnd) as { n: number }).n > 0) throw new VerifyError("stale thresholds differ in history", {});
   return totals;
 }
 
