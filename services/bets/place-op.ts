@@ -100,26 +100,32 @@ export const placeStatements = statementCache(prepare);
  * 3. the bet row, unless the player already used the idempotency key (UNIQUE; also for a retry
  *    queued in the same batch, or committed by another process, whose transaction finished before
  *    ours began) → ExistingBet;
- * 0. before all of these: a key whose bet was archived (kept beside `bets` by the purge) → ArchivedBet;
+ *    A key whose bet was archived (kept in archived_bet_keys by the purge) makes the insert itself
+ *    fail (trigger of migration 080, no extra statement per bet) → ArchivedBet;
  * 4. the conditional deduction and two ledger entries via `transfer`.
- * A refused request whose key was used before is also answered with ExistingBet: a retry of a
- * committed bet gets its bet back even if a limit would refuse it now.
+ * A refused request whose key was used before is also answered with ExistingBet (or ArchivedBet): a
+ * retry of a committed bet gets its bet back even if a limit would refuse it now.
  */
 export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet {
   const s = placeStatements(db);
-  // Keys of archived bets are not in `bets` any more: without this a retry would place a new bet.
-  const archived = s.archivedKey.get(p.accountId, p.idempotencyKey) as ArchivedKey | undefined;
-  if (archived) throw new ArchivedBet(archived.bet_id, archived.request_hash);
   try {
     checkLimits(s, p, limits);
   } catch (error) {
     const existing = s.byKey.get(p.accountId, p.idempotencyKey);
-    throw existing ? new ExistingBet(toBetRow(existing)) : error;
+    if (existing) throw new ExistingBet(toBetRow(existing));
+    throw archivedBetOf(s, p) ?? error;
   }
-  const inserted = s.insertBet.run(
-    p.accountId, p.address, p.col, p.row, p.windowStart, p.windowEnd, p.bandLowCents, p.bandHighCents,
-    p.stakeMicroUsd, p.multiplierHundredths, p.payoutMicroUsd, p.placedAt, p.idempotencyKey, p.requestHash,
-  );
+  let inserted: { changes: number; lastInsertRowid: number | bigint };
+  try {
+    inserted = s.insertBet.run(
+      p.accountId, p.address, p.col, p.row, p.windowStart, p.windowEnd, p.bandLowCents, p.bandHighCents,
+      p.stakeMicroUsd, p.multiplierHundredths, p.payoutMicroUsd, p.placedAt, p.idempotencyKey, p.requestHash,
+    );
+  } catch (error) {
+    // Trigger bets_key_not_archived (migration 080): the key belongs to a bet the archiver moved.
+    if (String((error as Error)?.message).includes("archived_idempotency_key")) throw archivedBetOf(s, p) ?? error;
+    throw error;
+  }
   if (inserted.changes === 0) throw new ExistingBet(toBetRow(s.byKey.get(p.accountId, p.idempotencyKey)));
   const bet = newBetRow(Number(inserted.lastInsertRowid), p);
   try {
@@ -139,6 +145,12 @@ export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet 
     }
     throw error;
   }
+}
+
+/** The ArchivedBet answer when the player's key belongs to an archived bet (only read on refusal paths). */
+function archivedBetOf(s: ReturnType<typeof prepare>, p: PlaceParams): ArchivedBet | undefined {
+  const archived = s.archivedKey.get(p.accountId, p.idempotencyKey) as ArchivedKey | undefined;
+  return archived ? new ArchivedBet(archived.bet_id, archived.request_hash) : undefined;
 }
 
 function checkLimits(s: ReturnType<typeof prepare>, p: PlaceParams, limits: OpLimits): void {

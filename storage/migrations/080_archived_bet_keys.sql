@@ -13,3 +13,9 @@ CREATE TABLE archived_bet_keys (
   PRIMARY KEY (account_id, idempotency_key)
 ) WITHOUT ROWID;
 CREATE INDEX archived_bet_keys_by_placed ON archived_bet_keys (placed_at);
+
+-- A new bet row whose key is among them is refused inside the insert itself (no extra statement
+-- on the placement hot path); the bet's operation turns this into the archived bet's answer.
+CREATE TRIGGER bets_key_not_archived BEFORE INSERT ON bets
+WHEN EXISTS (SELECT 1 FROM archived_bet_keys WHERE account_id = NEW.account_id AND idempotency_key = NEW.idempotency_key)
+BEGIN SELECT RAISE(ABORT, 'archived_idempotency_key'); END;
