@@ -5,7 +5,8 @@ import { startTestServer, type TestServer } from "./helpers/server.ts";
 /**
  * Issue 13 item 6: request head/body timeouts and a header size limit on the Node server. A client
  * that trickles its head or its body is answered 408 and cut after HTTP_*_TIMEOUT_MS (Node's
- * default held it 300 s); a head over HTTP_MAX_HEADER_BYTES is refused with 431.
+ * default held it 300 s); a head over HTTP_MAX_HEADER_BYTES is refused with 431; both in the API's
+ * JSON error shape.
  */
 const HEADERS_TIMEOUT_MS = 800;
 const REQUEST_TIMEOUT_MS = 1500;
@@ -26,6 +27,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.stop();
 });
+
+/** The JSON body of a raw HTTP/1.1 response with a content-length. */
+function jsonOf(response: string): unknown {
+  return JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4));
+}
 
 interface Outcome {
   /** What the server wrote before it closed the connection. */
@@ -66,6 +72,7 @@ describe("the Node server does not hold slow requests", () => {
     const head = "POST /api/auth/nonce HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{";
     const outcome = await trickle(head, " ", 100);
     expect(outcome.response).toMatch(/^HTTP\/1\.1 408 /);
+    expect(jsonOf(outcome.response)).toEqual({ error: { code: "request_timeout", message: expect.any(String) } });
     expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
     expect(outcome.closedAfterMs).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
   });
@@ -74,6 +81,7 @@ describe("the Node server does not hold slow requests", () => {
     let n = 0;
     const outcome = await trickle("GET /healthz HTTP/1.1\r\nhost: x\r\n", `x-slow-${n++}: 1\r\n`, 100);
     expect(outcome.response).toMatch(/^HTTP\/1\.1 408 /);
+    expect(jsonOf(outcome.response)).toEqual({ error: { code: "request_timeout", message: expect.any(String) } });
     expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 50);
     expect(outcome.closedAfterMs).toBeLessThan(HEADERS_TIMEOUT_MS + SLACK_MS);
   });
@@ -81,8 +89,15 @@ describe("the Node server does not hold slow requests", () => {
   it("refuses a request head over HTTP_MAX_HEADER_BYTES with 431, and still answers normal requests", async () => {
     const big = await fetch(`${server.url}/healthz`, { headers: { "x-big": "a".repeat(8000) } });
     expect(big.status).toBe(431);
+    expect(await big.json()).toEqual({ error: { code: "headers_too_large", message: expect.any(String) } });
     const ok = await fetch(`${server.url}/healthz`, { headers: { "x-small": "a".repeat(1000) } });
     expect(ok.status).toBe(200);
+  });
+
+  it("answers a malformed request with 400 in the API's error shape", async () => {
+    const outcome = await trickle("NOT HTTP AT ALL\r\n\r\n", "", 10_000);
+    expect(outcome.response).toMatch(/^HTTP\/1\.1 400 /);
+    expect(jsonOf(outcome.response)).toEqual({ error: { code: "invalid_request", message: expect.any(String) } });
   });
 
   it("keeps serving a client that sends its request at a normal pace", async () => {
