@@ -8,7 +8,7 @@ import { ArchivedBet, ExistingBet, placeBetOp } from "./bets/place-op.ts";
 import { BetRefusal } from "./bets/refusals.ts";
 import { settleBets } from "./resolver/settle.ts";
 import { finishRun, startRun } from "./archive/runs.ts";
-import { pruneArchivedBetKeys, purgeBets, purgeGaps, purgeTicks } from "./archive/purge.ts";
+import { markBetKeysBackfilled, pruneArchivedBetKeys, purgeBets, purgeGaps, purgeTicks, rememberArchivedBetKeys } from "./archive/purge.ts";
 
 /**
  * Every write the service makes, by name (ADR-005): the whole write surface of the current database
@@ -31,6 +31,8 @@ export const COMMANDS = {
   "archive.purgeTicks": purgeTicks,
   "archive.purgeGaps": purgeGaps,
   "archive.pruneBetKeys": pruneArchivedBetKeys,
+  "archive.rememberBetKeys": rememberArchivedBetKeys,
+  "archive.markBetKeysBackfilled": markBetKeysBackfilled,
 } satisfies CommandMap;
 
 export type Commands = typeof COMMANDS;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPlayer, type TestPlayer } from "./helpers/players.ts";
 import { feedPrice, newKey, pickCell, postBet, START_PRICE_CENTS, startBetServer, type BetServer } from "./helpers/bets-fixture.ts";
 import { WEEK_MS, weekStartOf } from "../services/archive/weeks.ts";
+import { writeDirect } from "./helpers/write.ts";
 
 /**
  * Issue 13 item 5: idempotency spans the weekly archive. A bet placed late on a Sunday is settled and
@@ -95,6 +96,21 @@ describe("idempotency keys after the weekly archive", () => {
     const other = await createPlayer(server.ctx, 100 * USD);
     const theirs = await postBet(server, other.token, { col: cell.col, row: cell.row, stakeMicroUsd: body.stakeMicroUsd, idempotencyKey: body.idempotencyKey });
     expect(theirs.status).toBe(201);
+  });
+
+  it("keys of bets archived before the key table existed are remembered by the next archive run, once", async () => {
+    // The state right after upgrading a database whose bet was archived by the previous version.
+    writeDirect(server.ctx, (db) => db.exec("DELETE FROM archived_bet_keys; DELETE FROM archived_bet_keys_backfill"));
+    const first = await server.ctx.services.archive.run();
+    expect([first.ok, first.betKeysBackfilled]).toEqual([true, 1]);
+    expect((await server.ctx.services.archive.run()).betKeysBackfilled).toBe(0);
+    const before = { balance: balance(), bets: betsOfPlayer() };
+    const retry = await postBet(server, player.token, body);
+    expect([retry.status, retry.body.bet?.id]).toEqual([200, original.id]);
+    const cell = await pickCell(server);
+    const other = await postBet(server, player.token, { col: cell.col, row: cell.row, stakeMicroUsd: body.stakeMicroUsd, idempotencyKey: body.idempotencyKey });
+    expect([other.status, other.body.error?.code]).toEqual([409, "idempotency_conflict"]);
+    expect({ balance: balance(), bets: betsOfPlayer() }).toEqual(before);
   });
 
   it("a key is remembered for IDEMPOTENCY_KEY_RETENTION_MS after placement, then the archive job forgets it", async () => {

@@ -13,11 +13,22 @@ export interface PurgeResult {
 
 function prepare(db: Db) {
   return {
-    // Before the bets go: their idempotency keys stay answerable (migration 080).
+    // Before the bets go: their idempotency keys stay answerable (migration 080). A key a player
+    // used again after its first bet was archived maps to the newest bet that used it.
     keys: db.prepare(
-      `INSERT OR IGNORE INTO archived_bet_keys (account_id, idempotency_key, bet_id, request_hash, placed_at)
-       SELECT account_id, idempotency_key, id, request_hash, placed_at FROM bets WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'open'`,
+      `INSERT INTO archived_bet_keys (account_id, idempotency_key, bet_id, request_hash, placed_at)
+       SELECT account_id, idempotency_key, id, request_hash, placed_at FROM bets WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'open'
+       ON CONFLICT (account_id, idempotency_key) DO UPDATE SET bet_id = excluded.bet_id, request_hash = excluded.request_hash,
+         placed_at = excluded.placed_at WHERE excluded.bet_id > archived_bet_keys.bet_id`,
     ),
+    // ?1 = JSON array of [account_id, idempotency_key, bet_id, request_hash, placed_at] rows read from history.
+    rememberKeys: db.prepare(
+      `INSERT INTO archived_bet_keys (account_id, idempotency_key, bet_id, request_hash, placed_at)
+       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?1) WHERE true
+       ON CONFLICT (account_id, idempotency_key) DO UPDATE SET bet_id = excluded.bet_id, request_hash = excluded.request_hash,
+         placed_at = excluded.placed_at WHERE excluded.bet_id > archived_bet_keys.bet_id`,
+    ),
+    markBackfilled: db.prepare("INSERT OR IGNORE INTO archived_bet_keys_backfill (id, done_at) VALUES (1, ?)"),
     pruneKeys: db.prepare(
       `DELETE FROM archived_bet_keys WHERE (account_id, idempotency_key) IN
          (SELECT account_id, idempotency_key FROM archived_bet_keys WHERE placed_at < ? ORDER BY placed_at LIMIT ?)`,
@@ -64,4 +75,15 @@ export function pruneArchivedBetKeys(db: Db, beforeMs: number, limit: number): P
   const started = performance.now();
   const rows = stmts(db).pruneKeys.run(beforeMs, limit).changes;
   return { rows, heldMs: performance.now() - started };
+}
+
+/** The one-time backfill (migration 080): keys of bets archived before the key table existed. */
+export function rememberArchivedBetKeys(db: Db, rowsJson: string): PurgeResult {
+  const started = performance.now();
+  const rows = stmts(db).rememberKeys.run(rowsJson).changes;
+  return { rows, heldMs: performance.now() - started };
+}
+
+export function markBetKeysBackfilled(db: Db, at: number): void {
+  stmts(db).markBackfilled.run(at);
 }

@@ -123,8 +123,11 @@ export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet 
     );
   } catch (error) {
     // Trigger bets_key_not_archived (migration 080): the key belongs to a bet the archiver moved.
-    if (String((error as Error)?.message).includes("archived_idempotency_key")) throw archivedBetOf(s, p) ?? error;
-    throw error;
+    if (!String((error as Error)?.message).includes("archived_idempotency_key")) throw error;
+    // A key reused before migration 080 may name a current bet too: the current one is the answer.
+    const existing = s.byKey.get(p.accountId, p.idempotencyKey);
+    if (existing) throw new ExistingBet(toBetRow(existing));
+    throw archivedBetOf(s, p) ?? error;
   }
   if (inserted.changes === 0) throw new ExistingBet(toBetRow(s.byKey.get(p.accountId, p.idempotencyKey)));
   const bet = newBetRow(Number(inserted.lastInsertRowid), p);
