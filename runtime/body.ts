@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { H3Event } from "h3";
 import type { z } from "zod";
 import { apiError } from "./errors.ts";
@@ -25,7 +26,7 @@ export async function readBodyText(event: H3Event, limitBytes: number): Promise<
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return utf8(Buffer.concat(chunks));
 }
 
 /** Events rather than `for await`: the async iterator costs several objects and promises per request. */
@@ -49,11 +50,26 @@ function readNodeBody(req: import("node:http").IncomingMessage, limitBytes: numb
       done(tooLarge(limitBytes));
       req.resume(); // drain the rest without keeping it
     };
-    const onEnd = () => done(undefined, chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"));
+    const onEnd = () => {
+      try {
+        done(undefined, utf8(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+      } catch (error) {
+        done(error);
+      }
+    };
     // The client went away (or broke the stream) mid-body: its request fails, not the server.
     const onCutShort = () => done(cutShort());
     req.on("data", onData).on("end", onEnd).on("error", onCutShort).on("close", onCutShort);
   });
+}
+
+/**
+ * The body as text, refusing bytes that are not UTF-8 (RFC 8259 §8.1): decoding would turn them
+ * into U+FFFD, so two different byte strings (say, two idempotency keys) would read the same.
+ */
+function utf8(bytes: Buffer): string {
+  if (!isUtf8(bytes)) throw apiError(400, "invalid_request", "body is not valid UTF-8");
+  return bytes.toString("utf8");
 }
 
 function cutShort() {
@@ -64,17 +80,77 @@ function tooLarge(limitBytes: number) {
   return apiError(413, "payload_too_large", `request body exceeds ${limitBytes} bytes`, { limitBytes });
 }
 
-/** Parses JSON (400 on malformed) and validates it with a zod schema (400 naming the fields). */
+/**
+ * Parses a JSON body and validates it with a zod schema. In order: a declared content type other
+ * than JSON → 415 (before reading); the body over the limit → 413; a non-empty body without any
+ * content type → 415; bytes that are not UTF-8, malformed JSON or a string holding a lone UTF-16
+ * surrogate (`"\ud800"`) → 400; then the schema (400 naming the fields).
+ */
 export async function readJson<S extends z.ZodType>(event: H3Event, schema: S): Promise<z.output<S>> {
   const limitBytes = (event.context.bodyLimitBytes as number | undefined) ?? 16_384;
+  const type = event.req.headers.get("content-type");
+  if (type !== null && !isJsonMediaType(type)) throw unsupportedMediaType(type);
   const text = await readBodyText(event, limitBytes);
+  if (type === null && text !== "") throw unsupportedMediaType(null);
   let data: unknown;
   try {
     data = text === "" ? undefined : JSON.parse(text);
   } catch {
     throw apiError(400, "invalid_request", "body is not valid JSON");
   }
+  // Only a \u escape can make a lone surrogate out of valid UTF-8: most bodies skip the walk.
+  if (text.includes("\\u")) {
+    const path = illFormedStringPath(data);
+    if (path !== undefined) {
+      throw apiError(400, "invalid_request", "strings must be well-formed Unicode", { fields: { [path || "body"]: "contains a lone UTF-16 surrogate" } });
+    }
+  }
   return validate(schema, data, "body");
+}
+
+/** `application/json`, optionally with parameters; a charset, if given, must be UTF-8 (RFC 8259 §8.1). */
+export function isJsonMediaType(header: string): boolean {
+  const [essence, ...params] = header.split(";");
+  if (essence!.trim().toLowerCase() !== "application/json") return false;
+  for (const param of params) {
+    const [name, value = ""] = param.split("=");
+    if (name!.trim().toLowerCase() !== "charset") continue;
+    if (!/^"?utf-8"?$/i.test(value.trim())) return false;
+  }
+  return true;
+}
+
+function unsupportedMediaType(type: string | null) {
+  return apiError(415, "unsupported_media_type", "the body must be JSON with content-type: application/json", { contentType: type });
+}
+
+/** In unicode mode a pair is one code point, so only an unpaired surrogate is in category Cs. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Most values looked at for lone surrogates: a 16 KiB body holds far fewer. */
+const WALK_VALUES_MAX = 100_000;
+
+/**
+ * The path (`a.b.0`, "" for the root) of the first string, or object key, that is not well-formed
+ * UTF-16, or undefined when all are. Iterative, so a deeply nested body cannot exhaust the stack.
+ */
+export function illFormedStringPath(root: unknown): string | undefined {
+  const stack: [unknown, string][] = [[root, ""]];
+  for (let seen = 0; stack.length > 0 && seen < WALK_VALUES_MAX; seen++) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === "string") {
+      if (LONE_SURROGATE.test(value)) return path;
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => stack.push([item, path ? `${path}.${i}` : String(i)]));
+    } else if (value !== null && typeof value === "object") {
+      for (const [key, item] of Object.entries(value)) {
+        const at = path ? `${path}.${key}` : key;
+        if (LONE_SURROGATE.test(key)) return path || "body";
+        stack.push([item, at]);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Validates a value (query, params, body) with a zod schema; failures become 400 invalid_request. */

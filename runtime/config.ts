@@ -75,7 +75,8 @@ export const configSchema = z
 
     // Limits (SPEC §4)
     STAKE_MIN_MICRO_USD: int(100_000, 1),
-    STAKE_MAX_MICRO_USD: int(100_000_000, 1),
+    // ≤ $100k: with MAX_MULTIPLIER_HUNDREDTHS ≤ 10 000x a payout stays ≤ 10^15 µUSD, a safe integer.
+    STAKE_MAX_MICRO_USD: int(100_000_000, 1, 100_000_000_000),
     OPEN_BETS_MAX: int(200, 1, 100_000),
     CELL_STAKE_MAX_MICRO_USD: int(500_000_000, 1),
     BET_RATE_PER_SEC: int(20, 1, 1_000_000),
@@ -102,6 +103,11 @@ export const configSchema = z
     NONCE_RATE_BURST: int(20, 1, 1_000_000),
     ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional()),
     DEMO_BALANCE_MICRO_USD: z.coerce.number().int().min(0).optional(),
+    /** Largest admin credit or adjustment (either sign), and the largest balance a credit may leave a player with. */
+    CREDIT_MAX_MICRO_USD: int(1_000_000_000_000, 1, 1_000_000_000_000_000),
+    BALANCE_MAX_MICRO_USD: int(100_000_000_000_000, 1, 1_000_000_000_000_000),
+    /** How long after placement an idempotency key is remembered once its bet left for the history database. */
+    IDEMPOTENCY_KEY_RETENTION_MS: int(30 * 86_400_000, 86_400_000, 3650 * 86_400_000),
 
     // Storage and the shared batch queue (ADR-001, ADR-005)
     DB_SYNCHRONOUS: z.enum(["FULL", "NORMAL"]).default("FULL"),
@@ -127,6 +133,11 @@ export const configSchema = z
 
     // HTTP and WebSocket
     BODY_LIMIT_BYTES: int(16_384, 256, 10_485_760),
+    /** Node's headersTimeout / requestTimeout: a client gets this long for its request head / its whole request. */
+    HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100, 300_000),
+    HTTP_REQUEST_TIMEOUT_MS: int(10_000, 100, 300_000),
+    /** Node's maxHeaderSize: a larger request head is refused with 431. */
+    HTTP_MAX_HEADER_BYTES: int(16_384, 1024, 1_048_576),
     WS_MAX_BUFFERED_BYTES: int(1_048_576, 1024),
     WS_MAX_MESSAGES_PER_SEC: int(20, 1),
     WS_MAX_CLIENTS: int(20_000, 1),
@@ -169,6 +180,8 @@ export const configSchema = z
       ctx.addIssue({ code: "custom", path: ["STAKE_MIN_MICRO_USD"], message: "must not exceed STAKE_MAX_MICRO_USD" });
     if (c.MIN_MULTIPLIER_HUNDREDTHS > c.MAX_MULTIPLIER_HUNDREDTHS)
       ctx.addIssue({ code: "custom", path: ["MIN_MULTIPLIER_HUNDREDTHS"], message: "must not exceed MAX_MULTIPLIER_HUNDREDTHS" });
+    if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS)
+      ctx.addIssue({ code: "custom", path: ["HTTP_HEADERS_TIMEOUT_MS"], message: "must not exceed HTTP_REQUEST_TIMEOUT_MS" });
   });
 
 export type Config = z.output<typeof configSchema>;

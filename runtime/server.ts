@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "h3";
@@ -44,9 +45,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       hostname: config.HOST,
       silent: true,
       gracefulShutdown: false,
+      node: nodeServerOptions(config),
       plugins: [websocket({ options: { node: { serverOptions: { maxPayload: 4096, perMessageDeflate: false } } } })],
     });
     await server.ready();
+    server.node?.server?.on("clientError", answerClientError);
     const stopSchedule = config.JOBS_ENABLED ? scheduleJobs(runner) : () => {};
     const address = server.node?.server?.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
@@ -77,4 +80,50 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await booted.close();
     throw error;
   }
+}
+
+/**
+ * Limits of Node's HTTP server on a request (issue 13): the head must arrive within
+ * HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS (Node answers 408
+ * and closes; its default holds a trickled body for 300 s), and a head larger than
+ * HTTP_MAX_HEADER_BYTES is refused with 431. Node looks for overdue requests every
+ * `connectionsCheckingInterval` (default 30 s), so that runs at a tenth of the shortest timeout.
+ * A WebSocket, once upgraded, is no longer a request and is not cut.
+ */
+export function nodeServerOptions(config: Config) {
+  const shortestMs = Math.min(config.HTTP_HEADERS_TIMEOUT_MS, config.HTTP_REQUEST_TIMEOUT_MS);
+  return {
+    headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    maxHeaderSize: config.HTTP_MAX_HEADER_BYTES,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(shortestMs / 10))),
+  };
+}
+
+/** What Node's HTTP parser and timers refuse before any handler runs, answered in API.md's error shape. */
+const CLIENT_ERRORS: Record<string, [status: number, reason: string, code: string, message: string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout", "request_timeout", "the request did not arrive in time"],
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large", "headers_too_large", "the request head is too large"],
+};
+
+/**
+ * Node's `clientError`: a request that timed out (HTTP_*_TIMEOUT_MS), a head over
+ * HTTP_MAX_HEADER_BYTES or a malformed request. Without a listener Node writes a bare status line;
+ * with this one the client gets the API's JSON error shape, then the connection closes.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // A response already under way, or a connection already gone: nothing sensible can be written.
+  if (!socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  if (error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] = CLIENT_ERRORS[error.code ?? ""] ?? [400, "Bad Request", "invalid_request", "malformed HTTP request"];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

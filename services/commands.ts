@@ -1,13 +1,14 @@
 import type { CommandMap } from "../storage/writer.ts";
 import { InsufficientBalanceError, ensurePlayerAccount } from "../storage/ledger.ts";
 import { closeGaps, insertTick, openGap } from "./price/persistence.ts";
+import { recordStaleThreshold } from "./price/stale-thresholds.ts";
 import { creditOp } from "./bets/credit.ts";
 import { pruneExposureBefore } from "./bets/exposure-prune.ts";
-import { ExistingBet, placeBetOp } from "./bets/place-op.ts";
+import { ArchivedBet, ExistingBet, placeBetOp } from "./bets/place-op.ts";
 import { BetRefusal } from "./bets/refusals.ts";
 import { settleBets } from "./resolver/settle.ts";
 import { finishRun, startRun } from "./archive/runs.ts";
-import { purgeBets, purgeGaps, purgeTicks } from "./archive/purge.ts";
+import { markBetKeysBackfilled, pruneArchivedBetKeys, purgeBets, purgeGaps, purgeTicks, rememberArchivedBetKeys } from "./archive/purge.ts";
 
 /**
  * Every write the service makes, by name (ADR-005): the whole write surface of the current database
@@ -20,6 +21,7 @@ export const COMMANDS = {
   "price.insertTick": insertTick,
   "price.openGap": openGap,
   "price.closeGaps": closeGaps,
+  "price.recordStaleThreshold": recordStaleThreshold,
   "bets.place": placeBetOp,
   "bets.pruneExposure": pruneExposureBefore,
   "resolver.settle": settleBets,
@@ -28,9 +30,12 @@ export const COMMANDS = {
   "archive.purgeBets": purgeBets,
   "archive.purgeTicks": purgeTicks,
   "archive.purgeGaps": purgeGaps,
+  "archive.pruneBetKeys": pruneArchivedBetKeys,
+  "archive.rememberBetKeys": rememberArchivedBetKeys,
+  "archive.markBetKeysBackfilled": markBetKeysBackfilled,
 } satisfies CommandMap;
 
 export type Commands = typeof COMMANDS;
 
 /** Errors a command may throw that callers tell apart with instanceof (rebuilt across the thread). */
-export const COMMAND_ERRORS = [BetRefusal, ExistingBet, InsufficientBalanceError];
+export const COMMAND_ERRORS = [BetRefusal, ExistingBet, ArchivedBet, InsufficientBalanceError];

@@ -65,9 +65,9 @@ describe("POST /api/auth/nonce", () => {
     const b = await requestNonce(server, account.address);
     expect(a.nonce).toMatch(/^[A-Za-z0-9]{16,}$/);
     expect(a.nonce).not.toBe(b.nonce);
-    expect(a).toMatchObject({ domain: "localhost:3000", uri: "http://localhost:3000", chainId: 1, issuedAt: clock, expirationTime: clock + NONCE_TTL_MS });
+    expect(a).toMatchObject({ domain: "localhost:3000", uri: "http://localhost:3000", chainId: 1, issuedAt: clock, expirationTime: clock + SESSION_TTL_MS });
     const parsed = parseSiweMessage(a.message);
-    expect(parsed).toMatchObject({ ok: true, message: { address: account.address, nonce: a.nonce, domain: "localhost:3000", issuedAtMs: clock, expirationTimeMs: clock + NONCE_TTL_MS } });
+    expect(parsed).toMatchObject({ ok: true, message: { address: account.address, nonce: a.nonce, domain: "localhost:3000", issuedAtMs: clock, expirationTimeMs: clock + SESSION_TTL_MS } });
   });
 
   it("refuses what is not an address with 400", async () => {

@@ -82,6 +82,10 @@ export interface ArchiveReport {
   startedAt: number;
   currentWeekStart: number;
   weeks: WeekReport[];
+  /** Keys of bets archived before migration 080 remembered by this run (its first run only). */
+  betKeysBackfilled: number;
+  /** Idempotency keys of archived bets forgotten because their bets were placed over IDEMPOTENCY_KEY_RETENTION_MS ago. */
+  betKeysPruned: number;
   durationMs: number;
 }
 
@@ -124,8 +128,10 @@ export async function runArchive(ctx: AppContext, options: ArchiveOptions = {}):
   const chunks = { ...DEFAULT_CHUNKS, ...options.chunks };
   const conn = openArchiverConnection(ctx);
   const weeks: WeekReport[] = [];
+  let betKeysBackfilled = 0;
   try {
     const sql = prepareWeekSql(conn);
+    betKeysBackfilled = await backfillBetKeys(ctx, conn, startedAt - ctx.config.IDEMPOTENCY_KEY_RETENTION_MS);
     for (let i = 0; i < WEEKS_PER_RUN_MAX; i++) {
       const first = (sql.firstLeft.get(currentWeekStart) as { t: number | null }).t;
       if (first === null) break;
@@ -137,10 +143,60 @@ export async function runArchive(ctx: AppContext, options: ArchiveOptions = {}):
   } finally {
     conn.close();
   }
-  const report: ArchiveReport = { ok: weeks.every((w) => w.status === "done"), startedAt, currentWeekStart, weeks, durationMs: Math.round(performance.now() - started) };
+  const betKeysPruned = await pruneBetKeys(ctx, startedAt - ctx.config.IDEMPOTENCY_KEY_RETENTION_MS);
+  const report: ArchiveReport = {
+    ok: weeks.every((w) => w.status === "done"),
+    startedAt,
+    currentWeekStart,
+    weeks,
+    betKeysBackfilled,
+    betKeysPruned,
+    durationMs: Math.round(performance.now() - started),
+  };
   if (!report.ok) ctx.log.error({ weeks: weeks.filter((w) => w.status === "failed") }, "archive run failed");
   else ctx.log.info({ weeks: weeks.length, durationMs: report.durationMs }, "archive run finished");
   return report;
+}
+
+const BACKFILL_KEYS_PER_OP = 1000;
+const BACKFILL_PAGES_MAX = 1_000_000;
+
+/**
+ * Once per database (migration 080): the keys of history's bets placed since `sinceMs` (bets archived
+ * before the key table existed) go into archived_bet_keys, a page at a time by id, through the queue.
+ */
+async function backfillBetKeys(ctx: AppContext, conn: Db, sinceMs: number): Promise<number> {
+  if (conn.prepare("SELECT 1 FROM main.archived_bet_keys_backfill").get()) return 0;
+  const page = conn.prepare(
+    `SELECT json_group_array(json_array(account_id, idempotency_key, id, request_hash, placed_at)) AS rows, max(id) AS last, count(*) AS n
+       FROM (SELECT account_id, idempotency_key, id, request_hash, placed_at FROM hist.bets WHERE id > ? ORDER BY id LIMIT ?)`,
+  );
+  let remembered = 0;
+  let afterId = 0;
+  for (let i = 0; i < BACKFILL_PAGES_MAX; i++) {
+    const { rows, last, n } = page.get(afterId, BACKFILL_KEYS_PER_OP) as { rows: string; last: number | null; n: number };
+    if (n === 0 || last === null) break;
+    afterId = last;
+    const recent = (JSON.parse(rows) as [number, string, number, string, number][]).filter((r) => r[4] >= sinceMs);
+    if (recent.length > 0) remembered += (await ctx.queue.run("archive.rememberBetKeys", JSON.stringify(recent))).rows;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await ctx.queue.run("archive.markBetKeysBackfilled", ctx.now());
+  return remembered;
+}
+
+const PRUNE_KEYS_PER_OP = 2000;
+const PRUNE_KEYS_OPS_MAX = 10_000;
+
+/** Forgets the archived idempotency keys of bets placed before `beforeMs`, a small operation at a time. */
+async function pruneBetKeys(ctx: AppContext, beforeMs: number): Promise<number> {
+  let pruned = 0;
+  for (let i = 0; i < PRUNE_KEYS_OPS_MAX; i++) {
+    const { rows } = await ctx.queue.run("archive.pruneBetKeys", beforeMs, PRUNE_KEYS_PER_OP);
+    pruned += rows;
+    if (rows < PRUNE_KEYS_PER_OP) break;
+  }
+  return pruned;
 }
 
 /** The archiver's own connection: current as `main` (read), history as `hist` (the only file it writes directly). */
@@ -255,6 +311,9 @@ async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: numb
   });
   if ((sql.missingGaps.get(weekStart, weekEnd) as { n: number }).n > 0) throw new VerifyError("copied stale gaps differ in history", {});
   addGaps(sql.main, weekStart, weekEnd, totals);
+  // The thresholds the week's bets were decided with go along, so history alone recomputes them.
+  inTransaction(conn, () => sql.copyThresholds.run(weekEnd));
+  if ((sql.missingThresholds.get(weekEnd) as { n: number }).n > 0) throw new VerifyError("stale thresholds differ in history", {});
   return totals;
 }
 

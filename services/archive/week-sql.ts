@@ -88,6 +88,14 @@ export function prepareWeekSql(conn: Db) {
       `SELECT count(*) AS n FROM (SELECT id, start_at, end_at FROM main.stale_gaps WHERE end_at >= ?1 AND end_at < ?2
          EXCEPT SELECT id, start_at, end_at FROM hist.stale_gaps WHERE end_at >= ?1 AND end_at < ?2)`,
     ),
+    // The stale thresholds in force up to the week's end (migration 090): copied, never purged (one row per change).
+    copyThresholds: conn.prepare(
+      "INSERT OR IGNORE INTO hist.stale_thresholds (from_t, stale_ms) SELECT from_t, stale_ms FROM main.stale_thresholds WHERE from_t < ?1",
+    ),
+    missingThresholds: conn.prepare(
+      `SELECT count(*) AS n FROM (SELECT from_t, stale_ms FROM main.stale_thresholds WHERE from_t < ?1
+         EXCEPT SELECT from_t, stale_ms FROM hist.stale_thresholds WHERE from_t < ?1)`,
+    ),
     /** The t of the ?3-th tick (0-based) in [?1, ?2): the end of the next purge chunk. */
     tickBoundary: conn.prepare("SELECT t FROM main.price_ticks WHERE t >= ?1 AND t < ?2 ORDER BY t LIMIT 1 OFFSET ?3"),
     gapIds: conn.prepare("SELECT id FROM main.stale_gaps WHERE end_at >= ?1 AND end_at < ?2 ORDER BY id LIMIT ?3"),

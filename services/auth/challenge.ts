@@ -29,8 +29,11 @@ export async function issueChallenge(ctx: AppContext, address: string, clientIp:
       "retry-after": String(retryAfterS),
     });
   }
-  const { nonce, issuedAt, expiresAt } = await ctx.services.auth.nonces.issue(address);
+  const { nonce, issuedAt } = await ctx.services.auth.nonces.issue(address);
   const { AUTH_DOMAIN: domain, AUTH_URI: uri, AUTH_CHAIN_ID: chainId } = ctx.config;
+  // The message's Expiration Time is the end of the session it signs in (a session never outlives
+  // its message); the nonce itself must still be used within NONCE_TTL_MS (checked at verify).
+  const expiresAt = issuedAt + ctx.config.SESSION_TTL_MS;
   const message = buildSiweMessage({
     domain,
     address,

@@ -52,11 +52,13 @@ export class SessionManager {
     if (this.#revoked.size > REVOKED_REMEMBERED_MAX) this.#revoked.delete(this.#revoked.values().next().value!);
   }
 
-  async create(address: string, accountId: number): Promise<{ token: string; expiresAt: number }> {
+  /** A new session, ending after the TTL or at `notAfterMs` (the SIWE message's Expiration Time), whichever is first. */
+  async create(address: string, accountId: number, notAfterMs?: number): Promise<{ token: string; expiresAt: number }> {
     const token = randomBytes(TOKEN_BYTES).toString("base64url");
-    const expiresAt = this.#o.now() + this.#o.ttlMs;
+    const now = this.#o.now();
+    const expiresAt = Math.min(now + this.#o.ttlMs, notAfterMs ?? Number.POSITIVE_INFINITY);
     const session: Session = { address, accountId, expiresAt };
-    await this.#o.kv.set(key(hashToken(token)), JSON.stringify(session), this.#o.ttlMs);
+    await this.#o.kv.set(key(hashToken(token)), JSON.stringify(session), Math.max(1, expiresAt - now));
     return { token, expiresAt };
   }
 

@@ -28,6 +28,7 @@ export async function signIn(ctx: AppContext, message: string, signature: string
     if (error instanceof QueueClosedError) throw apiError(503, "shutting_down", error.message);
     throw error;
   }
-  const { token, expiresAt } = await auth.sessions.create(address, accountId);
+  // A session never outlives the message it was signed in with (EIP-4361 `Expiration Time`).
+  const { token, expiresAt } = await auth.sessions.create(address, accountId, result.message.expirationTimeMs);
   return { token, address, expiresAt };
 }

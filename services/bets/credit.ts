@@ -11,13 +11,16 @@ export interface CreditInput {
   at: number;
   /** New accounts get the same demo deposit as at sign-in, so crediting first changes nothing else. */
   demoBalanceMicroUsd: number;
+  /** BALANCE_MAX_MICRO_USD: a credit may not take the player's balance above this. */
+  balanceMaxMicroUsd: number;
 }
 
 export type CreditOutcome =
   | { kind: "credited"; accountId: number; balanceMicroUsd: number }
   | { kind: "replayed"; accountId: number; balanceMicroUsd: number }
   | { kind: "conflict"; reference: string }
-  | { kind: "insufficient_balance"; balanceMicroUsd: number };
+  | { kind: "insufficient_balance"; balanceMicroUsd: number }
+  | { kind: "balance_limit"; balanceMicroUsd: number; balanceMaxMicroUsd: number };
 
 
 function prepare(db: Db) {
@@ -49,6 +52,16 @@ export function creditOp(db: Db, input: CreditInput): CreditOutcome {
   }
   const amount = Math.abs(input.amountMicroUsd);
   const inbound = input.amountMicroUsd > 0;
+  if (!Number.isSafeInteger(amount) || amount === 0) throw new Error(`credit amount must be a non-zero safe integer, got ${input.amountMicroUsd}`);
+  if (inbound) {
+    // Both sides stay safe integers: the player at most BALANCE_MAX, the funding account (which
+    // goes negative by every credit) above -MAX_SAFE_INTEGER.
+    const balance = (s.balance.get(accountId) as { balance: number }).balance;
+    const funding = (s.balance.get(FUNDING_ACCOUNT_ID) as { balance: number }).balance;
+    if (balance + amount > input.balanceMaxMicroUsd || funding - amount < -Number.MAX_SAFE_INTEGER) {
+      return { kind: "balance_limit", balanceMicroUsd: balance, balanceMaxMicroUsd: input.balanceMaxMicroUsd };
+    }
+  }
   try {
     const moved = transfer(db, {
       debitAccountId: inbound ? FUNDING_ACCOUNT_ID : accountId,

@@ -42,10 +42,28 @@ export class ExistingBet extends Error {
   }
 }
 
+/**
+ * The idempotency key belongs to a bet the archiver moved to the historical database (migration
+ * 080): nothing was written; the caller answers from that bet (same request) or with a conflict.
+ */
+export class ArchivedBet extends Error {
+  constructor(
+    readonly betId: number,
+    readonly requestHash: string,
+  ) {
+    super("idempotency key already used by an archived bet");
+  }
+}
+
+export interface ArchivedKey {
+  bet_id: number;
+  request_hash: string;
+}
 
 function prepare(db: Db) {
   return {
     byKey: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE account_id = ? AND idempotency_key = ?`),
+    archivedKey: db.prepare("SELECT bet_id, request_hash FROM archived_bet_keys WHERE account_id = ? AND idempotency_key = ?"),
     // The counter kept by the triggers of migration 060 (the row the debit writes anyway).
     openBets: db.prepare("SELECT open_bets AS n FROM accounts WHERE id = ?"),
     // From the covering partial index bets_open_by_cell: this player's open bets in this cell.
@@ -82,9 +100,11 @@ export const placeStatements = statementCache(prepare);
  * 3. the bet row, unless the player already used the idempotency key (UNIQUE; also for a retry
  *    queued in the same batch, or committed by another process, whose transaction finished before
  *    ours began) → ExistingBet;
+ *    A key whose bet was archived (kept in archived_bet_keys by the purge) makes the insert itself
+ *    fail (trigger of migration 080, no extra statement per bet) → ArchivedBet;
  * 4. the conditional deduction and two ledger entries via `transfer`.
- * A refused request whose key was used before is also answered with ExistingBet: a retry of a
- * committed bet gets its bet back even if a limit would refuse it now.
+ * A refused request whose key was used before is also answered with ExistingBet (or ArchivedBet): a
+ * retry of a committed bet gets its bet back even if a limit would refuse it now.
  */
 export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet {
   const s = placeStatements(db);
@@ -92,12 +112,23 @@ export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet 
     checkLimits(s, p, limits);
   } catch (error) {
     const existing = s.byKey.get(p.accountId, p.idempotencyKey);
-    throw existing ? new ExistingBet(toBetRow(existing)) : error;
+    if (existing) throw new ExistingBet(toBetRow(existing));
+    throw archivedBetOf(s, p) ?? error;
   }
-  const inserted = s.insertBet.run(
-    p.accountId, p.address, p.col, p.row, p.windowStart, p.windowEnd, p.bandLowCents, p.bandHighCents,
-    p.stakeMicroUsd, p.multiplierHundredths, p.payoutMicroUsd, p.placedAt, p.idempotencyKey, p.requestHash,
-  );
+  let inserted: { changes: number; lastInsertRowid: number | bigint };
+  try {
+    inserted = s.insertBet.run(
+      p.accountId, p.address, p.col, p.row, p.windowStart, p.windowEnd, p.bandLowCents, p.bandHighCents,
+      p.stakeMicroUsd, p.multiplierHundredths, p.payoutMicroUsd, p.placedAt, p.idempotencyKey, p.requestHash,
+    );
+  } catch (error) {
+    // Trigger bets_key_not_archived (migration 080): the key belongs to a bet the archiver moved.
+    if (!String((error as Error)?.message).includes("archived_idempotency_key")) throw error;
+    // A key reused before migration 080 may name a current bet too: the current one is the answer.
+    const existing = s.byKey.get(p.accountId, p.idempotencyKey);
+    if (existing) throw new ExistingBet(toBetRow(existing));
+    throw archivedBetOf(s, p) ?? error;
+  }
   if (inserted.changes === 0) throw new ExistingBet(toBetRow(s.byKey.get(p.accountId, p.idempotencyKey)));
   const bet = newBetRow(Number(inserted.lastInsertRowid), p);
   try {
@@ -117,6 +148,12 @@ export function placeBetOp(db: Db, p: PlaceParams, limits: OpLimits): PlacedBet 
     }
     throw error;
   }
+}
+
+/** The ArchivedBet answer when the player's key belongs to an archived bet (only read on refusal paths). */
+function archivedBetOf(s: ReturnType<typeof prepare>, p: PlaceParams): ArchivedBet | undefined {
+  const archived = s.archivedKey.get(p.accountId, p.idempotencyKey) as ArchivedKey | undefined;
+  return archived ? new ArchivedBet(archived.bet_id, archived.request_hash) : undefined;
 }
 
 function checkLimits(s: ReturnType<typeof prepare>, p: PlaceParams, limits: OpLimits): void {

@@ -2,11 +2,12 @@ import { Counter } from "prom-client";
 import type { AppContext } from "../../runtime/context.ts";
 import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
 import { balanceOf } from "../../storage/ledger.ts";
-import { payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";
+import { BET_COLUMNS, payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";
 import type { ExposureBook } from "./exposure-book.ts";
 import type { OpenBet } from "../resolver/types.ts";
 import { publishPlayerEvent } from "../realtime/player-events.ts";
-import { ExistingBet, placeStatements, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
+import { ArchivedBet, ExistingBet, placeStatements, type ArchivedKey, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
+import { statementCache, type Db } from "../../storage/db.ts";
 import { TokenBucketLimiter } from "./rate-limiter.ts";
 import { BetRefusal } from "./refusals.ts";
 import { minMultiplierHundredths, requestHash, type PlaceBetBody } from "./request.ts";
@@ -79,8 +80,11 @@ export class BetPlacement {
     } catch (error) {
       // A refused request may be the retry of a committed bet: that one gets its bet back. The
       // lookup is paid only on this path; on the happy path the UNIQUE key inside the op decides.
-      const stored = placeStatements(ctx.db).byKey.get(player.accountId, body.idempotencyKey);
+      const statements = placeStatements(ctx.db);
+      const stored = statements.byKey.get(player.accountId, body.idempotencyKey);
       if (stored) return this.#replay(player, toBetRow(stored), hash);
+      const archived = statements.archivedKey.get(player.accountId, body.idempotencyKey) as ArchivedKey | undefined;
+      if (archived) return this.#replayArchived(player, archived.bet_id, archived.request_hash, hash);
       throw error;
     }
 
@@ -93,6 +97,7 @@ export class BetPlacement {
       placed = await op;
     } catch (error) {
       if (error instanceof ExistingBet) return this.#replay(player, error.bet, hash);
+      if (error instanceof ArchivedBet) return this.#replayArchived(player, error.betId, error.requestHash, hash);
       throw error;
     } finally {
       if (this.#inFlight.get(flightKey) === betOnly) this.#inFlight.delete(flightKey);
@@ -177,6 +182,18 @@ export class BetPlacement {
     return { status: 200, bet: toBetJson(bet), balanceMicroUsd: balanceOf(this.ctx.db, player.accountId) };
   }
 
+  /**
+   * A retry of a bet the archiver moved to history: a different request is a conflict without a
+   * read; the same one gets the bet as history holds it (the purge that moved the key ran after the
+   * copy was verified, so it is there; current is asked too in case of a rerun half-way).
+   */
+  #replayArchived(player: Player, betId: number, storedHash: string, hash: string): PlaceBetAnswer {
+    if (storedHash !== hash) throw new BetRefusal("idempotency_conflict", { betId: String(betId) });
+    const raw = [this.ctx.history, this.ctx.db].map((db) => betByIdStatement(db).get(betId, player.accountId)).find((r) => r !== undefined);
+    if (!raw) throw new Error(`archived bet ${betId} of an idempotency key is in neither database`);
+    return this.#replay(player, toBetRow(raw), hash);
+  }
+
   /** Runs once the bet is durable: book, resolver, player events. None of it may fail the answer. */
   #afterCommit(bet: BetRow, balanceMicroUsd: number): void {
     const { ctx } = this;
@@ -204,6 +221,8 @@ export class BetPlacement {
     publishPlayerEvent(ctx, bet.address, { type: "balance", balanceMicroUsd }, { betId: bet.id });
   }
 }
+
+const betByIdStatement = statementCache((db: Db) => db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE id = ? AND account_id = ?`));
 
 /** 400 invalid_request naming the field, like a schema failure (API.md has no separate code). */
 export class StakeOutOfRange extends Error {

@@ -46,7 +46,13 @@ export const installPrice: InstallModule = (ctx) => {
   }
 
   return {
-    start() {
+    async start() {
+      // The threshold the settlement rule uses from now on (services/price/stale-thresholds.ts),
+      // recorded before any window is decided. If it cannot be written, the recorded one stays in
+      // force for settlement and proofs alike (they never disagree), and this says so.
+      await ctx.queue.run("price.recordStaleThreshold", ctx.now(), config.PRICE_STALE_MS).catch((error: unknown) => {
+        log.error({ err: error, staleMs: config.PRICE_STALE_MS }, "could not record PRICE_STALE_MS; settlement keeps the recorded threshold");
+      });
       feed.startMonitor();
       for (const runner of runners) runner.start();
       const described = config.PRICE_SOURCES.map((name) =>

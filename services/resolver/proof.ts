@@ -4,11 +4,12 @@ import { RULE_TEXT, resolveBet, type StaleGap, type Tick } from "../../domain/re
 import { BET_COLUMNS, toBetJson, type BetJson } from "../bets/bet-json.ts";
 import { toBetRow } from "../bets/rows.ts";
 import { windowEvidence } from "./evidence.ts";
+import { staleMsAt } from "../price/stale-thresholds.ts";
 
 export interface Proof {
   bet: BetJson;
   rule: string;
-  /** PRICE_STALE_MS the rule was applied with. */
+  /** The PRICE_STALE_MS in force at the window's start (recorded, migration 090): what the rule was applied with. */
   staleMs: number;
   /** The newest stored tick before the window start (it decides whether the feed was fresh at t0), then every tick of [t0, t1). */
   ticks: { t: number; priceCents: number }[];
@@ -34,7 +35,8 @@ export function buildProof(ctx: AppContext, accountId: number, betId: number): P
   const row = toBetRow(raw);
   const evidence = windowEvidence(dbs, row.window_start, row.window_end);
   const terms = { windowStart: row.window_start, windowEnd: row.window_end, bandLowCents: row.band_low_cents, bandHighCents: row.band_high_cents };
-  const staleMs = ctx.config.PRICE_STALE_MS;
+  // The threshold recorded for the window's start: a later PRICE_STALE_MS does not change old proofs.
+  const staleMs = staleMsAt(dbs, row.window_start, ctx.config.PRICE_STALE_MS);
   // An open bet is judged on what is stored so far: ticks up to now (its window may still run).
   const knownUntil = row.status === "open" ? Math.min(ctx.now(), row.window_end) : row.window_end;
   const verdict = resolveBet(terms, { ticks: evidence.ticks, staleGaps: evidence.staleGaps, staleMs, knownUntil });

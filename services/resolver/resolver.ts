@@ -6,6 +6,7 @@ import { firstWin, mergeTicks, resolveBet, type Tick, type Win } from "../../dom
 import { BET_COLUMNS, toBetJson } from "../bets/bet-json.ts";
 import { toBetRow } from "../bets/rows.ts";
 import { ticksBetween, newestTick, windowEvidence } from "./evidence.ts";
+import { staleMsAt } from "../price/stale-thresholds.ts";
 import { createResolverMetrics, type ResolverMetrics } from "./metrics.ts";
 import { OpenIndex, type ColumnBucket } from "./open-index.ts";
 import { openBetFromRow, settledBetRow, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
@@ -216,9 +217,11 @@ export class Resolver implements ResolverService {
     const evidence = windowEvidence(this.#dbs, windowStart, windowEnd);
     const liveGaps = this.#ctx.services.price?.staleGaps(windowStart, windowEnd) ?? [];
     const settlements: Settlement[] = [];
+    // The threshold recorded for this window, as the proof will read it (never today's setting).
+    const staleMs = staleMsAt(this.#dbs, windowStart, this.#ctx.config.PRICE_STALE_MS);
     for (const band of column.bands) {
       const terms = { windowStart, windowEnd, bandLowCents: band.bandLowCents, bandHighCents: band.bandHighCents };
-      const input = { ticks: evidence.ticks, staleGaps: evidence.staleGaps, staleMs: this.#ctx.config.PRICE_STALE_MS, knownUntil: windowEnd };
+      const input = { ticks: evidence.ticks, staleGaps: evidence.staleGaps, staleMs, knownUntil: windowEnd };
       let verdict = resolveBet(terms, input) as FinalVerdict;
       if (verdict.status === "lost" && liveGaps.length > 0) {
         // The monitor saw the feed stale in this window but its gap is not stored yet: wait for it, so
