@@ -8,6 +8,7 @@ import { BetRefusal } from "./bets/refusals.ts";
 import { settleBets } from "./resolver/settle.ts";
 import { finishRun, startRun } from "./archive/runs.ts";
 import { purgeBets, purgeGaps, purgeTicks } from "./archive/purge.ts";
+import { probeWrite } from "../storage/health-probe.ts";
 
 /**
  * Every write the service makes, by name (ADR-005): the whole write surface of the current database
@@ -28,6 +29,7 @@ export const COMMANDS = {
   "archive.purgeBets": purgeBets,
   "archive.purgeTicks": purgeTicks,
   "archive.purgeGaps": purgeGaps,
+  "health.probe": probeWrite,
 } satisfies CommandMap;
 
 export type Commands = typeof COMMANDS;
