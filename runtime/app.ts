@@ -31,6 +31,8 @@ export async function loadHandlers(dir: string): Promise<LoadedRoutes> {
 export function createApp(ctx: AppContext, loaded: LoadedRoutes): H3 {
   const { log, metrics, config } = ctx;
   const app = new H3({
+    // Errors are logged once, by onError below (a bug in full; a dependency fault as a warning).
+    silent: true,
     onRequest(event) {
       const incoming = event.req.headers.get("x-request-id");
       event.context.requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();

@@ -131,7 +131,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   };
   ctx.readyChecks.set("db", async () => {
     if (writerFailed) return "writer failed";
-    return probeDatabase(queue, ctx.now());
+    return probeDatabase(ctx.queue, ctx.now());
   });
   ctx.readyChecks.set("redis", async () => {
     if (!config.REDIS_URL) return "not_configured";

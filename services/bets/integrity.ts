@@ -211,7 +211,7 @@ function checkStuckOpenBets(ctx: AppContext, reader: Db, add: Add): void {
   const endedBefore = ctx.now() - ctx.config.STUCK_BET_GRACE_MS;
   const { n, oldest } = reader.prepare(Q.STUCK_OPEN_BETS).get(endedBefore) as { n: number; oldest: number | null };
   if (n === 0) return;
-  const ids = reader.prepare(Q.STUCK_OPEN_BET_IDS).pluck().all(endedBefore, STUCK_IDS_MAX) as number[];
+  const ids = (reader.prepare(Q.STUCK_OPEN_BET_IDS).all(endedBefore, STUCK_IDS_MAX) as { id: number }[]).map((r) => r.id);
   add({
     check: "stuck_open_bet",
     message: `${n} open bets whose window ended more than ${ctx.config.STUCK_BET_GRACE_MS} ms ago are not settled yet`,

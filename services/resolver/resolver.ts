@@ -113,7 +113,8 @@ export class Resolver implements ResolverService {
    */
   endedOpenCount(): number {
     const endedBy = this.#ctx.now() - this.#o.settleDelayMs;
-    return orphanStatements(this.#ctx.db).endedOpen.get(columnOf(endedBy, this.#ctx.config.COLUMN_MS) + 1, endedBy) as number;
+    const row = orphanStatements(this.#ctx.db).endedOpen.get(columnOf(endedBy, this.#ctx.config.COLUMN_MS) + 1, endedBy) as { n: number };
+    return row.n;
   }
 
   /** Starts watching a committed bet. A bet whose window has already begun is first checked against the ticks seen. */
@@ -409,7 +410,7 @@ function decidingTicks(ticks: readonly Tick[], win: Win): Tick[] {
 const orphanStatements = statementCache((db: Db) => ({
   // Columns before the one in progress (a column's bets share its window).
   openIds: db.prepare("SELECT id FROM bets WHERE status = 'open' AND col < ? LIMIT ?").pluck(),
-  endedOpen: db.prepare("SELECT count(*) FROM bets WHERE status = 'open' AND col < ? AND window_end <= ?").pluck(),
+  endedOpen: db.prepare("SELECT count(*) AS n FROM bets WHERE status = 'open' AND col < ? AND window_end <= ?"),
   row: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE id = ? AND status = 'open' AND window_end <= ?`),
 }));
 
