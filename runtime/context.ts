@@ -106,7 +106,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
       })
     : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError }), COMMANDS);
   const redisLimits = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, pendingMax: config.REDIS_PENDING_MAX };
-  const kv = config.REDIS_URL ? createRedisKv({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, limits: redisLimits }) : createMemoryKv();
+  const kv = config.REDIS_URL
+    ? createRedisKv({
+        url: config.REDIS_URL,
+        prefix: config.REDIS_PREFIX,
+        limits: redisLimits,
+        onError: (error) => log.warn({ err: error.message }, "redis store error"),
+      })
+    : createMemoryKv();
   const bus = config.REDIS_URL
     ? createRedisBus({
         url: config.REDIS_URL,

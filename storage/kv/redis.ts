@@ -10,6 +10,8 @@ export interface RedisKvOptions {
   prefix: string;
   /** Command timeout and pending-command bound (storage/redis-guard.ts); defaults 1 s and 10 000. */
   limits?: RedisLimits;
+  /** Connection errors (ioredis reconnects by itself; commands meanwhile fail within the timeout). */
+  onError?: (error: Error) => void;
 }
 
 /**
@@ -25,6 +27,8 @@ export function createRedisKv(options: RedisKvOptions): Kv {
   const driver = redisDriver({ url: options.url, base, lazyConnect: false, ...commandClientOptions(limits) });
   const storage = createStorage({ driver });
   const client = (): Redis => driver.getInstance!() as Redis;
+  // Created now, with a listener: an "error" event without one is printed by ioredis as unhandled.
+  client().on("error", options.onError ?? (() => {}));
   const k = (key: string) => `${base}:${key}`;
 
   return {
