@@ -3,7 +3,7 @@ import { QueueClosedError } from "../../storage/batch-queue.ts";
 import { unavailableDependency } from "../../storage/unavailable.ts";
 import { statementCache, type Db } from "../../storage/db.ts";
 import { columnOf } from "../../domain/grid.ts";
-import { firstWin, mergeTicks, resolveBet, type Tick, type Win } from "../../domain/resolution.ts";
+import { firstWin, mergeTicks, resolveBet, type StaleGap, type Tick, type Win } from "../../domain/resolution.ts";
 import { BET_COLUMNS, toBetJson } from "../bets/bet-json.ts";
 import { toBetRow } from "../bets/rows.ts";
 import { ticksBetween, newestTick, windowEvidence } from "./evidence.ts";
@@ -247,6 +247,7 @@ export class Resolver implements ResolverService {
       const terms = { windowStart, windowEnd, bandLowCents: band.bandLowCents, bandHighCents: band.bandHighCents };
       const input = { ticks: evidence.ticks, staleGaps: evidence.staleGaps, staleMs: this.#ctx.config.PRICE_STALE_MS, knownUntil: windowEnd };
       let verdict = resolveBet(terms, input) as FinalVerdict;
+      let gaps: StaleGap[] | undefined;
       if (verdict.status === "lost" && liveGaps.length > 0) {
         // The monitor saw the feed stale in this window but its gap is not stored yet: wait for it, so
         // the proof shows the gap; past the deadline, decide on what the monitor said.
@@ -255,9 +256,11 @@ export class Resolver implements ResolverService {
           continue;
         }
         verdict = resolveBet(terms, { ...input, staleGaps: [...evidence.staleGaps, ...liveGaps] }) as FinalVerdict;
+        // Decided on gaps the database may not hold (their write failed): the settlement stores them.
+        if (verdict.status === "void") gaps = liveGaps;
       }
       const ticks = verdict.status === "won" ? decidingTicks(evidence.ticks, verdict) : undefined;
-      for (const bet of band.bets.values()) settlements.push({ bet, verdict, decidedAt: windowEnd, ticks });
+      for (const bet of band.bets.values()) settlements.push({ bet, verdict, decidedAt: windowEnd, ticks, gaps });
     }
     this.#submit(settlements);
   }
