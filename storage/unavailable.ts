@@ -48,3 +48,30 @@ export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+export interface RetryOptions {
+  /** First delay; doubles after each failure up to `maxMs`. */
+  baseMs: number;
+  maxMs: number;
+  /** Told about each failure before the wait (log it). */
+  onRetry?: (error: unknown, failures: number, delayMs: number) => void;
+}
+
+/**
+ * Runs `write` until it succeeds, waiting a capped exponential backoff after each failure that is a
+ * dependency fault (disk full, I/O error): such a write changed nothing and will succeed once the disk
+ * has room, however long that takes. Any other error is thrown at once. For background writes nobody
+ * waits on an answer for (settlements, the archiver), never for a request.
+ */
+export async function retryWhileUnavailable<T>(write: () => T | Promise<T>, options: RetryOptions): Promise<T> {
+  for (let failures = 1; ; failures++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!unavailableDependency(error)) throw error;
+      const delayMs = Math.min(options.baseMs * 2 ** Math.min(failures - 1, 30), options.maxMs);
+      options.onRetry?.(error, failures, delayMs);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
