@@ -76,8 +76,8 @@ export class Resolver implements ResolverService {
   readonly #inflightIds = new Set<number>();
   /** Bounded by the open bets: a bet is in at most one of the index, #waiting, in flight, or here. */
   #retry: Retry[] = [];
-  /** Bets in #retry, and how many times each has failed so far. */
-  readonly #attempts = new Map<number, number>();
+  /** Bets whose settlement failed (waiting in #retry, or in flight again): failures so far, and what it was. */
+  readonly #attempts = new Map<number, { failures: number; settlement: Settlement }>();
   #started = false;
   #timer: NodeJS.Timeout | undefined;
   #nextOrphanSweepAt = 0;
@@ -166,14 +166,28 @@ export class Resolver implements ResolverService {
       this.#nextOrphanSweepAt = now + this.#o.orphanSweepIntervalMs;
       this.#adoptOrphans(now);
     }
+    let written = true;
     if (this.#index.hasEndedBy(now - this.#o.settleDelayMs)) {
       // Ended windows are decided from stored ticks: first let every write queued before now commit
       // (the queue is FIFO), so ticks the price module already handed to the queue are in the database.
-      await this.#ctx.queue.barrier().catch(() => undefined);
+      written = await this.#ctx.queue.barrier().then(
+        () => true,
+        () => false,
+      );
       now = this.#ctx.now();
     }
     this.#submitDueRetries();
-    for (const column of this.#index.takeEnded(now - this.#o.settleDelayMs)) this.#settleEnded(column, now);
+    // While writes fail (a full disk) the stored evidence is not final: ticks handed to the queue may
+    // not be there, and a win waiting for its retry will store its deciding ticks in that window when
+    // it commits. Deciding now could give a verdict the proof later recomputes differently, so ended
+    // windows wait: all of them while the barrier fails, and a window while one of its wins waits.
+    if (written) {
+      const held = this.#windowsWithPendingWins();
+      for (const column of this.#index.takeEnded(now - this.#o.settleDelayMs)) {
+        if (!held.has(column.windowStart)) this.#settleEnded(column, now);
+        else for (const band of column.bands) for (const bet of band.bets.values()) this.#index.add(bet);
+      }
+    }
     this.#metrics.openBets.set(this.#index.size);
     await this.idle();
   }
@@ -374,8 +388,8 @@ export class Resolver implements ResolverService {
     }
     this.#metrics.failures.inc();
     let attempts = 0;
-    for (const s of chunk) attempts = Math.max(attempts, (this.#attempts.get(s.bet.id) ?? 0) + 1);
-    for (const s of chunk) this.#attempts.set(s.bet.id, attempts);
+    for (const s of chunk) attempts = Math.max(attempts, (this.#attempts.get(s.bet.id)?.failures ?? 0) + 1);
+    for (const s of chunk) this.#attempts.set(s.bet.id, { failures: attempts, settlement: s });
     const dueAt = performance.now() + retryDelayMs(attempts, this.#o.retryBaseMs, this.#o.retryMaxMs);
     const dependency = unavailableDependency(error);
     if (dependency || chunk.length === 1) this.#retry.push({ chunk, dueAt });
@@ -386,6 +400,13 @@ export class Resolver implements ResolverService {
       const log = dependency ? this.#ctx.log.warn.bind(this.#ctx.log) : this.#ctx.log.error.bind(this.#ctx.log);
       log({ err: error, bets: chunk.length, attempts, dependency }, "settlement failed; it will be retried until it commits");
     }
+  }
+
+  /** Windows with a win whose settlement failed and has not committed yet (its ticks may not be stored). */
+  #windowsWithPendingWins(): Set<number> {
+    const held = new Set<number>();
+    for (const { settlement } of this.#attempts.values()) if (settlement.verdict.status === "won") held.add(settlement.bet.windowStart);
+    return held;
   }
 
   /** Hands the failed settlements whose backoff has passed back to the queue (wins first, as always). */
