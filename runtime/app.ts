@@ -33,6 +33,8 @@ export async function loadHandlers(dir: string): Promise<LoadedRoutes> {
 export function createApp(ctx: AppContext, loaded: LoadedRoutes): H3 {
   const { log, metrics, config } = ctx;
   const app = new H3({
+    // Errors are logged once, by onError below (a bug in full; a dependency fault as a warning).
+    silent: true,
     onRequest(event) {
       const incoming = event.req.headers.get("x-request-id");
       event.context.requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -88,12 +90,14 @@ function errorResponse(error: HTTPError, event: H3Event, ctx: AppContext, routes
       rendered = { status: 404, body: { error: { code: "not_found", message: "no such route" } } };
     }
   }
-  if (rendered.status >= 500 && !(error.data as { code?: string } | undefined)?.code) {
+  if (rendered.body.error.code === "internal_error") {
     // A bug: log it in full, tell the client nothing about it.
     ctx.log.error({ err: error.cause ?? error, requestId: event.context.requestId, path: event.url.pathname }, "unhandled error");
+  } else if (rendered.body.error.code === "unavailable" && !(error.data as { code?: string } | undefined)?.code) {
+    ctx.log.warn({ err: error.cause ?? error, requestId: event.context.requestId, path: event.url.pathname }, "dependency unavailable");
   }
   const h = new Headers(error.headers);
-  for (const [k, v] of Object.entries(headers)) h.set(k, v);
+  for (const [k, v] of Object.entries({ ...rendered.headers, ...headers })) h.set(k, v);
   h.set("content-type", "application/json; charset=utf-8");
   if (event.context.requestId) h.set("x-request-id", event.context.requestId);
   return new Response(JSON.stringify(rendered.body), { status: rendered.status, headers: h });

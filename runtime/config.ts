@@ -36,6 +36,10 @@ export const configSchema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     REDIS_URL: optionalString.pipe(z.string().url().startsWith("redis").optional()),
     REDIS_PREFIX: z.string().default("tap:"),
+    /** Every Redis command fails (503 `unavailable` on a request) when not answered within this (issue 13: at most 1 s). */
+    REDIS_COMMAND_TIMEOUT_MS: int(1000, 10, 1000),
+    /** Redis commands of one connection waiting at once (offline queue included); beyond it they fail at once. */
+    REDIS_PENDING_MAX: int(10_000, 1, 1_000_000),
 
     // Price feed (ADR-008, SPEC §7)
     PRICE_SOURCES: z
@@ -169,6 +173,8 @@ export const configSchema = z
      * column ends, its losses use the writer's spare time instead of delaying bet placement.
      */
     RESOLVER_LOSS_YIELD_DEPTH: int(16, 0, 1_000_000),
+    /** An open bet whose window ended longer ago than this is an integrity problem ("stuck open bet"). */
+    STUCK_BET_GRACE_MS: int(30_000, 1000, 86_400_000),
   })
   .transform((c) => ({
     ...c,

@@ -109,6 +109,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         },
       })
     : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError }), COMMANDS);
+  const redisLimits = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, pendingMax: config.REDIS_PENDING_MAX };
   const embedded = config.REDIS_URL
     ? undefined
     : openEmbeddedKv({
@@ -118,12 +119,20 @@ export async function createContext(config: Config, options: ContextOptions = {}
         noncesMax: config.NONCES_MAX,
         busyTimeoutMs: config.DB_BUSY_TIMEOUT_MS,
       });
-  const kv = config.REDIS_URL ? createRedisKv({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : embedded!.kv;
+  const kv = config.REDIS_URL
+    ? createRedisKv({
+        url: config.REDIS_URL,
+        prefix: config.REDIS_PREFIX,
+        limits: redisLimits,
+        onError: (error) => log.warn({ err: error.message }, "redis store error"),
+      })
+    : embedded!.kv;
   const nonceKv = embedded?.nonces ?? kv;
   const bus = config.REDIS_URL
     ? createRedisBus({
         url: config.REDIS_URL,
         prefix: config.REDIS_PREFIX,
+        limits: redisLimits,
         onError: (error) => log.warn({ err: error.message }, "redis bus error"),
       })
     : createMemoryBus();
@@ -144,11 +153,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
   };
   ctx.readyChecks.set("db", async () => {
     if (writerFailed) return "writer failed";
-    return (await writable(queue)) ? "ok" : "database not writable";
+    return probeDatabase(ctx.queue, ctx.now());
   });
   ctx.readyChecks.set("redis", async () => {
     if (!config.REDIS_URL) return "not_configured";
-    return (await kv.ping()) && (await bus.ping()) ? "ok" : "redis unreachable";
+    const [kvUp, busUp] = await Promise.all([kv.ping(), bus.ping()]);
+    return kvUp && busUp ? "ok" : "redis unreachable";
   });
 
   const modules = options.modules ?? (await import("../services/index.ts")).MODULES;
@@ -191,12 +201,19 @@ export async function createContext(config: Config, options: ContextOptions = {}
   };
 }
 
-/** An empty transaction commits within a second: the writer can take the lock and commit. */
-async function writable(queue: Writer<Commands>): Promise<boolean> {
+/**
+ * A real write through the writer commits within a second: the probe row is rewritten, so a full
+ * disk or an I/O error answers here (with its SQLite code) as it would for a bet.
+ */
+async function probeDatabase(queue: Writer<Commands>, nowMs: number): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), READY_WRITE_TIMEOUT_MS)));
+  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("database write timed out"), READY_WRITE_TIMEOUT_MS)));
+  const write = queue.run("health.probe", nowMs).then(
+    () => "ok",
+    (error: unknown) => `database not writable: ${(error as { code?: string }).code ?? (error as Error).message}`,
+  );
   try {
-    return await Promise.race([queue.barrier().then(() => true, () => false), timeout]);
+    return await Promise.race([write, timeout]);
   } finally {
     clearTimeout(timer);
   }

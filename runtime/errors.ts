@@ -1,4 +1,5 @@
 import { HTTPError } from "h3";
+import { unavailableDependency } from "../storage/unavailable.ts";
 
 /** The stable error codes of API.md; a client may switch on them. */
 export type ErrorCode =
@@ -12,6 +13,7 @@ export type ErrorCode =
   | "internal_error"
   | "overloaded"
   | "shutting_down"
+  | "unavailable"
   | (string & {});
 
 export interface ErrorBody {
@@ -40,11 +42,27 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: "overloaded",
 };
 
-/** Maps anything thrown to the public body; unexpected errors say nothing about their insides. */
-export function toErrorBody(error: HTTPError): { status: number; body: ErrorBody } {
+/** Seconds a client should wait before retrying a request refused because a dependency failed. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Maps anything thrown to the public body; unexpected errors say nothing about their insides. A
+ * dependency fault (disk full, an I/O error, Redis down or slower than its timeout) anywhere in the
+ * request is 503 `unavailable` with `Retry-After` (API.md § Conventions), never a 500: the write
+ * it interrupted was rolled back whole, so no money moved and the same request may be retried.
+ */
+export function toErrorBody(error: HTTPError): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   const status = error.status >= 400 && error.status <= 599 ? error.status : 500;
   const data = (error.data ?? {}) as { code?: string; details?: Record<string, unknown> };
   if (status >= 500 && !data.code) {
+    const dependency = unavailableDependency(error.cause ?? error);
+    if (dependency) {
+      return {
+        status: 503,
+        body: { error: { code: "unavailable", message: `a service this request needs is unavailable (${dependency}); try again shortly`, details: { dependency } } },
+        headers: { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+      };
+    }
     return { status, body: { error: { code: "internal_error", message: "internal error" } } };
   }
   const code = data.code ?? CODE_BY_STATUS[status] ?? "error";

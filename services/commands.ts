@@ -9,6 +9,7 @@ import { BetRefusal } from "./bets/refusals.ts";
 import { settleBets } from "./resolver/settle.ts";
 import { finishRun, startRun } from "./archive/runs.ts";
 import { markBetKeysBackfilled, pruneArchivedBetKeys, purgeBets, purgeGaps, purgeTicks, rememberArchivedBetKeys } from "./archive/purge.ts";
+import { probeWrite } from "../storage/health-probe.ts";
 
 /**
  * Every write the service makes, by name (ADR-005): the whole write surface of the current database
@@ -33,6 +34,7 @@ export const COMMANDS = {
   "archive.pruneBetKeys": pruneArchivedBetKeys,
   "archive.rememberBetKeys": rememberArchivedBetKeys,
   "archive.markBetKeysBackfilled": markBetKeysBackfilled,
+  "health.probe": probeWrite,
 } satisfies CommandMap;
 
 export type Commands = typeof COMMANDS;

@@ -2,6 +2,7 @@ import Database from "libsql";
 import type { AppContext } from "../../runtime/context.ts";
 import { databasePaths } from "../../runtime/context.ts";
 import type { Db } from "../../storage/db.ts";
+import { retryWhileUnavailable } from "../../storage/unavailable.ts";
 import { isoDate, WEEK_MS, weekStartOf } from "./weeks.ts";
 import {
   addBetChunk,
@@ -229,31 +230,32 @@ async function archiveWeek(ctx: AppContext, conn: Db, sql: WeekSql, weekStart: n
     durationMs: 0,
   };
   const phase = (name: keyof WeekReport["phasesMs"], since: number) => (report.phasesMs[name] = Math.round(performance.now() - since));
-  const runId = await ctx.queue.run("archive.startRun", weekStart, ctx.now());
+  const write = untilWritten(ctx, weekStart);
+  const runId = await write(() => ctx.queue.run("archive.startRun", weekStart, ctx.now()));
   try {
     const recorded = recordedTotals(sql, weekStart);
     report.resumed = recorded !== undefined;
     let since = performance.now();
-    const current = await copyWeek(conn, sql, weekStart, weekEnd, chunks, report, options);
+    const current = await copyWeek(conn, sql, weekStart, weekEnd, chunks, report, options, write);
     // The copy commits with synchronous=NORMAL (fewer fsyncs competing with the bet writer); this
     // checkpoint syncs history to disk before anything is deleted from current.
-    conn.prepare("PRAGMA hist.wal_checkpoint(TRUNCATE)").get();
+    await write(() => conn.prepare("PRAGMA hist.wal_checkpoint(TRUNCATE)").get());
     phase("copy", since);
     since = performance.now();
     const history = zeroTotals();
     await sumWeek(sql.hist, weekStart, weekEnd, chunks, history, report);
     if (!recorded) {
       if (!sameTotals(current, history)) throw new VerifyError("history does not match current for this week", { current, history });
-      writeRecord(sql, weekStart, history, ctx.now());
+      await write(() => writeRecord(sql, weekStart, history, ctx.now()));
     } else if (!sameTotals(recorded, history)) {
       throw new VerifyError("history no longer matches the totals recorded when this week was verified", { recorded, history });
     }
     report.totals = history;
     phase("verify", since);
-    await ctx.queue.run("archive.finishRun", runId, "copied", null, report);
+    await write(() => ctx.queue.run("archive.finishRun", runId, "copied", null, report));
     options.onStep?.({ phase: "verified", weekStart, chunk: 0 });
     since = performance.now();
-    await purgeWeek(ctx, sql, weekStart, weekEnd, chunks, report, options);
+    await purgeWeek(ctx, sql, weekStart, weekEnd, chunks, report, options, write);
     const left = zeroTotals();
     await sumWeek(sql.main, weekStart, weekEnd, chunks, left, report);
     if (!isEmpty(left)) throw new VerifyError("rows of the week are still in current after the purge", { left });
@@ -265,10 +267,28 @@ async function archiveWeek(ctx: AppContext, conn: Db, sql: WeekSql, weekStart: n
     if (conn.inTransaction) conn.exec("ROLLBACK");
   }
   report.durationMs = Math.round(performance.now() - started);
-  await ctx.queue.run("archive.finishRun", runId, report.status, ctx.now(), report).catch((error: unknown) => {
+  await write(() => ctx.queue.run("archive.finishRun", runId, report.status, ctx.now(), report)).catch((error: unknown) => {
     ctx.log.error({ err: error, weekStart }, "could not record the archive run");
   });
   return report;
+}
+
+type Write = <T>(run: () => T | Promise<T>) => Promise<T>;
+
+/**
+ * The archiver's writes wait out a full disk or an I/O error (capped exponential backoff, 100 ms to
+ * 5 s, for as long as it takes) instead of failing the week: each write is a whole transaction that
+ * either committed or changed nothing, so trying it again is safe.
+ */
+function untilWritten(ctx: AppContext, weekStart: number): Write {
+  return (run) =>
+    retryWhileUnavailable(run, {
+      baseMs: 100,
+      maxMs: 5000,
+      onRetry: (error, failures, delayMs) => {
+        if ((failures & (failures - 1)) === 0) ctx.log.warn({ err: error, weekStart, failures, delayMs }, "archive write failed; retrying until it commits");
+      },
+    });
 }
 
 class VerifyError extends Error {
@@ -281,16 +301,15 @@ class VerifyError extends Error {
 }
 
 /** Step 1: copies the week into history chunk by chunk, checking each chunk; returns current's totals. */
-async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions): Promise<WeekTotals> {
+async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions, write: Write): Promise<WeekTotals> {
   const totals = zeroTotals();
   let chunk = 0;
   for await (const ids of betChunks(sql.main, weekStart, weekEnd, chunks.copyBets, report)) {
     options.onStep?.({ phase: "copy", weekStart, chunk: chunk++ });
     const stepStarted = performance.now();
-    inTransaction(conn, () => {
-      report.copied.bets += sql.copyBets.run(ids).changes;
-      report.copied.ledgerEntries += sql.copyEntries.run(ids).changes;
-    });
+    const copied = await write(() => inTransaction(conn, () => [sql.copyBets.run(ids).changes, sql.copyEntries.run(ids).changes] as const));
+    report.copied.bets += copied[0];
+    report.copied.ledgerEntries += copied[1];
     const missing = (sql.missingBets.get(ids) as { n: number }).n + (sql.missingEntries.get(ids) as { n: number }).n;
     if (missing > 0) throw new VerifyError("copied bets or entries differ in history", { missing });
     addBetChunk(sql.main, ids, totals);
@@ -299,16 +318,12 @@ async function copyWeek(conn: Db, sql: WeekSql, weekStart: number, weekEnd: numb
   for (let from = weekStart; from < weekEnd; from += chunks.tickSliceMs) {
     const to = Math.min(weekEnd, from + chunks.tickSliceMs);
     const stepStarted = performance.now();
-    inTransaction(conn, () => {
-      report.copied.priceTicks += sql.copyTicks.run(from, to).changes;
-    });
+    report.copied.priceTicks += await write(() => inTransaction(conn, () => sql.copyTicks.run(from, to).changes));
     if ((sql.missingTicks.get(from, to) as { n: number }).n > 0) throw new VerifyError("copied ticks differ in history", { from, to });
     addTickSlice(sql.main, from, to, totals);
     await endStep(report, stepStarted);
   }
-  inTransaction(conn, () => {
-    report.copied.staleGaps += sql.copyGaps.run(weekStart, weekEnd).changes;
-  });
+  report.copied.staleGaps += await write(() => inTransaction(conn, () => sql.copyGaps.run(weekStart, weekEnd).changes));
   if ((sql.missingGaps.get(weekStart, weekEnd) as { n: number }).n > 0) throw new VerifyError("copied stale gaps differ in history", {});
   addGaps(sql.main, weekStart, weekEnd, totals);
   // The thresholds the week's bets were decided with go along, so history alone recomputes them.
@@ -337,12 +352,12 @@ async function sumWeek(s: WeekSql["main"], weekStart: number, weekEnd: number, c
  * The bet chunk adapts to the measured writer time: halved above PURGE_TARGET_MS, grown below half
  * of it (a big, cold database makes the same chunk several times slower than a small one).
  */
-async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions): Promise<void> {
+async function purgeWeek(ctx: AppContext, sql: WeekSql, weekStart: number, weekEnd: number, chunks: ChunkSizes, report: WeekReport, options: ArchiveOptions, write: Write): Promise<void> {
   let chunk = 0;
   const step = async (purge: () => Promise<PurgeResult>): Promise<number> => {
     options.onStep?.({ phase: "purge", weekStart, chunk: chunk++ });
     const enqueued = performance.now();
-    const result = await purge();
+    const result = await write(purge);
     const p = report.purge;
     p.operations++;
     p.rows += result.rows;
@@ -398,11 +413,12 @@ async function* betChunks(s: WeekSql["main"], weekStart: number, weekEnd: number
 }
 
 /** A write transaction on the archiver's connection (it only ever writes `hist`, so only history is locked). */
-function inTransaction(conn: Db, body: () => void): void {
+function inTransaction<T>(conn: Db, body: () => T): T {
   conn.exec("BEGIN");
   try {
-    body();
+    const value = body();
     conn.exec("COMMIT");
+    return value;
   } catch (error) {
     if (conn.inTransaction) conn.exec("ROLLBACK");
     throw error;

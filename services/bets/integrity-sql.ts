@@ -95,3 +95,10 @@ export const OPEN_COUNT_MISMATCH = `
 SELECT a.id AS accountId, a.open_bets AS kept, COALESCE(o.n, 0) AS open FROM main.accounts a
   LEFT JOIN (SELECT account_id, COUNT(*) AS n FROM main.bets WHERE status = 'open' GROUP BY account_id) o ON o.account_id = a.id
  WHERE a.open_bets <> COALESCE(o.n, 0) LIMIT 100`;
+
+/** Open bets of windows that ended before ?1 (the stuck-bet check): how many, and the oldest end. */
+export const STUCK_OPEN_BETS = `
+SELECT COUNT(*) AS n, MIN(window_end) AS oldest FROM main.bets WHERE status = 'open' AND window_end < ?1`;
+
+export const STUCK_OPEN_BET_IDS = `
+SELECT id FROM main.bets WHERE status = 'open' AND window_end < ?1 ORDER BY window_end, id LIMIT ?2`;

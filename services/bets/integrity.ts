@@ -72,6 +72,7 @@ export async function runIntegrityCheck(ctx: AppContext): Promise<IntegrityRepor
     const bets = await checkBets(reader, add);
     checkExposureRows(ctx, reader, add);
     checkOpenCounts(reader, add);
+    checkStuckOpenBets(ctx, reader, add);
 
     // ── EXTENSION POINT (resolver) ─────────────────────────────────────────────────────────────
     // Re-resolution of a sample of settled bets from stored ticks belongs to the resolver module:
@@ -200,6 +201,25 @@ function checkExposureRows(ctx: AppContext, reader: Db, add: Add): void {
     add({ check: "exposure_rows", message: `exposure kept for column ${r.col}${r.row === null ? "" : ` row ${r.row}`} differs from its open bets`, details: { col: r.col, row: r.row, keptMicroUsd: r.kept, openMicroUsd: r.open } });
   }
 }
+
+/**
+ * Open bets whose window ended longer ago than STUCK_BET_GRACE_MS: the resolver settles a window
+ * within a second of its end, so these are settlements that cannot be written (a full disk) or a
+ * resolver that is not running. They are retried forever; this makes the wait visible.
+ */
+function checkStuckOpenBets(ctx: AppContext, reader: Db, add: Add): void {
+  const endedBefore = ctx.now() - ctx.config.STUCK_BET_GRACE_MS;
+  const { n, oldest } = reader.prepare(Q.STUCK_OPEN_BETS).get(endedBefore) as { n: number; oldest: number | null };
+  if (n === 0) return;
+  const ids = (reader.prepare(Q.STUCK_OPEN_BET_IDS).all(endedBefore, STUCK_IDS_MAX) as { id: number }[]).map((r) => r.id);
+  add({
+    check: "stuck_open_bet",
+    message: `${n} open bets whose window ended more than ${ctx.config.STUCK_BET_GRACE_MS} ms ago are not settled yet`,
+    details: { count: n, oldestWindowEnd: oldest, betIds: ids, graceMs: ctx.config.STUCK_BET_GRACE_MS },
+  });
+}
+
+const STUCK_IDS_MAX = 20;
 
 /** The in-memory book must equal the open bets; a difference is fixed (resync) and noted. */
 /** The per-account open-bet counter that the open-bet limit reads equals the account's open bets. */

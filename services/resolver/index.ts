@@ -27,9 +27,17 @@ export const installResolver: InstallModule = (ctx) => {
     deferMaxMs: 5000,
     orphanSweepIntervalMs: 5000,
     lossYieldQueueDepth: config.RESOLVER_LOSS_YIELD_DEPTH,
+    retryBaseMs: 100,
+    // The longest a settlement waits once the disk has room again.
+    retryMaxMs: 2000,
   };
   const resolver = new Resolver(ctx, options);
   ctx.services.resolver = resolver;
+  // Readiness: degraded while a settlement waits for a retry (the write path is failing for it).
+  ctx.readyChecks.set("settlement", () => {
+    const retrying = resolver.retryingCount();
+    return retrying === 0 ? "ok" : `${retrying} settlements failed and wait for a retry`;
+  });
   ctx.services.bets?.integrityExtensions?.set("re-resolution", (_ctx, reader) => reResolveSample(reader, config.PRICE_STALE_MS).problems);
   return {
     start: () => resolver.start(),

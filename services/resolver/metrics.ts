@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /** The resolver's Prometheus metrics (SPEC §8: resolver lag). */
-export function createResolverMetrics(registry: Registry) {
+export function createResolverMetrics(registry: Registry, endedOpenBets: () => number) {
   return {
     lagSeconds: new Histogram({
       name: "resolver_settlement_lag_seconds",
@@ -27,6 +27,23 @@ export function createResolverMetrics(registry: Registry) {
       name: "resolver_pending_settlements",
       help: "Decided bets whose settlement has not committed yet",
       registers: [registry],
+    }),
+    retrying: new Gauge({
+      name: "resolver_settlements_retrying",
+      help: "Bets whose settlement failed and waits for its next attempt (capped exponential backoff, never given up)",
+      registers: [registry],
+    }),
+    endedOpenBets: new Gauge({
+      name: "resolver_ended_open_bets",
+      help: "Bets still open although their window ended (beyond the settle delay): settlements that could not be written yet",
+      registers: [registry],
+      collect() {
+        try {
+          this.set(endedOpenBets());
+        } catch {
+          // the database is closing: keep the last value
+        }
+      },
     }),
     failures: new Counter({
       name: "resolver_settlement_failures_total",

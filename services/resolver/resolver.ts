@@ -1,13 +1,15 @@
 import type { AppContext } from "../../runtime/context.ts";
 import { QueueClosedError } from "../../storage/batch-queue.ts";
+import { unavailableDependency } from "../../storage/unavailable.ts";
 import { statementCache, type Db } from "../../storage/db.ts";
 import { columnOf } from "../../domain/grid.ts";
-import { firstWin, mergeTicks, resolveBet, type Tick, type Win } from "../../domain/resolution.ts";
+import { firstWin, mergeTicks, resolveBet, type StaleGap, type Tick, type Win } from "../../domain/resolution.ts";
 import { BET_COLUMNS, toBetJson } from "../bets/bet-json.ts";
 import { toBetRow } from "../bets/rows.ts";
 import { ticksBetween, newestTick, windowEvidence } from "./evidence.ts";
 import { staleMsAt } from "../price/stale-thresholds.ts";
 import { createResolverMetrics, type ResolverMetrics } from "./metrics.ts";
+import { retryDelayMs } from "./backoff.ts";
 import { OpenIndex, type ColumnBucket } from "./open-index.ts";
 import { openBetFromRow, settledBetRow, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
 import { TickRing } from "./tick-ring.ts";
@@ -33,9 +35,20 @@ export interface ResolverOptions {
    * moves no money, so it yields the writer to bet placement; wins and voids never wait.
    */
   lossYieldQueueDepth: number;
+  /**
+   * A failed settlement is tried again after retryBaseMs, doubling per failure up to retryMaxMs, for
+   * as long as it takes (issue 13: settlement never gives up; a full disk must not strand a win).
+   */
+  retryBaseMs: number;
+  retryMaxMs: number;
 }
 
-const ATTEMPTS_MAX = 5;
+/** Failed settlement operations waiting for their next attempt, with when (real time, performance.now()). */
+interface Retry {
+  chunk: Settlement[];
+  dueAt: number;
+}
+
 const ORPHANS_PER_SWEEP_MAX = 1000;
 /** Open bets of ended columns looked at per orphan sweep (ids only). */
 const ORPHAN_CANDIDATES_MAX = 10_000;
@@ -62,9 +75,10 @@ export class Resolver implements ResolverService {
   /** Decided settlements not handed to the queue yet (bounded by the open bets: each bet is decided once). */
   readonly #waiting: Settlement[][] = [];
   readonly #inflightIds = new Set<number>();
-  #retry: { settlement: Settlement; attempts: number }[] = [];
-  readonly #attempts = new Map<number, number>();
-  readonly #givenUp = new Set<number>();
+  /** Bounded by the open bets: a bet is in at most one of the index, #waiting, in flight, or here. */
+  #retry: Retry[] = [];
+  /** Bets whose settlement failed (waiting in #retry, or in flight again): failures so far, and what it was. */
+  readonly #attempts = new Map<number, { failures: number; settlement: Settlement }>();
   #started = false;
   #timer: NodeJS.Timeout | undefined;
   #nextOrphanSweepAt = 0;
@@ -76,7 +90,7 @@ export class Resolver implements ResolverService {
   constructor(ctx: AppContext, options: ResolverOptions) {
     this.#ctx = ctx;
     this.#o = options;
-    this.#metrics = createResolverMetrics(ctx.metrics.registry);
+    this.#metrics = createResolverMetrics(ctx.metrics.registry, () => this.endedOpenCount());
     // Ticks that arrive before start() are kept for its catch-up.
     this.#unsubscribe = ctx.services.price?.onTick((tick) => this.onTick(tick));
   }
@@ -89,9 +103,24 @@ export class Resolver implements ResolverService {
     return this.#index.size;
   }
 
+  /** Settlements that failed and wait for their next attempt (readiness: degraded while any do). */
+  retryingCount(): number {
+    return this.#attempts.size;
+  }
+
+  /**
+   * Bets of the database that are still open although their window ended more than the settle delay
+   * ago: normally 0 between sweeps; grows while settlements cannot be written (a gauge on /metrics).
+   */
+  endedOpenCount(): number {
+    const endedBy = this.#ctx.now() - this.#o.settleDelayMs;
+    const row = orphanStatements(this.#ctx.db).endedOpen.get(columnOf(endedBy, this.#ctx.config.COLUMN_MS) + 1, endedBy) as { n: number };
+    return row.n;
+  }
+
   /** Starts watching a committed bet. A bet whose window has already begun is first checked against the ticks seen. */
   track(bet: OpenBet): void {
-    if (this.#index.has(bet.id) || this.#inflightIds.has(bet.id) || this.#givenUp.has(bet.id)) return;
+    if (this.#index.has(bet.id) || this.#inflightIds.has(bet.id) || this.#attempts.has(bet.id)) return;
     const last = this.#last;
     if (this.#started && last && last.t >= bet.windowStart && last.t < bet.windowEnd) {
       const ticks = this.#windowTicks(bet.windowStart, bet.windowEnd);
@@ -138,16 +167,28 @@ export class Resolver implements ResolverService {
       this.#nextOrphanSweepAt = now + this.#o.orphanSweepIntervalMs;
       this.#adoptOrphans(now);
     }
+    let written = true;
     if (this.#index.hasEndedBy(now - this.#o.settleDelayMs)) {
       // Ended windows are decided from stored ticks: first let every write queued before now commit
       // (the queue is FIFO), so ticks the price module already handed to the queue are in the database.
-      await this.#ctx.queue.barrier().catch(() => undefined);
+      written = await this.#ctx.queue.barrier().then(
+        () => true,
+        () => false,
+      );
       now = this.#ctx.now();
     }
-    const retry = this.#retry;
-    this.#retry = [];
-    for (const { settlement } of retry) this.#submit([settlement]);
-    for (const column of this.#index.takeEnded(now - this.#o.settleDelayMs)) this.#settleEnded(column, now);
+    this.#submitDueRetries();
+    // While writes fail (a full disk) the stored evidence is not final: ticks handed to the queue may
+    // not be there, and a win waiting for its retry will store its deciding ticks in that window when
+    // it commits. Deciding now could give a verdict the proof later recomputes differently, so ended
+    // windows wait: all of them while the barrier fails, and a window while one of its wins waits.
+    if (written) {
+      const held = this.#windowsWithPendingWins();
+      for (const column of this.#index.takeEnded(now - this.#o.settleDelayMs)) {
+        if (!held.has(column.windowStart)) this.#settleEnded(column, now);
+        else for (const band of column.bands) for (const bet of band.bets.values()) this.#index.add(bet);
+      }
+    }
     this.#metrics.openBets.set(this.#index.size);
     await this.idle();
   }
@@ -223,6 +264,7 @@ export class Resolver implements ResolverService {
       const terms = { windowStart, windowEnd, bandLowCents: band.bandLowCents, bandHighCents: band.bandHighCents };
       const input = { ticks: evidence.ticks, staleGaps: evidence.staleGaps, staleMs, knownUntil: windowEnd };
       let verdict = resolveBet(terms, input) as FinalVerdict;
+      let gaps: StaleGap[] | undefined;
       if (verdict.status === "lost" && liveGaps.length > 0) {
         // The monitor saw the feed stale in this window but its gap is not stored yet: wait for it, so
         // the proof shows the gap; past the deadline, decide on what the monitor said.
@@ -231,9 +273,11 @@ export class Resolver implements ResolverService {
           continue;
         }
         verdict = resolveBet(terms, { ...input, staleGaps: [...evidence.staleGaps, ...liveGaps] }) as FinalVerdict;
+        // Decided on gaps the database may not hold (their write failed): the settlement stores them.
+        if (verdict.status === "void") gaps = liveGaps;
       }
       const ticks = verdict.status === "won" ? decidingTicks(evidence.ticks, verdict) : undefined;
-      for (const bet of band.bets.values()) settlements.push({ bet, verdict, decidedAt: windowEnd, ticks });
+      for (const bet of band.bets.values()) settlements.push({ bet, verdict, decidedAt: windowEnd, ticks, gaps });
     }
     this.#submit(settlements);
   }
@@ -246,7 +290,7 @@ export class Resolver implements ResolverService {
     const candidates = stmts.openIds.all(columnOf(endedBy, this.#ctx.config.COLUMN_MS), ORPHAN_CANDIDATES_MAX) as number[];
     let adopted = 0;
     for (const id of candidates) {
-      if (this.#index.has(id) || this.#inflightIds.has(id) || this.#givenUp.has(id)) continue;
+      if (this.#index.has(id) || this.#inflightIds.has(id) || this.#attempts.has(id)) continue;
       const raw = stmts.row.get(id, endedBy);
       if (!raw) continue; // settled meanwhile, or its window had not ended yet
       const bet = openBetFromRow(toBetRow(raw));
@@ -314,11 +358,13 @@ export class Resolver implements ResolverService {
   #committed(chunk: Settlement[], settled: Settled[], resolvedAt: number): void {
     const ctx = this.#ctx;
     const now = ctx.now();
+    // Committed: settled now, or settled before (a retry whose first attempt did commit, another process).
+    for (const s of chunk) this.#attempts.delete(s.bet.id);
+    this.#metrics.retrying.set(this.#attempts.size);
     for (const result of settled) {
       const settlement = chunk[result.index]!;
       const row = settledBetRow(settlement, result, resolvedAt);
       const { balanceAfterMicroUsd } = result;
-      this.#attempts.delete(row.id);
       const outcome = settlement.verdict.status;
       this.#metrics.settlements.inc({ outcome });
       this.#metrics.lagSeconds.observe({ outcome }, Math.max(0, now - settlement.decidedAt) / 1000);
@@ -332,24 +378,52 @@ export class Resolver implements ResolverService {
     }
   }
 
+  /**
+   * A settlement operation failed: nothing of it happened (its savepoint or transaction rolled back),
+   * so it is tried again after a capped exponential backoff, forever. A dependency fault (disk full,
+   * I/O error) retries the chunk as it was; any other error retries bet by bet, so one bad bet cannot
+   * hold up the others.
+   */
   #failed(chunk: Settlement[], error: unknown): void {
     if (error instanceof QueueClosedError) {
       // Shutting down: the bets stay open in the database and the next start decides them again.
       return;
     }
     this.#metrics.failures.inc();
-    this.#ctx.log.warn({ err: error, bets: chunk.length }, "settlement failed; will retry bet by bet");
-    for (const settlement of chunk) {
-      const attempts = (this.#attempts.get(settlement.bet.id) ?? 0) + 1;
-      this.#attempts.set(settlement.bet.id, attempts);
-      if (attempts < ATTEMPTS_MAX) {
-        this.#retry.push({ settlement, attempts });
-        continue;
-      }
-      this.#attempts.delete(settlement.bet.id);
-      this.#givenUp.add(settlement.bet.id);
-      this.#ctx.log.error({ err: error, betId: settlement.bet.id }, "settlement failed repeatedly; the bet stays open for an operator");
+    let attempts = 0;
+    for (const s of chunk) attempts = Math.max(attempts, (this.#attempts.get(s.bet.id)?.failures ?? 0) + 1);
+    for (const s of chunk) this.#attempts.set(s.bet.id, { failures: attempts, settlement: s });
+    const dueAt = performance.now() + retryDelayMs(attempts, this.#o.retryBaseMs, this.#o.retryMaxMs);
+    const dependency = unavailableDependency(error);
+    if (dependency || chunk.length === 1) this.#retry.push({ chunk, dueAt });
+    else for (const s of chunk) this.#retry.push({ chunk: [s], dueAt });
+    this.#metrics.retrying.set(this.#attempts.size);
+    // Every failure counts in the metric; the log says the first and then each power of two.
+    if ((attempts & (attempts - 1)) === 0) {
+      const log = dependency ? this.#ctx.log.warn.bind(this.#ctx.log) : this.#ctx.log.error.bind(this.#ctx.log);
+      log({ err: error, bets: chunk.length, attempts, dependency }, "settlement failed; it will be retried until it commits");
     }
+  }
+
+  /** Windows with a win whose settlement failed and has not committed yet (its ticks may not be stored). */
+  #windowsWithPendingWins(): Set<number> {
+    const held = new Set<number>();
+    for (const { settlement } of this.#attempts.values()) if (settlement.verdict.status === "won") held.add(settlement.bet.windowStart);
+    return held;
+  }
+
+  /** Hands the failed settlements whose backoff has passed back to the queue (wins first, as always). */
+  #submitDueRetries(): void {
+    if (this.#retry.length === 0) return;
+    const now = performance.now();
+    const due: Settlement[] = [];
+    const later: Retry[] = [];
+    for (const entry of this.#retry) {
+      if (entry.dueAt <= now) due.push(...entry.chunk);
+      else later.push(entry);
+    }
+    this.#retry = later;
+    if (due.length > 0) this.#submit(due);
   }
 }
 
@@ -363,6 +437,7 @@ function decidingTicks(ticks: readonly Tick[], win: Win): Tick[] {
 const orphanStatements = statementCache((db: Db) => ({
   // Columns before the one in progress (a column's bets share its window).
   openIds: db.prepare("SELECT id FROM bets WHERE status = 'open' AND col < ? LIMIT ?").pluck(),
+  endedOpen: db.prepare("SELECT count(*) AS n FROM bets WHERE status = 'open' AND col < ? AND window_end <= ?"),
   row: db.prepare(`SELECT ${BET_COLUMNS} FROM bets WHERE id = ? AND status = 'open' AND window_end <= ?`),
 }));
 

@@ -1,7 +1,7 @@
 import { statementCache, type Db } from "../../storage/db.ts";
 import { HOUSE_ACCOUNT_ID, transfer } from "../../storage/ledger.ts";
 import type { BetRow } from "../bets/bet-json.ts";
-import type { Tick, Verdict } from "../../domain/resolution.ts";
+import type { StaleGap, Tick, Verdict } from "../../domain/resolution.ts";
 import type { OpenBet } from "./types.ts";
 
 export type SettledBetRow = Omit<BetRow, "idempotency_key" | "request_hash">;
@@ -16,6 +16,11 @@ export interface Settlement {
   decidedAt: number;
   /** For a win: the tick(s) it was decided on (the touching tick, or the crossing pair). */
   ticks?: readonly Tick[];
+  /**
+   * Stale gaps the verdict relied on that the price monitor reported but the database may not hold
+   * (its write failed, e.g. on a full disk): stored with the settlement, so the proof recomputes it.
+   */
+  gaps?: readonly StaleGap[];
 }
 
 /**
@@ -49,6 +54,8 @@ function prepare(db: Db) {
     // and possibly in a later batch: storing a win's ticks with the settlement means a crash in
     // between can never leave a paid win whose proof lacks its tick.
     tick: db.prepare("INSERT OR IGNORE INTO price_ticks (t, price_cents) VALUES (?, ?)"),
+    // A gap is known by its start (services/resolver/evidence.ts deduplicates by start_at).
+    gap: db.prepare("INSERT INTO stale_gaps (start_at, end_at) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM stale_gaps WHERE start_at = ?1)"),
   };
 }
 
@@ -70,8 +77,9 @@ export function settleBets(db: Db, settlements: readonly Settlement[], nowMs: nu
   }
   const settled: Settled[] = [];
   const ticksStored = new Set<number>();
+  const gapsStored = new Set<number>();
   for (let index = 0; index < settlements.length; index++) {
-    const { bet, verdict, ticks } = settlements[index]!;
+    const { bet, verdict, ticks, gaps } = settlements[index]!;
     const row = rows.get(bet.id);
     if (!row) continue;
     rows.delete(bet.id); // a bet listed twice is settled (and paid) once
@@ -81,6 +89,11 @@ export function settleBets(db: Db, settlements: readonly Settlement[], nowMs: nu
       if (ticksStored.has(tick.t)) continue;
       ticksStored.add(tick.t);
       s.tick.run(tick.t, tick.priceCents);
+    }
+    for (const gap of gaps ?? []) {
+      if (gapsStored.has(gap.startAt)) continue;
+      gapsStored.add(gap.startAt);
+      s.gap.run(gap.startAt, gap.endAt);
     }
     if (verdict.status !== "lost") {
       const amount = verdict.status === "won" ? bet.payoutMicroUsd : bet.stakeMicroUsd;

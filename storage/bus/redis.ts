@@ -1,19 +1,26 @@
 import { Redis } from "ioredis";
 import type { Bus, BusHandler } from "./types.ts";
+import { commandClientOptions, createRedisGuard, reconnectDelayMs, REDIS_LIMITS_DEFAULT, type RedisLimits } from "../redis-guard.ts";
 
 export interface RedisBusOptions {
   url: string;
   prefix: string;
   onError?: (error: Error) => void;
+  /** Command timeout and pending-command bound for publish and ping (storage/redis-guard.ts). */
+  limits?: RedisLimits;
 }
 
 /**
  * Redis pub/sub: one connection publishes, one subscribes. ioredis re-subscribes every channel
- * after a reconnect (autoResubscribe), so a Redis restart does not silently stop delivery.
+ * after a reconnect (autoResubscribe), so a Redis restart does not silently stop delivery. Publish
+ * and ping are bounded like every command (storage/redis-guard.ts); subscriptions wait for the
+ * connection instead (they are not on any request's path).
  */
 export function createRedisBus(options: RedisBusOptions): Bus {
-  const publisher = new Redis(options.url, { maxRetriesPerRequest: 2 });
-  const subscriber = new Redis(options.url, { autoResubscribe: true, maxRetriesPerRequest: null });
+  const limits = options.limits ?? REDIS_LIMITS_DEFAULT;
+  const guard = createRedisGuard(limits);
+  const publisher = new Redis(options.url, commandClientOptions(limits));
+  const subscriber = new Redis(options.url, { autoResubscribe: true, maxRetriesPerRequest: null, retryStrategy: reconnectDelayMs });
   const onError = options.onError ?? (() => {});
   publisher.on("error", onError);
   subscriber.on("error", onError);
@@ -29,7 +36,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   return {
     kind: "redis",
     async publish(channel, message) {
-      await publisher.publish(c(channel), message);
+      await guard(() => publisher.publish(c(channel), message));
     },
     subscribe(channel, handler) {
       let handlers = channels.get(channel);
@@ -47,7 +54,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     },
     async ping() {
       try {
-        return (await publisher.ping()) === "PONG";
+        return (await guard(() => publisher.ping())) === "PONG";
       } catch {
         return false;
       }
