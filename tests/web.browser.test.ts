@@ -163,12 +163,13 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
     const keys = new Set<string>();
     let accepted = 0;
     for (let i = 0; i < TAPS; i++) {
-      const posted = page.waitForRequest(isBetPost);
-      const answered = page.waitForResponse((r) => isBetPost(r.request()));
+      const posted = page.waitForRequest(isBetPost, { timeout: 15_000 });
+      const answered = page.waitForResponse((r) => isBetPost(r.request()), { timeout: 15_000 });
       // Read what the cell shows and tap it in the same instant, as a player's finger does.
       const shown = await page.evaluate((r) => {
         const cells = [...document.querySelectorAll<HTMLButtonElement>("button[data-multiplier]:not([disabled]):not([data-bet-status]):not([data-pending])")];
-        const cell = cells[Math.floor(r * cells.length)]!;
+        const cell = cells[Math.floor(r * cells.length)];
+        if (cell === undefined) throw new Error(`no cell to tap (circuit ${document.querySelector("[data-circuit]")?.getAttribute("data-circuit")})`);
         const multiplier = cell.dataset.multiplier!;
         cell.click();
         return multiplier;

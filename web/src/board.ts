@@ -1,6 +1,6 @@
 import type { Bet } from "./api.ts";
 import { cellBetText, cellStatus } from "./bets.ts";
-import { cellLabel, formatCents, formatClock, formatMultiplier } from "./format.ts";
+import { cellPlace, formatCents, formatClock, formatMultiplier } from "./format.ts";
 import { GRID_COLUMNS, GRID_ROWS, LOCK_MARGIN_MS, cellKey, type Market, type OfferedCell } from "./market.ts";
 
 /**
@@ -17,8 +17,12 @@ const RECENTRE_EASE = 0.12;
 
 interface CellView {
   button: HTMLButtonElement;
+  /** "Price $… between … and …": fixed for the cell's life. */
+  place: string;
   /** What was last written, to skip identical DOM writes. */
   rendered: string;
+  /** The layout (origin, scale) its position was computed for. */
+  placedFor: string;
 }
 
 export interface BoardEvents {
@@ -86,7 +90,6 @@ export class Board {
     this.canvas.width = Math.round(this.#width * ratio);
     this.canvas.height = Math.round(this.#height * ratio);
     this.#renderedVersion = "";
-    for (const view of this.#cells.values()) view.rendered = "";
   }
 
   #spanMs(): number {
@@ -106,7 +109,6 @@ export class Board {
         this.#originCents = target;
         this.#originMs = now;
         this.#renderedVersion = "";
-        for (const view of this.#cells.values()) view.rendered = "";
       } else {
         this.#viewCentreCents += (target - this.#viewCentreCents) * RECENTRE_EASE;
         if (Math.abs(target - this.#viewCentreCents) < 0.5) this.#viewCentreCents = target;
@@ -173,29 +175,34 @@ export class Board {
       button.dataset.key = cell.key;
       button.dataset.col = String(cell.col);
       button.dataset.row = String(cell.row);
-      view = { button, rendered: "" };
+      view = { button, place: cellPlace(cell), rendered: "", placedFor: "" };
       this.#cells.set(cell.key, view);
       this.#layer.append(button);
     }
     const status = bets ? cellStatus(bets) : undefined;
     const pending = this.#pending.has(cell.key);
     const text = bets ? cellBetText(bets) : formatMultiplier(offeredHundredths!);
+    const b = view.button;
+    const layout = `${this.#originMs}|${this.#originCents}|${this.#pxPerMs}|${this.#pxPerCent}`;
+    if (view.placedFor !== layout) {
+      view.placedFor = layout;
+      const left = (cell.windowStart - this.#originMs) * this.#pxPerMs;
+      const top = (this.#originCents - cell.bandHighCents) * this.#pxPerCent;
+      b.style.left = `${left.toFixed(2)}px`;
+      b.style.top = `${top.toFixed(2)}px`;
+      b.style.width = `${(this.market.columnMs * this.#pxPerMs).toFixed(2)}px`;
+      b.style.height = `${(this.market.rowCents * this.#pxPerCent).toFixed(2)}px`;
+    }
     const signature = `${offeredHundredths}|${status}|${text}|${disabled}|${pending}`;
     if (view.rendered === signature) return;
     view.rendered = signature;
-    const b = view.button;
-    const left = (cell.windowStart - this.#originMs) * this.#pxPerMs;
-    const top = (this.#originCents - cell.bandHighCents) * this.#pxPerCent;
-    b.style.left = `${left.toFixed(2)}px`;
-    b.style.top = `${top.toFixed(2)}px`;
-    b.style.width = `${(this.market.columnMs * this.#pxPerMs).toFixed(2)}px`;
-    b.style.height = `${(this.market.rowCents * this.#pxPerCent).toFixed(2)}px`;
+    const spoken = text.replace("\n", " at ");
     if (offeredHundredths !== undefined) {
       b.dataset.multiplier = (offeredHundredths / 100).toFixed(2);
-      b.setAttribute("aria-label", cellLabel(cell, offeredHundredths) + (bets ? `; your bet: ${text.replace("\n", " at ")}` : ""));
+      b.setAttribute("aria-label", `${view.place}, pays ${formatMultiplier(offeredHundredths)}${bets ? `; your bet: ${spoken}` : ""}`);
     } else {
       delete b.dataset.multiplier;
-      b.setAttribute("aria-label", `Your bet on ${cellLabel(cell, cell.multiplierHundredths).replace(/^Price /, "price ")}: ${text.replace("\n", " at ")}`);
+      b.setAttribute("aria-label", `Your bet: ${spoken}; ${view.place.replace(/^Price /, "price ")}`);
     }
     if (status) b.dataset.betStatus = status;
     else delete b.dataset.betStatus;
