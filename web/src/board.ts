@@ -12,6 +12,12 @@ import { GRID_COLUMNS, GRID_ROWS, LOCK_MARGIN_MS, cellKey, type Market, type Off
 
 /** Time shown left of "now", in columns. */
 const PAST_COLUMNS = 3;
+/**
+ * Multipliers on screen are refreshed at most this often on new ticks (10 a second): numbers that
+ * change every 100 ms are unreadable, and the time is better left to the socket. A tap always
+ * uses, and first shows, the quote of the freshest tick (see showMultiplier).
+ */
+const REQUOTE_INTERVAL_MS = 250;
 /** How fast the view follows a recentred grid (fraction of the gap closed per frame). */
 const RECENTRE_EASE = 0.12;
 
@@ -41,6 +47,8 @@ export class Board {
   #originCents = 0;
   #viewCentreCents: number | undefined;
   #renderedVersion = "";
+  #renderedMarketVersion = -1;
+  #renderedAtMs = 0;
   #pending = new Set<string>();
 
   constructor(
@@ -66,6 +74,17 @@ export class Board {
   }
 
   #offered = new Map<string, OfferedCell>();
+
+  /**
+   * A tap reads the multiplier of the freshest tick the page holds, which the next frame would show
+   * anyway; this shows it on the cell at once, so what the player sees is what the tap sends.
+   */
+  showMultiplier(cell: OfferedCell): void {
+    const view = this.#cells.get(cell.key);
+    if (!view || view.button.dataset.betStatus !== undefined) return;
+    this.#offered.set(cell.key, cell);
+    this.#renderCell(cell, cell.multiplierHundredths, undefined, this.market.circuit === "open");
+  }
 
   /** Marks a cell as waiting for the answer to a tap. */
   setPending(key: string, pending: boolean): void {
@@ -116,10 +135,16 @@ export class Board {
     }
     // Offered cells change with ticks, with the column boundary and with bets: recompute then only.
     const firstCol = market.firstOfferedColumn(now);
-    const version = `${market.version}|${firstCol}|${this.betsVersion()}|${market.circuit}|${this.#width}x${this.#height}`;
-    if (version !== this.#renderedVersion) {
+    const version = `${firstCol}|${this.betsVersion()}|${market.circuit}|${this.#width}x${this.#height}`;
+    const requote = market.version !== this.#renderedMarketVersion && performance.now() - this.#renderedAtMs >= REQUOTE_INTERVAL_MS;
+    if (version !== this.#renderedVersion || requote) {
       this.#renderedVersion = version;
+      this.#renderedMarketVersion = market.version;
+      this.#renderedAtMs = performance.now();
       this.#renderCells(now);
+      // The tick the shown multipliers were computed from (for people and tests checking lag).
+      const at = market.lastPrice?.t;
+      if (at !== undefined) this.root.dataset.quoteAt = String(at);
     }
     const centre = this.#viewCentreCents ?? 0;
     const dx = (this.#originMs - now) * this.#pxPerMs + PAST_COLUMNS * market.columnMs * this.#pxPerMs;

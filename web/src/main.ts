@@ -2,7 +2,7 @@ import { api, ApiError, type Bet, type Proof } from "./api.ts";
 import { BetBook, renderBetLists } from "./bets.ts";
 import { Board } from "./board.ts";
 import { formatMicroUsd } from "./format.ts";
-import { Market, type OfferedCell } from "./market.ts";
+import { LOCK_MARGIN_MS, Market, type OfferedCell } from "./market.ts";
 import { drawProof, proofSummary } from "./proof.ts";
 import { refusalSentence } from "./refusals.ts";
 import { PageSocket } from "./socket.ts";
@@ -112,6 +112,8 @@ const socket = new PageSocket({
         break;
       case "price":
         market.onPrice(message);
+        // The freshest tick the page holds (what a tap quotes from), for people and tests checking lag.
+        if (typeof message.at === "number") ui.board.dataset.priceAt = String(message.at);
         if (typeof message.priceCents === "number") ui.price.textContent = `BTC ${new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(message.priceCents / 100)}`;
         break;
       case "grid":
@@ -155,6 +157,14 @@ async function tap(cell: OfferedCell): Promise<void> {
     return;
   }
   if (market.circuit === "open") return;
+  // The quote of the freshest tick received (the frame on screen may be a tick older).
+  const fresh = market.multiplierOf(cell.col, cell.row);
+  if (fresh === null || cell.windowStart < market.now() + market.lockMs + LOCK_MARGIN_MS) {
+    say("That cell is no longer offered. Pick another one.");
+    return;
+  }
+  cell = { ...cell, multiplierHundredths: fresh };
+  board.showMultiplier(cell);
   const stakeMicroUsd = Math.round(Number(ui.stake.value) * 1_000_000);
   const slippageBp = Number(ui.slippage.value);
   const body = {
