@@ -112,7 +112,8 @@ export class Board {
   }
 
   #spanMs(): number {
-    return (PAST_COLUMNS + GRID_COLUMNS + 0.5) * this.market.columnMs + this.market.lockMs + LOCK_MARGIN_MS;
+    // The first offered column starts up to one column after now + lock: leave room for the last one.
+    return (PAST_COLUMNS + GRID_COLUMNS + 1.2) * this.market.columnMs + this.market.lockMs + LOCK_MARGIN_MS;
   }
 
   #frame(): void {
