@@ -90,6 +90,9 @@ export class Board {
   setPending(key: string, pending: boolean): void {
     if (pending) this.#pending.add(key);
     else this.#pending.delete(key);
+    const button = this.#cells.get(key)?.button;
+    if (button && pending) button.dataset.pending = "true";
+    else if (button) delete button.dataset.pending;
     this.#renderedVersion = "";
   }
 
