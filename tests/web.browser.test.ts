@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page, type Request } from "playwright-core";
 import { buildWeb } from "../scripts/build-web.ts";
@@ -73,11 +73,14 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
   let browser: Browser;
   let page: Page;
   const nonceRequests: string[] = [];
+  /** Kept across the restart of the last test, removed at the end. */
+  let dataDir: string | undefined;
 
   beforeAll(async () => {
     await buildWeb({ minify: false });
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await startTestServer({ DEMO_BALANCE_MICRO_USD: 50_000_000 });
+    dataDir = server.dataDir;
     feed = new Feed(server, prng(SEED));
     const root = typeof process.getuid === "function" && process.getuid() === 0;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: root ? ["--no-sandbox"] : [] });
@@ -91,6 +94,7 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
     feed?.stop();
     await browser?.close();
     await server?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("serves the page at / and signs in with the demo wallet over SIWE", { timeout: 60_000 }, async () => {
@@ -235,4 +239,17 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
     await poll(() => page.locator("button[data-multiplier]").count()).toBeGreaterThan(200);
     await page.screenshot({ path: `${ARTIFACTS}web-demo.png` });
   }, 60_000);
+
+  it("says so when the socket drops, and reconnects by itself when the server is back", async () => {
+    const port = new URL(server.url).port;
+    const dataDir = server.dataDir;
+    feed.stop();
+    await server.close(); // the data stays: the restart below reuses it
+    await poll(() => page.locator("[data-connection]").getAttribute("data-connection")).toBe("reconnecting");
+    expect(await page.locator("[data-connection]").textContent()).toMatch(/^connection lost, reconnecting/);
+    server = await startTestServer({ PORT: port, DEMO_BALANCE_MICRO_USD: 50_000_000 }, { dataDir });
+    feed = new Feed(server, prng(SEED + 2));
+    await poll(() => page.locator("[data-connection]").getAttribute("data-connection"), 30_000).toBe("open");
+    await poll(() => page.locator("button[data-multiplier]:not([disabled])").count(), 30_000).toBeGreaterThan(200);
+  }, 90_000);
 });
