@@ -77,7 +77,7 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
   let dataDir: string | undefined;
 
   beforeAll(async () => {
-    await buildWeb({ minify: false });
+    await buildWeb();
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await startTestServer({ DEMO_BALANCE_MICRO_USD: 50_000_000 });
     dataDir = server.dataDir;
