@@ -29,11 +29,24 @@ describe("ws: messages and protection", () => {
   it("greets with hello, then streams every index tick", async () => {
     const client = await connect();
     const hello = await client.next((m) => m.type === "hello");
-    expect(hello).toEqual({ type: "hello", serverTime: expect.any(Number), columnMs: 10_000, rowCents: 1000, lockMs: 5000, authenticated: false });
+    expect(hello).toEqual({
+      type: "hello",
+      serverTime: expect.any(Number),
+      columnMs: 10_000,
+      rowCents: 1000,
+      lockMs: 5000,
+      authenticated: false,
+      quoteTerms: { columnMs: 10_000, rowCents: 1000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 },
+    });
     const at = Date.now();
     server.ctx.services.price.ingest("manual", 9_512_345, at);
     server.ctx.services.price.ingest("manual", 9_512_400, at + 1);
-    expect(await client.next((m) => m.type === "price" && m.priceCents === 9_512_345)).toEqual({ type: "price", priceCents: 9_512_345, at });
+    expect(await client.next((m) => m.type === "price" && m.priceCents === 9_512_345)).toEqual({
+      type: "price",
+      priceCents: 9_512_345,
+      at,
+      quote: { t: at, priceCents: 9_512_345, sigmaPerSqrtMs: expect.any(Number), tickIntervalMs: expect.any(Number) },
+    });
     await client.next((m) => m.type === "price" && m.at === at + 1);
   });
 

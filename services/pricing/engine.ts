@@ -1,6 +1,10 @@
-import { bandOf, centredRows, firstUnlockedColumn, isColumnOpen, isPricedBand, windowOf, type GridGeometry } from "../../domain/grid.ts";
-import { isOffered, multiplierHundredths } from "../../domain/pricing/multiplier.ts";
-import { touchProbability } from "../../domain/pricing/touch.ts";
+import { bandOf, centredRows, firstUnlockedColumn, isColumnOpen, windowOf, type GridGeometry } from "../../domain/grid.ts";
+import {
+  offeredMultiplierHundredths,
+  quoteTouchProbability,
+  type QuoteInputs,
+  type QuoteTerms,
+} from "../../domain/pricing/quote.ts";
 import {
   createVolatilityState,
   estimateVolatility,
@@ -32,13 +36,17 @@ export class PricingEngine {
   private readonly volState = createVolatilityState();
   private cacheTickT: number | undefined;
   private cachePriceCents = 0;
-  private cacheEstimate: VolatilityEstimate | undefined;
+  private cacheInputs: QuoteInputs | undefined;
   private readonly cache = new Map<number, Map<number, CellQuote>>();
+  private readonly quoteTerms: QuoteTerms;
 
   constructor(
     private readonly options: PricingEngineOptions,
     private readonly latest: () => IndexTick | undefined,
-  ) {}
+  ) {
+    const { columnMs, rowCents, houseEdgeBp, minMultiplierHundredths, maxMultiplierHundredths } = options;
+    this.quoteTerms = Object.freeze({ columnMs, rowCents, houseEdgeBp, minMultiplierHundredths, maxMultiplierHundredths });
+  }
 
   /** Feeds one index tick to the volatility estimator. */
   observe(tick: IndexTick): void {
@@ -47,6 +55,22 @@ export class PricingEngine {
 
   volatility(): VolatilityEstimate {
     return estimateVolatility(this.volState, this.options.volatility);
+  }
+
+  /** The fixed terms of every quote (pushed once to clients in the WebSocket `hello`). */
+  terms(): QuoteTerms {
+    return this.quoteTerms;
+  }
+
+  /**
+   * What quotes rest on now: the latest tick and the volatility estimate as of it (pushed with every
+   * WebSocket `price` message); undefined before the first tick.
+   */
+  quoteInputs(): QuoteInputs | undefined {
+    const tick = this.latest();
+    if (tick === undefined) return undefined;
+    this.refreshCache(tick);
+    return this.cacheInputs;
   }
 
   /**
@@ -83,16 +107,11 @@ export class PricingEngine {
 
   /** The (cached) quote of a cell against `tick`; undefined when the band is not a priceable range. */
   private cellQuote(col: number, row: number, tick: IndexTick): CellQuote | undefined {
-    if (this.cacheTickT !== tick.t || this.cachePriceCents !== tick.priceCents) {
-      this.cache.clear();
-      this.cacheTickT = tick.t;
-      this.cachePriceCents = tick.priceCents;
-      this.cacheEstimate = this.volatility();
-    }
+    this.refreshCache(tick);
     let byRow = this.cache.get(col);
     const hit = byRow?.get(row);
     if (hit !== undefined) return hit;
-    const quote = this.price(col, row, tick, this.cacheEstimate!);
+    const quote = this.price(col, row, this.cacheInputs!);
     if (quote === undefined) return undefined;
     if (byRow === undefined) {
       // Columns cached are open ones (quote/grid check that), so at most horizon + 2 per tick.
@@ -104,23 +123,24 @@ export class PricingEngine {
     return quote;
   }
 
-  private price(col: number, row: number, tick: IndexTick, estimate: VolatilityEstimate): CellQuote | undefined {
-    if (!Number.isSafeInteger(row)) return undefined;
-    const { columnMs, rowCents } = this.options;
-    const window = windowOf(col, columnMs);
-    const band = bandOf(row, rowCents);
-    if (!isPricedBand(band) || !Number.isSafeInteger(window.endMs)) return undefined;
-    const pTouch = touchProbability({
-      spotCents: tick.priceCents,
-      bandLowCents: band.lowCents,
-      bandHighCents: band.highCents,
-      startInMs: window.startMs - tick.t,
-      windowMs: columnMs,
-      sigmaPerSqrtMs: estimate.sigmaPerSqrtMs,
-      tickIntervalMs: estimate.tickIntervalMs,
-    });
-    const hundredths = multiplierHundredths(pTouch, this.options.houseEdgeBp);
-    const offered = isOffered(hundredths, this.options.minMultiplierHundredths, this.options.maxMultiplierHundredths);
+  /** A new tick (or a first one) drops the cached quotes and fixes the inputs they rest on. */
+  private refreshCache(tick: IndexTick): void {
+    if (this.cacheInputs !== undefined && this.cacheTickT === tick.t && this.cachePriceCents === tick.priceCents) return;
+    this.cache.clear();
+    this.cacheTickT = tick.t;
+    this.cachePriceCents = tick.priceCents;
+    const { sigmaPerSqrtMs, tickIntervalMs } = this.volatility();
+    this.cacheInputs = Object.freeze({ t: tick.t, priceCents: tick.priceCents, sigmaPerSqrtMs, tickIntervalMs });
+  }
+
+  /** Prices one cell with the pure quote of domain/pricing/quote.ts (the same module clients run). */
+  private price(col: number, row: number, inputs: QuoteInputs): CellQuote | undefined {
+    const terms = this.quoteTerms;
+    const pTouch = quoteTouchProbability(inputs, terms, col, row);
+    if (pTouch === undefined) return undefined;
+    const window = windowOf(col, terms.columnMs);
+    const band = bandOf(row, terms.rowCents);
+    const hundredths = offeredMultiplierHundredths(pTouch, terms);
     return Object.freeze({
       col,
       row,
@@ -128,7 +148,7 @@ export class PricingEngine {
       windowEnd: window.endMs,
       bandLowCents: band.lowCents,
       bandHighCents: band.highCents,
-      multiplierHundredths: offered ? hundredths : null,
+      multiplierHundredths: hundredths,
       pTouch,
     });
   }

@@ -52,6 +52,8 @@ export const installPricing: InstallModule = (ctx) => {
     },
     grid: (cols, rows, now) => engine.grid(cols, rows, now),
     volatility: () => engine.volatility(),
+    quoteInputs: () => engine.quoteInputs(),
+    quoteTerms: () => engine.terms(),
   };
 
   let unsubscribe: (() => void) | undefined;

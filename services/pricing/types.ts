@@ -1,3 +1,5 @@
+import type { QuoteInputs, QuoteTerms } from "../../domain/pricing/quote.ts";
+
 /** One priced cell of the grid (SPEC §2, §4). Money and prices are integers. */
 export interface CellQuote {
   col: number;
@@ -27,4 +29,12 @@ export interface PricingService {
    * the fallback), and the mean tick interval used by the discrete-monitoring correction.
    */
   volatility(): { sigmaPerSqrtMs: number; samples: number; tickIntervalMs: number };
+  /**
+   * What every quote rests on until the next tick (the latest tick and the model's figures as of it):
+   * `quoteMultiplierHundredths(quoteInputs(), quoteTerms(), col, row)` of domain/pricing/quote.ts is
+   * the multiplier `quote` answers. Undefined before the first tick.
+   */
+  quoteInputs(): QuoteInputs | undefined;
+  /** The fixed terms of every quote (geometry, house edge, offered range). */
+  quoteTerms(): QuoteTerms;
 }

@@ -2,8 +2,9 @@ import type { Hooks, Peer } from "crossws";
 import type { AppContext } from "../../runtime/context.ts";
 import { hashToken } from "../auth/sessions.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
-import { circuitFrame, frame, gridFrame, pongFrame, priceFrame } from "./messages.ts";
+import { circuitFrame, frame, gridFrame, pongFrame, priceFrame, type HelloMessage } from "./messages.ts";
 import { gridSnapshot, gridSourceOf } from "../pricing/grid-json.ts";
+import type { QuoteInputs, QuoteTerms } from "../../domain/pricing/quote.ts";
 import { PLAYER_EVENTS_CHANNEL } from "./player-events.ts";
 import { rawSocketOf, textFrame, type RawSocket } from "./wire.ts";
 
@@ -18,6 +19,8 @@ const SESSION_REVOKED_CHANNEL = "session:revoked";
 const GRID_COLS = 12;
 const GRID_ROWS = 21;
 const GRID_INTERVAL_MS = 1000;
+/** Ticks whose pricing inputs are kept until their bus message arrives (a burst of ticks fits). */
+const QUOTE_INPUTS_KEPT_MAX = 64;
 /** `{"address":"0x…",` as publishPlayerEvent (player-events.ts) writes every player event. */
 const USER_MESSAGE_HEAD = /^\{"address":"(0x[0-9a-fA-F]{40})",/;
 
@@ -54,6 +57,8 @@ export class RealtimeHub {
   readonly #unsubscribe: (() => void)[] = [];
   #upgrading = 0;
   #lastPriceT = Number.NEGATIVE_INFINITY;
+  /** Pricing inputs of this process's recent ticks by tick time, taken when each tick happened. */
+  readonly #quoteInputsByT = new Map<number, QuoteInputs>();
   #lastCircuit: "open" | "closed" | undefined;
   #gridTimer: NodeJS.Timeout | undefined;
   #closing = false;
@@ -90,6 +95,9 @@ export class RealtimeHub {
       bus.subscribe(PLAYER_EVENTS_CHANNEL, (m) => this.#onUser(m)),
       bus.subscribe(SESSION_REVOKED_CHANNEL, (hash) => this.#onRevoked(hash)),
     );
+    // Realtime starts after pricing, so this listener runs after the engine has seen the tick.
+    const price = this.#ctx.services.price as AppContext["services"]["price"] | undefined;
+    if (typeof price?.onTick === "function") this.#unsubscribe.push(price.onTick((tick) => this.#rememberQuoteInputs(tick.t)));
     this.#gridTimer = setInterval(() => this.#sendGrid(), GRID_INTERVAL_MS);
     this.#gridTimer.unref();
   }
@@ -164,10 +172,13 @@ export class RealtimeHub {
       set.add(client);
     }
     const now = this.#ctx.now();
-    this.#send(client, frame({ type: "hello", serverTime: now, columnMs: config.COLUMN_MS, rowCents: config.ROW_CENTS, lockMs: config.LOCK_MS, authenticated: Boolean(address) }));
+    const hello: HelloMessage = { type: "hello", serverTime: now, columnMs: config.COLUMN_MS, rowCents: config.ROW_CENTS, lockMs: config.LOCK_MS, authenticated: Boolean(address) };
+    const quoteTerms = this.#quoteTerms();
+    if (quoteTerms) hello.quoteTerms = quoteTerms;
+    this.#send(client, frame(hello));
     // A new client should not wait for the next tick to know the price and whether bets are paused.
     const latest = services.price.latest();
-    if (latest) this.#send(client, priceFrame(latest.priceCents, latest.t));
+    if (latest) this.#send(client, priceFrame(latest.priceCents, latest.t, this.#quoteInputsOf(latest.t, latest.priceCents)));
     if (services.price.circuit() === "open") this.#send(client, circuitFrame("open", now));
   }
 
@@ -241,7 +252,48 @@ export class RealtimeHub {
     // Several processes may publish the same index; a client sees each instant once, in order.
     if (tick.t <= this.#lastPriceT) return;
     this.#lastPriceT = tick.t;
-    if (this.#clients.size > 0) this.broadcast(priceFrame(tick.priceCents, tick.t));
+    const inputs = this.#quoteInputsOf(tick.t, tick.priceCents);
+    // Older ticks' inputs are no longer needed: clients see ticks in order.
+    for (const t of this.#quoteInputsByT.keys()) {
+      if (t > tick.t) break;
+      this.#quoteInputsByT.delete(t);
+    }
+    if (this.#clients.size > 0) this.broadcast(priceFrame(tick.priceCents, tick.t, inputs));
+  }
+
+  /** Pricing is another module and may be absent (some tests): then hello carries no terms. */
+  #quoteTerms(): QuoteTerms | undefined {
+    const pricing = this.#ctx.services.pricing as AppContext["services"]["pricing"] | undefined;
+    return typeof pricing?.quoteTerms === "function" ? pricing.quoteTerms() : undefined;
+  }
+
+  #currentQuoteInputs(): QuoteInputs | undefined {
+    const pricing = this.#ctx.services.pricing as AppContext["services"]["pricing"] | undefined;
+    return typeof pricing?.quoteInputs === "function" ? pricing.quoteInputs() : undefined;
+  }
+
+  /**
+   * Taken synchronously when the tick happens: the bus delivers the tick later, when a burst of
+   * ticks may already have moved the engine on.
+   */
+  #rememberQuoteInputs(t: number): void {
+    const inputs = this.#currentQuoteInputs();
+    if (inputs === undefined || inputs.t !== t) return;
+    this.#quoteInputsByT.set(t, inputs);
+    if (this.#quoteInputsByT.size > QUOTE_INPUTS_KEPT_MAX) {
+      const oldest = this.#quoteInputsByT.keys().next().value as number;
+      this.#quoteInputsByT.delete(oldest);
+    }
+  }
+
+  /**
+   * The pricing inputs of exactly this tick, or nothing: a tick from another process (Redis bus) or
+   * one already dropped has none here, and inputs of another tick would make a client show
+   * multipliers the server does not quote.
+   */
+  #quoteInputsOf(t: number, priceCents: number): QuoteInputs | undefined {
+    const inputs = this.#quoteInputsByT.get(t) ?? this.#currentQuoteInputs();
+    return inputs !== undefined && inputs.t === t && inputs.priceCents === priceCents ? inputs : undefined;
   }
 
   #onCircuit(message: string): void {

@@ -1,4 +1,7 @@
 import type { GridSnapshot } from "../pricing/grid-json.ts";
+import type { QuoteInputs, QuoteTerms } from "../../domain/pricing/quote.ts";
+import type { CellQuote } from "../pricing/types.ts";
+import { offeredCellsJson } from "../pricing/grid-json.ts";
 
 /**
  * Server → client frames of API.md § WebSocket. Each broadcast is serialised once into a Buffer
@@ -11,14 +14,21 @@ export interface HelloMessage {
   rowCents: number;
   lockMs: number;
   authenticated: boolean;
+  /** The fixed terms of domain/pricing/quote.ts, when pricing is installed. */
+  quoteTerms?: QuoteTerms;
 }
 
 export function frame(message: object): Buffer {
   return Buffer.from(JSON.stringify(message));
 }
 
-export function priceFrame(priceCents: number, at: number): Buffer {
-  return frame({ type: "price", priceCents, at });
+/**
+ * An index tick; `quote` carries the pricing inputs as of that tick (opaque to clients), so that
+ * `quoteMultiplierHundredths(quote, hello.quoteTerms, col, row)` gives the multiplier the server
+ * quotes until the next tick.
+ */
+export function priceFrame(priceCents: number, at: number, quote?: QuoteInputs): Buffer {
+  return frame(quote === undefined ? { type: "price", priceCents, at } : { type: "price", priceCents, at, quote });
 }
 
 export function circuitFrame(state: "open" | "closed", at: number): Buffer {

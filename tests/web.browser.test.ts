@@ -1,0 +1,255 @@
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type Page, type Request } from "playwright-core";
+import { buildWeb } from "../scripts/build-web.ts";
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+
+/**
+ * The demo page at GET / in a real headless Chromium (Debian's package, driven by playwright-core;
+ * no browser is ever downloaded), against the real server with a manual price feed the test moves.
+ * Through the page's accessible handles (API.md § Client surface) only: sign in with the demo
+ * wallet, bet, watch it settle, read a refusal, see the circuit grey the grid, reload and stay
+ * signed in. It also measures how many taps on a moving price the server accepts, and prints it.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const ARTIFACTS = new URL("../test-artifacts/", import.meta.url).pathname;
+const TICK_MS = 100;
+const START_CENTS = 9_500_500; // the middle of band 9500 ($95,000 – $95,010)
+/** The synthetic source's default volatility (SYNTHETIC_VOL_ANNUAL_BP 6000): 60 %/year, per 100 ms tick. */
+const SIGMA_PER_TICK = 0.6 * Math.sqrt(TICK_MS / (365.25 * 24 * 3600 * 1000));
+const TAPS = 40;
+const SEED = Number(process.env.WEB_TEST_SEED ?? 20261201);
+
+function chromiumPresent(): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env.CI === "true") throw new Error(`chromium is required under CI=true but ${CHROMIUM} is missing (.ci/run installs it)`);
+  return false;
+}
+
+/** mulberry32: a seeded PRNG, so a failing price path can be replayed (the seed is printed). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The test's price feed: holds a price (small moves inside one band), walks like the synthetic GBM, or stops. */
+class Feed {
+  mode: "hold" | "walk" | "stop" = "hold";
+  priceCents = START_CENTS;
+  readonly #timer: NodeJS.Timeout;
+  constructor(server: TestServer, random: () => number) {
+    this.#timer = setInterval(() => {
+      if (this.mode === "stop") return;
+      if (this.mode === "hold") {
+        const band = Math.floor(this.priceCents / 1000) * 1000;
+        this.priceCents = band + 300 + Math.floor(random() * 400);
+      } else {
+        const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+        this.priceCents = Math.round(this.priceCents * Math.exp(SIGMA_PER_TICK * z));
+      }
+      server.ctx.services.price.ingest("manual", this.priceCents, Date.now());
+    }, TICK_MS);
+  }
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** Polls for what the player would see; generous, as eight test runs may share two cores. */
+const poll = <T>(read: () => Promise<T> | T, timeout = 15_000) => expect.poll(read, { timeout, interval: 100 });
+
+const isBetPost = (request: Request) => request.method() === "POST" && new URL(request.url()).pathname === "/api/bets";
+
+describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
+  let server: TestServer;
+  let feed: Feed;
+  let browser: Browser;
+  let page: Page;
+  const nonceRequests: string[] = [];
+  /** Kept across the restart of the last test, removed at the end. */
+  let dataDir: string | undefined;
+
+  beforeAll(async () => {
+    await buildWeb();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startTestServer({ DEMO_BALANCE_MICRO_USD: 50_000_000 });
+    dataDir = server.dataDir;
+    feed = new Feed(server, prng(SEED));
+    const root = typeof process.getuid === "function" && process.getuid() === 0;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: root ? ["--no-sandbox"] : [] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/api/auth/nonce") nonceRequests.push(request.url());
+    });
+    page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  });
+  afterAll(async () => {
+    feed?.stop();
+    await browser?.close();
+    await server?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("serves the page at / and signs in with the demo wallet over SIWE", { timeout: 60_000 }, async () => {
+    await page.goto(server.url + "/");
+    await poll(() => page.locator("[data-connection]").getAttribute("data-connection")).toBe("open");
+    await poll(() => page.getByText("demo wallet").count()).toBeGreaterThan(0);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await poll(() => page.locator("[data-balance]").textContent()).toBe("$50.00");
+    expect(nonceRequests).toHaveLength(1);
+    await poll(() => page.getByRole("button", { name: "Sign in" }).isVisible()).toBe(false);
+    expect(await page.locator("[data-circuit]").getAttribute("data-circuit")).toBe("closed");
+    // The grid: 12 columns × 21 rows of buttons that read as sentences.
+    await poll(() => page.locator("button[data-multiplier]").count()).toBeGreaterThan(200);
+    const label = await page.locator("button[data-multiplier]").first().getAttribute("aria-label");
+    expect(label).toMatch(/^Price \$[\d,]+ – \$[\d,]+ between \d\d:\d\d:\d\d and \d\d:\d\d:\d\d, pays \d+\.\d\dx$/);
+  });
+
+  it("places a bet with a tap and shows it settle: the cell turns green with +$x, history offers the proof", async () => {
+    feed.mode = "hold";
+    await page.getByLabel("Stake").selectOption("5");
+    const row = Math.floor(feed.priceCents / 1000);
+    // The second column: the first may lock before the tap lands on a busy machine.
+    const firstCol = await page.$$eval("button[data-multiplier]", (cells) => Math.min(...cells.map((c) => Number((c as HTMLElement).dataset.col))));
+    const cell = page.locator(`button[data-col="${firstCol + 1}"][data-row="${row}"]`);
+    const posted = page.waitForRequest(isBetPost);
+    const answered = page.waitForResponse((r) => isBetPost(r.request()));
+    await cell.click({ force: true }); // the grid scrolls, so it is never "stable" for Playwright
+    const body = (await posted).postDataJSON() as { stakeMicroUsd: number; minMultiplier: number; idempotencyKey: string };
+    expect(body.stakeMicroUsd).toBe(5_000_000);
+    const response = await answered;
+    expect(response.status()).toBe(201);
+    const { bet } = (await response.json()) as { bet: { id: string; payoutMicroUsd: number; multiplier: number } };
+    expect(bet.multiplier).toBeGreaterThanOrEqual(body.minMultiplier);
+
+    await poll(() => cell.getAttribute("data-bet-status")).toBe("open");
+    await poll(() => page.locator(`#open-bets [data-bet-id="${bet.id}"]`).getAttribute("data-status")).toBe("open");
+    // The price stays inside the band: the first tick of the window wins.
+    await poll(() => cell.getAttribute("data-bet-status"), 45_000).toBe("won");
+    const payout = `+$${(bet.payoutMicroUsd / 1e6).toFixed(2)}`;
+    expect(await cell.textContent()).toBe(payout);
+    await poll(() => page.locator("[data-balance]").textContent()).toBe(`$${(45 + bet.payoutMicroUsd / 1e6).toFixed(2)}`);
+
+    const item = page.locator(`#history [data-bet-id="${bet.id}"]`);
+    expect(await item.getAttribute("data-status")).toBe("won");
+    await item.getByRole("button", { name: "Proof" }).click();
+    const dialog = page.locator("dialog[open]");
+    await poll(() => dialog.textContent()).toContain("Recomputed outcome: won (recorded: won)");
+    await page.screenshot({ path: `${ARTIFACTS}web-proof.png` });
+    await dialog.getByRole("button", { name: "Close" }).click();
+    await poll(() => page.locator("dialog[open]").count()).toBe(0);
+  }, 120_000);
+
+  it("tells the player why a bet was refused, in a sentence", async () => {
+    await page.getByLabel("Stake").selectOption("100");
+    const cell = page.locator("button[data-multiplier]:not([data-bet-status])").nth(100);
+    const answered = page.waitForResponse((r) => isBetPost(r.request()));
+    await cell.click({ force: true });
+    expect((await answered).status()).toBe(402);
+    await poll(() => page.getByRole("alert").textContent()).toBe("Not enough balance for a $100.00 stake.");
+    await page.getByLabel("Stake").selectOption("1");
+  });
+
+  it(`gets taps through on a moving price (${TAPS} taps at the default 3 % allowance)`, async () => {
+    feed.mode = "walk";
+    await new Promise((r) => setTimeout(r, 1000));
+    const random = prng(SEED + 1);
+    const outcomes: Record<string, number> = {};
+    const keys = new Set<string>();
+    const lagsTicks: number[] = [];
+    const tapTicks: number[] = [];
+    let accepted = 0;
+    for (let i = 0; i < TAPS; i++) {
+      let serverTickAtRequest = 0;
+      const posted = page.waitForRequest((r) => isBetPost(r) && (serverTickAtRequest = server.ctx.services.price.latest()!.t) > 0, { timeout: 15_000 });
+      const answered = page.waitForResponse((r) => isBetPost(r.request()), { timeout: 15_000 });
+      // Read what the cell shows and tap it in the same instant, as a player's finger does.
+      const shown = await page.evaluate((r) => {
+        const cells = [...document.querySelectorAll<HTMLButtonElement>("button[data-multiplier]:not([disabled]):not([data-bet-status]):not([data-pending])")];
+        const cell = cells[Math.floor(r * cells.length)];
+        if (cell === undefined) throw new Error(`no cell to tap (circuit ${document.querySelector("[data-circuit]")?.getAttribute("data-circuit")})`);
+        const quoteAt = Number(document.querySelector<HTMLElement>("#board")!.dataset.priceAt);
+        cell.click();
+        // What the cell shows as the tap leaves (the click handler shows the freshest quote first);
+        // not pending: the page refused the tap itself (the column locked meanwhile), no request.
+        return { multiplier: cell.dataset.multiplier!, quoteAt, sent: cell.dataset.pending === "true" };
+      }, random());
+      if (!shown.sent) {
+        outcomes.refused_by_page = (outcomes.refused_by_page ?? 0) + 1;
+        expect(await page.getByRole("alert").textContent()).toBe("That cell is no longer offered. Pick another one.");
+        void posted.catch(() => undefined);
+        void answered.catch(() => undefined);
+        continue;
+      }
+      tapTicks.push(shown.quoteAt);
+      const body = (await posted).postDataJSON() as { minMultiplier: number; idempotencyKey: string };
+      lagsTicks.push(Math.round((serverTickAtRequest - tapTicks[tapTicks.length - 1]!) / TICK_MS));
+      // The shown multiplier less exactly the allowance, rounded up to the cent (never below it).
+      expect(body.minMultiplier).toBe(Math.ceil((Math.round(Number(shown.multiplier) * 100) * 9700) / 10_000) / 100);
+      keys.add(body.idempotencyKey);
+      const response = await answered;
+      const code = response.status() === 201 ? "accepted" : ((await response.json()) as { error: { code: string } }).error.code;
+      outcomes[code] = (outcomes[code] ?? 0) + 1;
+      if (code === "accepted") accepted++;
+      else await poll(() => page.getByRole("alert").textContent()).not.toBe("");
+      await new Promise((r) => setTimeout(r, 150 + random() * 300));
+    }
+    const share = accepted / TAPS;
+    console.log(
+      `web: ${accepted}/${TAPS} taps accepted (${(share * 100).toFixed(1)} %) at the default 3 % allowance on a 60 %/year walk, ` +
+        `${TICK_MS} ms ticks, seed ${SEED}; outcomes ${JSON.stringify(outcomes)}; ` +
+        `ticks between the one a tap quoted from and the server's when the request left: ${JSON.stringify(lagsTicks)}`,
+    );
+    expect(keys.size).toBe(TAPS - (outcomes.refused_by_page ?? 0));
+    expect(share).toBeGreaterThanOrEqual(0.9);
+    feed.mode = "hold";
+  }, 120_000);
+
+  it("greys the grid while the circuit is open and says so", async () => {
+    feed.mode = "stop";
+    await poll(() => page.locator("[data-circuit]").getAttribute("data-circuit")).toBe("open");
+    await poll(() => page.locator("button[data-multiplier]:not([disabled])").count()).toBe(0);
+    expect(await page.locator("button[data-multiplier]").count()).toBeGreaterThan(0);
+    expect(await page.getByText("bets are paused until it recovers").isVisible()).toBe(true);
+    feed.mode = "hold";
+    await poll(() => page.locator("[data-circuit]").getAttribute("data-circuit")).toBe("closed");
+    await poll(() => page.locator("button[data-multiplier]:not([disabled])").count()).toBeGreaterThan(200);
+  }, 60_000);
+
+  it("keeps the player signed in across a reload, without a new signature", async () => {
+    const bets = await page.locator("[data-bet-id]").count();
+    await page.reload();
+    // Bets of the taps above may settle meanwhile: the page must show the server's balance now.
+    const token = await page.evaluate(() => (JSON.parse(localStorage.getItem("tap.session")!) as { token: string }).token);
+    const balance = async () => {
+      const me = (await (await server.request("/api/me", { token })).json()) as { balanceMicroUsd: number };
+      return `$${(Math.floor(me.balanceMicroUsd / 10_000) / 100).toFixed(2)}`;
+    };
+    await poll(async () => (await page.locator("[data-balance]").textContent()) === (await balance())).toBe(true);
+    expect(await page.getByRole("button", { name: "Sign in" }).isVisible()).toBe(false);
+    await poll(() => page.locator("[data-bet-id]").count()).toBe(bets);
+    expect(nonceRequests).toHaveLength(1);
+    await poll(() => page.locator("button[data-multiplier]").count()).toBeGreaterThan(200);
+    await page.screenshot({ path: `${ARTIFACTS}web-demo.png` });
+  }, 60_000);
+
+  it("says so when the socket drops, and reconnects by itself when the server is back", async () => {
+    const port = new URL(server.url).port;
+    const dataDir = server.dataDir;
+    feed.stop();
+    await server.close(); // the data stays: the restart below reuses it
+    await poll(() => page.locator("[data-connection]").getAttribute("data-connection")).toBe("reconnecting");
+    expect(await page.locator("[data-connection]").textContent()).toMatch(/^connection lost, reconnecting/);
+    server = await startTestServer({ PORT: port, DEMO_BALANCE_MICRO_USD: 50_000_000 }, { dataDir });
+    feed = new Feed(server, prng(SEED + 2));
+    await poll(() => page.locator("[data-connection]").getAttribute("data-connection"), 30_000).toBe("open");
+    await poll(() => page.locator("button[data-multiplier]:not([disabled])").count(), 30_000).toBeGreaterThan(200);
+  }, 90_000);
+});
