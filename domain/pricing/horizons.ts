@@ -38,7 +38,7 @@ export interface HorizonOptions {
 }
 
 export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
-  coarseMs: 1_000,
+  coarseMs: 500,
   fastHalfLifeMs: 15_000,
   slowHalfLifeMs: 5 * 60_000,
   slowMinReturns: 30,
@@ -166,8 +166,7 @@ export interface HorizonEstimate {
 export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEstimate {
   const tickIntervalMs = s.tickN > 0 ? s.tickDt / s.tickN : o.fallbackTickIntervalMs;
   const rollTick = s.tickCrossN >= 10 ? -s.tickCross / s.tickCrossN : 0;
-  const rollCoarse = s.coarseCrossN >= 10 ? -s.coarseCross / s.coarseCrossN : 0;
-  const noiseVar = Math.min(Math.max(rollTick, rollCoarse, 0), o.maxNoiseSigma * o.maxNoiseSigma);
+  const noiseVar = Math.min(Math.max(rollTick, 0), o.maxNoiseSigma * o.maxNoiseSigma);
   const minVar = o.minSigmaPerSqrtMs * o.minSigmaPerSqrtMs;
   const maxVar = o.maxSigmaPerSqrtMs * o.maxSigmaPerSqrtMs;
   const clamp = (v: number) => Math.min(Math.max(v, minVar), maxVar);
