@@ -15,7 +15,7 @@ import { sigmaFromAnnual } from "./volatility.ts";
  * taken as the larger of its value on tick returns (iid bounce) and on coarse returns (noise that
  * lasts up to about a second). σ² = (Σr² − 2η̂²·n) / Σdt, never below half of Σr²/Σdt.
  *
- * Two horizons (half-lives): FAST (15 s) sees a burst within seconds of its start; SLOW (5 min) is the
+ * Two horizons (half-lives): FAST (6 s) sees a burst within seconds of its start and forgets it soon after it ends; SLOW (5 min) is the
  * level volatility returns to. Both sums decay with the age of the returns in time. Before enough
  * returns exist, slow falls back to `fallbackSigmaPerSqrtMs` and fast to slow; both are clamped.
  * The mean tick interval (for the discrete-monitoring correction) is tracked as before.
@@ -39,7 +39,7 @@ export interface HorizonOptions {
 
 export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
   coarseMs: 500,
-  fastHalfLifeMs: 15_000,
+  fastHalfLifeMs: 6_000,
   slowHalfLifeMs: 5 * 60_000,
   slowMinReturns: 30,
   fastMinReturns: 8,

@@ -18,8 +18,8 @@ import { sigmaFromAnnual } from "./volatility.ts";
  *
  * Why these sizes are realistic (BTC-USD near $95 000):
  * - calm volatility 50 %/year: BTC's 30-day realised volatility has mostly been 35–70 %/year in
- *   2023–2025; at 50 % one 100 ms step is 0.5/√(3.156e11) ≈ 0.9 bp of log-price… per √ms it is
- *   2.8e-6, i.e. $2.7 per 100 ms and $27 per 10 s column at $95k.
+ *   2023–2025; at 50 % σ per √ms is 0.5/√(3.156e10) ≈ 2.8e-6, i.e. $2.7 per 100 ms and $27 per
+ *   10 s column at $95k.
  * - bursts 4–6× lasting seconds to tens of seconds, a few per minute in the bursty regime:
  *   liquidation cascades and news prints move BTC $100–$300 in 10–30 s (≈ 4–6× the calm $27–$45),
  *   and intraday realised volatility on 1 s returns clusters in exactly such spells.

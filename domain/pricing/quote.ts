@@ -10,7 +10,7 @@ import { touchProbabilityWithStart } from "./touch.ts";
  *   observed index = efficient price + tick noise ε (variance η², decorrelating within about 1 s);
  *   the efficient price diffuses with a variance rate σ²(s) that is itself random (calm spells and
  *   bursts) and mean-reverting: E[σ²(t+s) | now] = σ²_slow + (σ²_fast − σ²_slow)·e^{−s/θ}, with σ²_fast
- *   the current (15 s half-life) level, σ²_slow the long-run (5 min) level and θ the persistence of
+ *   the current (6 s half-life) level, σ²_slow the long-run (5 min) level and θ the persistence of
  *   a volatility regime. Integrated, the expected variance over [t, t+h] is the term structure
  *     V(h) = σ²_slow·h + (σ²_fast − σ²_slow)·θ·(1 − e^{−h/θ})
  *   (the same form as a GARCH(1,1)/Heston variance forecast). For a window [t0, t1), τ = t0 − t:
@@ -18,9 +18,8 @@ import { touchProbabilityWithStart } from "./touch.ts";
  *      the noise of the spot tick itself (the spot is not the efficient price; a bounce reverts);
  *   2. inside the window the efficient price moves with the average rate (V(τ+T) − V(τ))/T;
  *   3. the observed ticks carry noise, so they reach a band edge when the efficient price is within
- *      about η of it: the band is widened by κ·η on each side, κ = 1.5 (the largest of the noise draws
- *      on the few ticks near the path's extreme: the expected max of ~4 standard normals is 1.03, and
- *      half a σ more covers the noise in the spot's start variance being counted once only);
+ *      about η of it: the band is widened by κ·η on each side, κ = 1 (the largest of the noise draws on
+ *      the few ticks near the path's extreme: the expected max of ~4 standard normals is 1.03);
  *   4. P = the touch probability of touch.ts with that start variance, in-window σ and the tick
  *      interval Δ (discrete monitoring).
  * Two scenarios are priced and the HIGHER probability is taken (the one that would cost the house):
@@ -53,10 +52,14 @@ export interface QuoteTerms {
   maxMultiplierHundredths: number;
 }
 
-/** θ: how long a volatility regime persists (ms); bursts last seconds to tens of seconds. */
-export const REGIME_PERSISTENCE_MS = 20_000;
+/**
+ * θ: how long a volatility regime persists (ms). For a two-state chain (calm ⇄ burst) the expected
+ * variance relaxes at rate λ_on + λ_off; bursts of ~8 s arriving 1–2 a minute give θ ≈ 6–7 s; 10 s
+ * leans to persistence (the side that protects the house when a burst has just started).
+ */
+export const REGIME_PERSISTENCE_MS = 10_000;
 /** κ: band widening per noise σ (step 3). */
-export const NOISE_WIDENING = 1.5;
+export const NOISE_WIDENING = 1;
 /** Extra probability loading for cells within one band of the price in a window starting within 2 columns. */
 export const NEAR_EXTRA = 0.03;
 
