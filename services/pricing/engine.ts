@@ -83,10 +83,10 @@ export class PricingEngine {
     return estimateHorizons(this.horizonState, this.horizonOptions);
   }
 
-  /** Single-σ summary (backward compatible): the larger of the fast and slow estimates. */
+  /** Single-σ summary (backward compatible): the slow (5 min) level; `horizons()` has every horizon. */
   volatility(): VolatilityEstimate {
     const h = this.horizons();
-    return { sigmaPerSqrtMs: Math.sqrt(Math.max(h.fastVarPerMs, h.slowVarPerMs)), samples: h.samples, tickIntervalMs: h.tickIntervalMs };
+    return { sigmaPerSqrtMs: Math.sqrt(h.slowVarPerMs), samples: h.samples, tickIntervalMs: h.tickIntervalMs };
   }
 
   /** The pricing inputs of the latest tick (what a client needs to compute the same quotes). */
