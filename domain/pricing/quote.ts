@@ -28,7 +28,8 @@ import { touchProbabilityWithStart } from "./touch.ts";
  *      is what makes the price's own cell likely in a quiet moment).
  * Where the model is least sure — the first column (the regime persists over its short horizon,
  * estimation error is at its largest relative to the move) — cells within one band of the price get
- * an extra `NEAR_EXTRA` on P (the multiplier is (1 − edge)/P, so that is extra house edge there).
+ * up to `NEAR_EXTRA` more P, scaled by how much the horizons disagree (`nearLoading`; the multiplier
+ * is (1 − edge)/P, so that is extra house edge there, and none in a steady market).
  */
 
 export interface QuoteInputs {
@@ -63,6 +64,16 @@ export const NOISE_WIDENING = 1;
 /** Extra probability loading for cells within one band of the price in a window starting within 2 columns. */
 export const NEAR_EXTRA = 0.03;
 
+/**
+ * The near-cell loading: NEAR_EXTRA scaled by how much the horizons disagree (|ln(σ²_fast/σ²_slow)|,
+ * capped at 1): none when the model is sure (a steady market: fast = slow), the full 3 % when the
+ * current variance is a factor e away from its level (a burst starting or ending).
+ */
+export function nearLoading(fastVarPerMs: number, slowVarPerMs: number): number {
+  if (!(fastVarPerMs > 0) || !(slowVarPerMs > 0)) return NEAR_EXTRA;
+  return NEAR_EXTRA * Math.min(1, Math.abs(Math.log(fastVarPerMs / slowVarPerMs)));
+}
+
 /** V(h): expected integrated variance over h ms (term structure, scenario A). */
 export function termVariance(fastVarPerMs: number, slowVarPerMs: number, h: number): number {
   if (!(h > 0)) return 0;
@@ -89,7 +100,7 @@ export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, co
   const pNow = touchProbabilityWithStart({ ...base, startVariance: fast * startH + noiseVar, sigmaPerSqrtMs: Math.sqrt(Math.max(fast, 0)) });
   let p = Math.max(pTerm, pNow);
   const priceRow = Math.floor(spot / terms.rowCents);
-  if (tau < 2 * terms.columnMs && Math.abs(row - priceRow) <= 1) p *= 1 + NEAR_EXTRA;
+  if (tau < 2 * terms.columnMs && Math.abs(row - priceRow) <= 1) p *= 1 + nearLoading(fast, slow);
   return Math.min(p, 1);
 }
 
