@@ -12,10 +12,8 @@ import { sigmaFromAnnual } from "./volatility.ts";
  * and that remainder is removed with an explicit noise estimate:
  *   η̂² = max(0, −E[r_i·r_{i−1}])  (Roll's estimator: for noise that decorrelates within one return,
  *        consecutive returns share −ε_i with opposite signs, Cov = −η²; the efficient part adds 0)
- * on tick returns (iid bounce). σ² = (Σr² − 2η̂²·n) / Σdt, never below half of Σr²/Σdt. A noise that
- * reverts over a second or two (a venue leading the median) hides from Roll's estimator; it shows as
- * the excess of the variance rate of 2 s returns over that of 10 s returns, and the noise variance
- * the quote uses (band widening, spot uncertainty) is the larger of the two estimates.
+ * taken as the larger of its value on tick returns (iid bounce) and on coarse returns (noise that
+ * lasts up to about a second). σ² = (Σr² − 2η̂²·n) / Σdt, never below half of Σr²/Σdt.
  *
  * Two horizons (half-lives): FAST (6 s) sees a burst within seconds of its start and forgets it soon after it ends; SLOW (5 min) is the
  * level volatility returns to. Both sums decay with the age of the returns in time. Before enough
@@ -37,11 +35,6 @@ export interface HorizonOptions {
   maxTickIntervalMs: number;
   /** Cap of the noise σ (log units): 5 bp ≈ $47 on $95k, far above any real bounce. */
   maxNoiseSigma: number;
-  /** Scales of the slow-noise estimate: returns over ≥ midMs show most of a noise lasting ~1–2 s, over ≥ longMs almost none. */
-  midMs: number;
-  longMs: number;
-  /** The noise level is a slow property of the feed: its scale sums decay with this half-life. */
-  noiseHalfLifeMs: number;
 }
 
 export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
@@ -56,9 +49,6 @@ export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
   fallbackTickIntervalMs: 100,
   maxTickIntervalMs: 2_000,
   maxNoiseSigma: 5e-4,
-  midMs: 2_000,
-  longMs: 10_000,
-  noiseHalfLifeMs: 30 * 60_000,
 };
 
 interface Decayed {
@@ -85,9 +75,6 @@ export interface HorizonState {
   tickDt: number;
   tickN: number;
   coarseReturns: number;
-  /** Slow-decayed Σr², Σdt, count of non-overlapping returns at the mid and long scales. */
-  mid: Decayed & { anchorT: number; anchorLog: number };
-  long: Decayed & { anchorT: number; anchorLog: number };
 }
 
 export function createHorizonState(): HorizonState {
@@ -107,8 +94,6 @@ export function createHorizonState(): HorizonState {
     tickDt: 0,
     tickN: 0,
     coarseReturns: 0,
-    mid: { r2: 0, dt: 0, n: 0, anchorT: 0, anchorLog: 0 },
-    long: { r2: 0, dt: 0, n: 0, anchorT: 0, anchorLog: 0 },
   };
 }
 
@@ -122,14 +107,6 @@ function fold(sums: Decayed, decay: number, r: number, dtMs: number): void {
   sums.n = sums.n * decay + 1;
 }
 
-function foldScale(scale: Decayed & { anchorT: number; anchorLog: number }, tMs: number, log: number, spanMs: number, halfLifeMs: number): void {
-  const dt = tMs - scale.anchorT;
-  if (dt < spanMs) return;
-  fold(scale, decayFactor(dt, halfLifeMs), log - scale.anchorLog, dt);
-  scale.anchorT = tMs;
-  scale.anchorLog = log;
-}
-
 /** Folds one index tick in (mutates). Bad ticks (not after the last, non-positive price) are ignored. */
 export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: number, o: HorizonOptions): void {
   if (!(priceCents > 0) || !Number.isFinite(priceCents) || !Number.isFinite(tMs)) return;
@@ -139,10 +116,6 @@ export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: num
     s.lastLog = log;
     s.anchorT = tMs;
     s.anchorLog = log;
-    for (const scale of [s.mid, s.long]) {
-      scale.anchorT = tMs;
-      scale.anchorLog = log;
-    }
     return;
   }
   const dt = tMs - s.lastT;
@@ -160,8 +133,6 @@ export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: num
   s.lastTickReturn = r;
   s.lastT = tMs;
   s.lastLog = log;
-  foldScale(s.mid, tMs, log, o.midMs, o.noiseHalfLifeMs);
-  foldScale(s.long, tMs, log, o.longMs, o.noiseHalfLifeMs);
   const coarseDt = tMs - s.anchorT;
   if (coarseDt < o.coarseMs) return;
   const rc = log - s.anchorLog;
@@ -195,20 +166,11 @@ export interface HorizonEstimate {
 export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEstimate {
   const tickIntervalMs = s.tickN > 0 ? s.tickDt / s.tickN : o.fallbackTickIntervalMs;
   const rollTick = s.tickCrossN >= 10 ? -s.tickCross / s.tickCrossN : 0;
-  const rollVar = Math.max(rollTick, 0);
-  // Slow (mean-reverting) noise: the excess of the mid-scale variance rate over the long-scale one,
-  // per mid-scale return, halved (E[r²_L] = σ²L + 2η²(1 − ρ(L)); ρ(2 s) ≈ 0.26 and ρ(10 s) ≈ 0 for a
-  // noise reverting in 1.5 s, so this sees ~3/4 of it).
-  let slowNoise = 0;
-  if (s.mid.n >= 30 && s.long.n >= 15 && s.mid.dt > 0 && s.long.dt > 0) {
-    slowNoise = Math.max(0, ((s.mid.r2 / s.mid.dt - s.long.r2 / s.long.dt) * (s.mid.dt / s.mid.n)) / 2);
-  }
-  const noiseVar = Math.min(Math.max(rollVar, slowNoise), o.maxNoiseSigma * o.maxNoiseSigma);
+  const noiseVar = Math.min(Math.max(rollTick, 0), o.maxNoiseSigma * o.maxNoiseSigma);
   const minVar = o.minSigmaPerSqrtMs * o.minSigmaPerSqrtMs;
   const maxVar = o.maxSigmaPerSqrtMs * o.maxSigmaPerSqrtMs;
   const clamp = (v: number) => Math.min(Math.max(v, minVar), maxVar);
-  // Only the noise that decorrelates within one coarse return (the iid part) is removed from σ².
-  const perMs = (d: Decayed) => Math.max(d.r2 - 2 * rollVar * d.n, 0.5 * d.r2) / d.dt;
+  const perMs = (d: Decayed) => Math.max(d.r2 - 2 * noiseVar * d.n, 0.5 * d.r2) / d.dt;
   const slowWarm = s.coarseReturns >= o.slowMinReturns && s.slow.dt > 0;
   const slowVarPerMs = clamp(slowWarm ? perMs(s.slow) : o.fallbackSigmaPerSqrtMs ** 2);
   const fastWarm = s.coarseReturns >= o.fastMinReturns && s.fast.dt > 0;
