@@ -175,5 +175,6 @@ function adversaryTable(): void {
   }
 }
 
-await main();
+// The adversary table first: closing the server context below ends the process.
 if (!args.includes("--no-adversaries")) adversaryTable();
+await main();
