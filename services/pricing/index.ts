@@ -51,7 +51,6 @@ export const installPricing: InstallModule = (ctx) => {
     quote(col, row, now): QuoteResult {
       const result = engine.quote(col, row, now);
       counted[result.ok ? "ok" : result.reason].inc();
-      byState[!result.ok && result.reason === "price_stale" ? "paused" : "live"].inc();
       return result;
     },
     grid(cols, rows, now) {
@@ -137,7 +136,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   });
   const quotesPaused = new Counter({
     name: "pricing_quote_requests_total",
-    help: "Quote and grid requests by quote state (live | paused); the paused share is paused / total",
+    help: "Grid requests (HTTP and WebSocket) by quote state (live | paused); for single quotes see pricing_quotes_total{result=\"price_stale\"}",
     labelNames: ["state"] as const,
     registers,
   });
