@@ -7,16 +7,18 @@ import { sigmaFromAnnual } from "./volatility.ts";
  * bounce, a venue leading the median for a second). A return over dt then has
  *   E[r²] = σ²·dt + 2·η²_dt        (η²_dt: the part of the noise variance that decorrelates within dt)
  * and at dt = 100 ms with σ = 50 %/year and η = $2.5 on $95k, 2η² is ~1.9× σ²·dt: the estimate is
- * mostly noise. So σ² is estimated from COARSE returns: consecutive ticks at least `coarseMs` (1 s)
- * apart (non-overlapping; a feed pause simply makes one longer return), where 2η² is ~1/10 of σ²·dt,
- * and that remainder is removed with an explicit noise estimate:
+ * mostly noise. So σ² is estimated from COARSE returns: consecutive ticks at least `coarseMs` (500 ms)
+ * apart (non-overlapping; a feed pause simply makes one longer return), where 2η² is ~1/3 of σ²·dt
+ * in that case, and that remainder is removed with an explicit noise estimate:
  *   η̂² = max(0, −E[r_i·r_{i−1}])  (Roll's estimator: for noise that decorrelates within one return,
  *        consecutive returns share −ε_i with opposite signs, Cov = −η²; the efficient part adds 0)
- * taken as the larger of its value on tick returns (iid bounce) and on coarse returns (noise that
- * lasts up to about a second). σ² = (Σr² − 2η̂²·n) / Σdt, never below half of Σr²/Σdt.
+ * on tick returns (iid bounce). σ² = (Σr² − 2η̂²·n) / Σdt, never below half of Σr²/Σdt. (Roll's
+ * estimator on the coarse returns themselves was tried and dropped: with ~400 returns per half-life
+ * its sampling error alone is a dollar of "noise"; noise that reverts over a second or two is not
+ * estimated — see the README's adversary table, mean-reverting-noise column.)
  *
- * Two horizons (half-lives): FAST (6 s) sees a burst within seconds of its start and forgets it soon after it ends; SLOW (5 min) is the
- * level volatility returns to. Both sums decay with the age of the returns in time. Before enough
+ * Two horizons (half-lives): FAST (6 s) sees a burst within seconds of its start and forgets it
+ * soon after it ends; SLOW (5 min) is the level volatility returns to. Both sums decay with the age of the returns in time. Before enough
  * returns exist, slow falls back to `fallbackSigmaPerSqrtMs` and fast to slow; both are clamped.
  * The mean tick interval (for the discrete-monitoring correction) is tracked as before.
  */
@@ -66,11 +68,9 @@ export interface HorizonState {
   lastCoarseReturn: number | undefined;
   fast: Decayed;
   slow: Decayed;
-  /** Slow-decayed Σ r_i·r_{i−1} and counts, for ticks and coarse returns. */
+  /** Slow-decayed Σ r_i·r_{i−1} of tick returns and its count (Roll's estimator). */
   tickCross: number;
   tickCrossN: number;
-  coarseCross: number;
-  coarseCrossN: number;
   /** Slow-decayed Σ min(dt, max) and count of tick gaps. */
   tickDt: number;
   tickN: number;
@@ -89,8 +89,6 @@ export function createHorizonState(): HorizonState {
     slow: { r2: 0, dt: 0, n: 0 },
     tickCross: 0,
     tickCrossN: 0,
-    coarseCross: 0,
-    coarseCrossN: 0,
     tickDt: 0,
     tickN: 0,
     coarseReturns: 0,
@@ -140,12 +138,6 @@ export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: num
   fold(s.fast, decayFactor(coarseDt, o.fastHalfLifeMs), rc, coarseDt);
   const coarseSlowDecay = decayFactor(coarseDt, o.slowHalfLifeMs);
   fold(s.slow, coarseSlowDecay, rc, coarseDt);
-  s.coarseCross *= coarseSlowDecay;
-  s.coarseCrossN *= coarseSlowDecay;
-  if (s.lastCoarseReturn !== undefined) {
-    s.coarseCross += rc * s.lastCoarseReturn;
-    s.coarseCrossN += 1;
-  }
   s.lastCoarseReturn = rc;
   s.anchorT = tMs;
   s.anchorLog = log;
