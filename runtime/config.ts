@@ -76,6 +76,8 @@ export const configSchema = z
     HOUSE_EDGE_BP: int(500, 1, 5000),
     MIN_MULTIPLIER_HUNDREDTHS: int(110, 101, 1_000_000),
     MAX_MULTIPLIER_HUNDREDTHS: int(10_000, 101, 1_000_000),
+    /** No quotes (empty grid, bets 503 price_stale) on an index older than this (SPEC §4, issue 12). */
+    QUOTE_MAX_AGE_MS: int(500, 50, 600_000),
 
     // Limits (SPEC §4)
     STAKE_MIN_MICRO_USD: int(100_000, 1),

@@ -5,8 +5,11 @@
  *   - grid: a full default 12 × 21 grid right after a tick (all cells cold), ms;
  *   - hot: quotes of random cells of the grid between ticks (cache hits), quotes/s;
  *   - mixed: a tick every `quotesPerTick` quotes (e.g. 3 000 bets/s against 10 ticks/s = 300), quotes/s.
- * Each phase is bounded in time (1.5 s). Figures are noisy on a shared 2-core machine.
- *   npx tsx scripts/bench-pricing.ts [quotesPerTick=300]
+ *   - cold: the full quote of one cell (domain/pricing/quote.ts: two scenarios, noise, term structure), µs per cell;
+ *   - then (unless --no-adversaries) the adversary table of issue 12: every strategy × market regime →
+ *     return per $1 with its 95 % CI, over `--seeds` seeds × `--minutes` simulated minutes each.
+ * Each timing phase is bounded in time (1.5 s). Figures are noisy on a shared 2-core machine.
+ *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--minutes 20] [--no-adversaries]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,8 +20,16 @@ import { installPrice } from "../services/price/index.ts";
 import { installPricing } from "../services/pricing/index.ts";
 import { touchProbability } from "../domain/pricing/touch.ts";
 import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
+import { quoteCell } from "../domain/pricing/quote.ts";
+import { MARKET_REGIMES } from "../domain/pricing/market-sim.ts";
+import { newTallies, runAdversaries, summarize } from "../services/pricing/adversary.ts";
 
-const quotesPerTick = Number(process.argv[2] ?? 300);
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const quotesPerTick = Number(args[0] !== undefined && !args[0].startsWith("--") ? args[0] : 300);
 const PHASE_MS = 1_500;
 
 function timed(label: string, body: () => number, unit: (count: number, ms: number) => string): void {
@@ -91,6 +102,24 @@ async function main() {
       }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
     }
 
+    const inputs = {
+      t: clock,
+      priceCents,
+      fastVarPerMs: sigmaFromAnnual(0.9) ** 2,
+      slowVarPerMs: sigmaFromAnnual(0.6) ** 2,
+      noiseVar: (200 / priceCents) ** 2,
+      tickIntervalMs: 100,
+    };
+    const terms = { columnMs: 10_000, rowCents: 1_000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 };
+    timed("cold: quoteCell, one cell (the model the server quotes)", () => {
+      for (let i = 0; i < 1_000; i++) {
+        if (k % cells.length === 0) cells = cellsNow();
+        const [col, row] = cells[k++ % cells.length]!;
+        sink += quoteCell({ ...inputs, t: clock, priceCents }, terms, col, row).pTouch;
+      }
+      return 1_000;
+    }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
+
     timed("grid: 12 × 21 after each tick (all cells cold)", () => {
       tick();
       sink += pricing.grid(12, 21, clock)!.cells.length;
@@ -127,4 +156,25 @@ async function main() {
   }
 }
 
+function adversaryTable(): void {
+  const seeds = flag("--seeds", 4);
+  const minutes = flag("--minutes", 20);
+  console.log(`\nadversary table: return per $1 [95 % CI], ${seeds} seeds × ${minutes} simulated minutes per regime (after 5 min warm-up)`);
+  for (const regime of MARKET_REGIMES) {
+    const started = performance.now();
+    const tallies = newTallies();
+    for (let seed = 1; seed <= seeds; seed++) {
+      runAdversaries({ regime, seed, warmUpMs: 300_000, evalMs: minutes * 60_000, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000 }, tallies);
+    }
+    console.log(`regime ${regime.name} (${((performance.now() - started) / 1_000).toFixed(1)} s)`);
+    for (const [name, tally] of tallies) {
+      const r = summarize(name, tally);
+      if (r.bets === 0) continue;
+      console.log(`  ${r.ret.toFixed(3)} [${r.ciLow.toFixed(3)}, ${r.ciHigh.toFixed(3)}] n=${String(r.bets).padStart(6)}  ${name}`);
+    }
+  }
+}
+
+// The adversary table first: closing the server context below ends the process.
+if (!args.includes("--no-adversaries")) adversaryTable();
 await main();

@@ -52,7 +52,10 @@ describe("pricing service: quote()", () => {
     for (const col of [FIRST_COL - 1, FIRST_COL - 100, FIRST_COL + 60, FIRST_COL + 10_000]) {
       expect(pricing.quote(col, SPOT_ROW, now)).toEqual({ ok: false, reason: "cell_locked" });
     }
-    // The same column locks once its start is closer than LOCK_MS: at now = start − 5000 + 1.
+    // The same column locks once its start is closer than LOCK_MS: at now = start − 5000 + 1
+    // (with a fresh tick then: an index older than QUOTE_MAX_AGE_MS would pause quotes anyway).
+    clock.now = FIRST_COL * 10_000 - 5_000;
+    price.ingest("manual", SPOT, clock.now);
     expect(pricing.quote(FIRST_COL, SPOT_ROW, FIRST_COL * 10_000 - 5_000).ok).toBe(true);
     expect(pricing.quote(FIRST_COL, SPOT_ROW, FIRST_COL * 10_000 - 4_999)).toEqual({ ok: false, reason: "cell_locked" });
   });
@@ -117,7 +120,8 @@ describe("pricing service: volatility from the feed", () => {
       const calm = server.ctx.services.pricing.quote(farCol, SPOT_ROW + 12, clock.now);
       feed(server, clock, 3_000, 1.5); // 5 minutes of a 150 %/year market
       const vol = server.ctx.services.pricing.volatility();
-      expect(vol.samples).toBe(3_000);
+      // samples = the coarse (≥ 500 ms) returns the estimate rests on: 3 000 ticks 100 ms apart → 600
+      expect(vol.samples).toBe(600);
       expect(vol.tickIntervalMs).toBeCloseTo(100, 6);
       expect(annualFromSigma(vol.sigmaPerSqrtMs)).toBeGreaterThan(1.5 * 0.9);
       expect(annualFromSigma(vol.sigmaPerSqrtMs)).toBeLessThan(1.5 * 1.1);
@@ -134,7 +138,7 @@ describe("pricing service: volatility from the feed", () => {
       await server.stop();
       server = await startTestServer({}, { now: () => clock.now, dataDir });
       const warmed = server.ctx.services.pricing.volatility();
-      expect(warmed.samples).toBeGreaterThan(2_900);
+      expect(warmed.samples).toBeGreaterThan(580);
       expect(warmed.sigmaPerSqrtMs).toBeCloseTo(vol.sigmaPerSqrtMs, 12);
     } finally {
       await server.stop();

@@ -56,15 +56,39 @@ const Z_CUTOFF = 8.5;
 
 /** The model probability that the band is touched inside the window; in [0, 1]. */
 export function touchProbability(input: TouchInput): number {
+  const windowMs = input.windowMs;
+  const tickMs = Math.min(Math.max(input.tickIntervalMs, 0), Math.max(windowMs, 0));
+  const vol = Math.max(input.sigmaPerSqrtMs, 0);
+  const startVariance = vol * vol * (Math.max(input.startInMs, 0) + tickMs / 2);
+  return touchProbabilityWithStart({ ...input, startVariance });
+}
+
+export interface TouchStartInput {
+  spotCents: number;
+  bandLowCents: number;
+  bandHighCents: number;
+  /** Variance of the first in-window tick's log-price around ln(spot) (step 1 of the model). */
+  startVariance: number;
+  windowMs: number;
+  /** σ per √ms of the log-price INSIDE the window (steps 3–4). */
+  sigmaPerSqrtMs: number;
+  tickIntervalMs: number;
+}
+
+/**
+ * The same model with the start of the window described by its variance alone: step 1's v² is given
+ * (so a caller can add to it the variance of a noisy spot, or use a variance term structure instead
+ * of σ²·τ) and σ applies inside the window only.
+ */
+export function touchProbabilityWithStart(input: TouchStartInput): number {
   const { spotCents, bandLowCents: lo, bandHighCents: hi, sigmaPerSqrtMs: sigma } = input;
   if (!(spotCents > 0) || !(hi > lo) || hi <= 0 || !(input.windowMs > 0)) return 0;
   const a = lo > 0 ? Math.log(lo / spotCents) : Number.NEGATIVE_INFINITY;
   const b = Math.log(hi / spotCents);
   const windowMs = input.windowMs;
   const tickMs = Math.min(Math.max(input.tickIntervalMs, 0), windowMs);
-  const startInMs = Math.max(input.startInMs, 0);
   const vol = Math.max(sigma, 0);
-  const v = vol * Math.sqrt(startInMs + tickMs / 2);
+  const v = Math.sqrt(Math.max(input.startVariance, 0));
   let hit: (distance: number) => number;
   let negligibleDistance: number;
   if (tickMs > 0) {

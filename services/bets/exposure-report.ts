@@ -1,4 +1,5 @@
 import type { AppContext } from "../../runtime/context.ts";
+import { quoteTouchProbability } from "../../domain/pricing/quote.ts";
 
 export interface ExposureReport {
   at: number;
@@ -6,6 +7,14 @@ export interface ExposureReport {
   openBets: number;
   stakeMicroUsd: number;
   payoutMicroUsd: number;
+  /**
+   * The model's expected house P&L on the open bets, Σ (stake − P(touch)·payout), micro-USD:
+   * `atPlacement` with the P(touch) each bet was priced at (implied by its multiplier: P = (1 − edge)/m,
+   * up to the round-down); `repricedNow` with P(touch) re-priced from the latest index tick for cells
+   * whose window has not started (started windows keep their placement P: the model prices a window
+   * from its start, not mid-way). null when there is no price to re-price from.
+   */
+  expectedHousePnlMicroUsd: { atPlacement: number; repricedNow: number | null };
   columns: { col: number; windowStart: number; bets: number; stakeMicroUsd: number; payoutMicroUsd: number }[];
   cells: { col: number; row: number; bets: number; stakeMicroUsd: number; payoutMicroUsd: number }[];
 }
@@ -18,10 +27,11 @@ export interface ExposureReport {
 export function exposureReport(ctx: AppContext): ExposureReport {
   const rows = ctx.db
     .prepare(
-      `SELECT col, row, COUNT(*) AS bets, SUM(stake_micro_usd) AS stake, SUM(payout_micro_usd) AS payout
+      `SELECT col, row, COUNT(*) AS bets, SUM(stake_micro_usd) AS stake, SUM(payout_micro_usd) AS payout,
+              SUM(payout_micro_usd * 100.0 / multiplier_hundredths) AS implied
          FROM bets WHERE status = 'open' GROUP BY col, row ORDER BY col, row`,
     )
-    .all() as { col: number; row: number; bets: number; stake: number; payout: number }[];
+    .all() as { col: number; row: number; bets: number; stake: number; payout: number; implied: number }[];
   const c = ctx.config;
   const report: ExposureReport = {
     at: ctx.now(),
@@ -29,10 +39,28 @@ export function exposureReport(ctx: AppContext): ExposureReport {
     openBets: 0,
     stakeMicroUsd: 0,
     payoutMicroUsd: 0,
+    expectedHousePnlMicroUsd: { atPlacement: 0, repricedNow: null },
     columns: [],
     cells: [],
   };
+  const inputs = ctx.services.pricing?.quoteInputs();
+  const terms = {
+    columnMs: c.COLUMN_MS,
+    rowCents: c.ROW_CENTS,
+    houseEdgeBp: c.HOUSE_EDGE_BP,
+    minMultiplierHundredths: c.MIN_MULTIPLIER_HUNDREDTHS,
+    maxMultiplierHundredths: c.MAX_MULTIPLIER_HUNDREDTHS,
+  };
+  const keep = 1 - c.HOUSE_EDGE_BP / 10_000;
+  let atPlacement = 0;
+  let repriced = 0;
   for (const r of rows) {
+    // implied = Σ payout/m = Σ payout·P_placement/(1 − edge)
+    const expectedPaidAtPlacement = keep * r.implied;
+    atPlacement += r.stake - expectedPaidAtPlacement;
+    const started = r.col * c.COLUMN_MS <= report.at;
+    const pTouchNow = inputs !== undefined && !started ? quoteTouchProbability(inputs, terms, r.col, r.row) : null;
+    repriced += r.stake - (pTouchNow === null ? expectedPaidAtPlacement : pTouchNow * r.payout);
     report.cells.push({ col: r.col, row: r.row, bets: r.bets, stakeMicroUsd: r.stake, payoutMicroUsd: r.payout });
     let column = report.columns[report.columns.length - 1];
     if (!column || column.col !== r.col) {
@@ -46,5 +74,6 @@ export function exposureReport(ctx: AppContext): ExposureReport {
     report.stakeMicroUsd += r.stake;
     report.payoutMicroUsd += r.payout;
   }
+  report.expectedHousePnlMicroUsd = { atPlacement: Math.round(atPlacement), repricedNow: inputs === undefined ? null : Math.round(repriced) };
   return report;
 }

@@ -117,6 +117,7 @@ export class BetPlacement {
     const result = pricing.quote(body.col, body.row, now);
     if (!result.ok) {
       if (result.reason === "price_unavailable") throw new BetRefusal("price_stale", { reason: "no price yet" }, 1000);
+      if (result.reason === "price_stale") throw new BetRefusal("price_stale", { reason: "index older than QUOTE_MAX_AGE_MS" }, 1000);
       throw new BetRefusal(result.reason, { col: body.col, row: body.row });
     }
     const q = result.quote;

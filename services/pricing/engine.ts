@@ -1,17 +1,14 @@
-import { bandOf, centredRows, firstUnlockedColumn, isColumnOpen, windowOf, type GridGeometry } from "../../domain/grid.ts";
+import { bandOf, centredRows, firstUnlockedColumn, isColumnOpen, isPricedBand, windowOf, type GridGeometry } from "../../domain/grid.ts";
 import {
-  offeredMultiplierHundredths,
-  quoteTouchProbability,
-  type QuoteInputs,
-  type QuoteTerms,
-} from "../../domain/pricing/quote.ts";
-import {
-  createVolatilityState,
-  estimateVolatility,
-  observeTick,
-  type VolatilityEstimate,
-  type VolatilityOptions,
-} from "../../domain/pricing/volatility.ts";
+  createHorizonState,
+  DEFAULT_HORIZON_OPTIONS,
+  estimateHorizons,
+  observeHorizonTick,
+  type HorizonEstimate,
+  type HorizonOptions,
+} from "../../domain/pricing/horizons.ts";
+import { quoteCell, type QuoteInputs, type QuoteTerms } from "../../domain/pricing/quote.ts";
+import type { VolatilityEstimate, VolatilityOptions } from "../../domain/pricing/volatility.ts";
 import type { IndexTick } from "../price/types.ts";
 import type { CellQuote, QuoteResult } from "./types.ts";
 
@@ -19,8 +16,18 @@ export interface PricingEngineOptions extends GridGeometry {
   houseEdgeBp: number;
   minMultiplierHundredths: number;
   maxMultiplierHundredths: number;
+  /**
+   * Legacy single-horizon options: their fallback σ, clamps and fallback tick interval seed the
+   * multi-horizon estimator (so existing callers keep their meaning).
+   */
   volatility: VolatilityOptions;
+  /** Multi-horizon estimator options (defaults: DEFAULT_HORIZON_OPTIONS with the fields above). */
+  horizons?: Partial<HorizonOptions>;
+  /** No quotes on an index older than this (QUOTE_MAX_AGE_MS); Infinity = never refuse. */
+  quoteMaxAgeMs?: number;
 }
+
+export type QuoteState = "live" | "paused";
 
 /** Rows priced per column per tick before the cache stops growing (a bound, far above any grid). */
 const CACHED_ROWS_PER_COLUMN_MAX = 4096;
@@ -33,44 +40,72 @@ const CACHED_ROWS_PER_COLUMN_MAX = 4096;
  * (only open columns are cached).
  */
 export class PricingEngine {
-  private readonly volState = createVolatilityState();
+  private readonly horizonOptions: HorizonOptions;
+  private readonly horizonState = createHorizonState();
+  private readonly terms: QuoteTerms;
+  private readonly quoteMaxAgeMs: number;
   private cacheTickT: number | undefined;
   private cachePriceCents = 0;
   private cacheInputs: QuoteInputs | undefined;
   private readonly cache = new Map<number, Map<number, CellQuote>>();
-  private readonly quoteTerms: QuoteTerms;
 
   constructor(
     private readonly options: PricingEngineOptions,
     private readonly latest: () => IndexTick | undefined,
   ) {
-    const { columnMs, rowCents, houseEdgeBp, minMultiplierHundredths, maxMultiplierHundredths } = options;
-    this.quoteTerms = Object.freeze({ columnMs, rowCents, houseEdgeBp, minMultiplierHundredths, maxMultiplierHundredths });
+    const v = options.volatility;
+    this.horizonOptions = {
+      ...DEFAULT_HORIZON_OPTIONS,
+      fallbackSigmaPerSqrtMs: v.fallbackSigmaPerSqrtMs,
+      minSigmaPerSqrtMs: v.minSigmaPerSqrtMs,
+      maxSigmaPerSqrtMs: v.maxSigmaPerSqrtMs,
+      fallbackTickIntervalMs: v.fallbackTickIntervalMs,
+      maxTickIntervalMs: v.maxTickIntervalMs,
+      ...options.horizons,
+    };
+    this.terms = {
+      columnMs: options.columnMs,
+      rowCents: options.rowCents,
+      houseEdgeBp: options.houseEdgeBp,
+      minMultiplierHundredths: options.minMultiplierHundredths,
+      maxMultiplierHundredths: options.maxMultiplierHundredths,
+    };
+    this.quoteMaxAgeMs = options.quoteMaxAgeMs ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Feeds one index tick to the volatility estimator. */
+  /** Feeds one index tick to the volatility estimators. */
   observe(tick: IndexTick): void {
-    observeTick(this.volState, tick.t, tick.priceCents, this.options.volatility);
+    observeHorizonTick(this.horizonState, tick.t, tick.priceCents, this.horizonOptions);
   }
 
+  /** The estimates at every horizon, the noise variance and the tick interval. */
+  horizons(): HorizonEstimate {
+    return estimateHorizons(this.horizonState, this.horizonOptions);
+  }
+
+  /** Single-σ summary (backward compatible): the slow (5 min) level; `horizons()` has every horizon. */
   volatility(): VolatilityEstimate {
-    return estimateVolatility(this.volState, this.options.volatility);
+    const h = this.horizons();
+    return { sigmaPerSqrtMs: Math.sqrt(h.slowVarPerMs), samples: h.samples, tickIntervalMs: h.tickIntervalMs };
   }
 
-  /** The fixed terms of every quote (pushed once to clients in the WebSocket `hello`). */
-  terms(): QuoteTerms {
-    return this.quoteTerms;
-  }
-
-  /**
-   * What quotes rest on now: the latest tick and the volatility estimate as of it (pushed with every
-   * WebSocket `price` message); undefined before the first tick.
-   */
+  /** The pricing inputs of the latest tick (what a client needs to compute the same quotes). */
   quoteInputs(): QuoteInputs | undefined {
     const tick = this.latest();
     if (tick === undefined) return undefined;
-    this.refreshCache(tick);
+    this.syncCache(tick);
     return this.cacheInputs;
+  }
+
+  /** The fixed terms of every quote (pushed once to clients in the WebSocket `hello`). */
+  quoteTerms(): QuoteTerms {
+    return this.terms;
+  }
+
+  /** "paused" while there is no index or it is older than QUOTE_MAX_AGE_MS at `now`. */
+  quoteState(now: number): QuoteState {
+    const tick = this.latest();
+    return tick !== undefined && now - tick.t <= this.quoteMaxAgeMs ? "live" : "paused";
   }
 
   /**
@@ -82,6 +117,7 @@ export class PricingEngine {
     if (!isColumnOpen(col, now, this.options)) return { ok: false, reason: "cell_locked" };
     const tick = this.latest();
     if (tick === undefined) return { ok: false, reason: "price_unavailable" };
+    if (now - tick.t > this.quoteMaxAgeMs) return { ok: false, reason: "price_stale" };
     const quote = this.cellQuote(col, row, tick);
     if (quote === undefined) return { ok: false, reason: "cell_not_offered" };
     if (quote.multiplierHundredths === null) return { ok: false, reason: "cell_not_offered", quote };
@@ -89,9 +125,10 @@ export class PricingEngine {
   }
 
   /** `cols` open columns from the first unlocked one (at most the horizon), `rows` rows centred on the price. */
-  grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: CellQuote[] } | undefined {
+  grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: CellQuote[]; quotes: QuoteState } | undefined {
     const tick = this.latest();
     if (tick === undefined) return undefined;
+    if (now - tick.t > this.quoteMaxAgeMs) return { priceCents: tick.priceCents, at: tick.t, cells: [], quotes: "paused" };
     const firstCol = firstUnlockedColumn(now, this.options);
     const colCount = Math.max(0, Math.min(cols, this.options.horizonColumns));
     const { firstRow, lastRow } = centredRows(tick.priceCents, Math.max(0, rows), this.options.rowCents);
@@ -102,12 +139,28 @@ export class PricingEngine {
         if (quote !== undefined) cells.push(quote);
       }
     }
-    return { priceCents: tick.priceCents, at: tick.t, cells };
+    return { priceCents: tick.priceCents, at: tick.t, cells, quotes: "live" };
   }
 
   /** The (cached) quote of a cell against `tick`; undefined when the band is not a priceable range. */
+  private syncCache(tick: IndexTick): void {
+    if (this.cacheTickT === tick.t && this.cachePriceCents === tick.priceCents) return;
+    this.cache.clear();
+    this.cacheTickT = tick.t;
+    this.cachePriceCents = tick.priceCents;
+    const h = this.horizons();
+    this.cacheInputs = Object.freeze({
+      t: tick.t,
+      priceCents: tick.priceCents,
+      fastVarPerMs: h.fastVarPerMs,
+      slowVarPerMs: h.slowVarPerMs,
+      noiseVar: h.noiseVar,
+      tickIntervalMs: h.tickIntervalMs,
+    });
+  }
+
   private cellQuote(col: number, row: number, tick: IndexTick): CellQuote | undefined {
-    this.refreshCache(tick);
+    this.syncCache(tick);
     let byRow = this.cache.get(col);
     const hit = byRow?.get(row);
     if (hit !== undefined) return hit;
@@ -123,24 +176,14 @@ export class PricingEngine {
     return quote;
   }
 
-  /** A new tick (or a first one) drops the cached quotes and fixes the inputs they rest on. */
-  private refreshCache(tick: IndexTick): void {
-    if (this.cacheInputs !== undefined && this.cacheTickT === tick.t && this.cachePriceCents === tick.priceCents) return;
-    this.cache.clear();
-    this.cacheTickT = tick.t;
-    this.cachePriceCents = tick.priceCents;
-    const { sigmaPerSqrtMs, tickIntervalMs } = this.volatility();
-    this.cacheInputs = Object.freeze({ t: tick.t, priceCents: tick.priceCents, sigmaPerSqrtMs, tickIntervalMs });
-  }
-
-  /** Prices one cell with the pure quote of domain/pricing/quote.ts (the same module clients run). */
   private price(col: number, row: number, inputs: QuoteInputs): CellQuote | undefined {
-    const terms = this.quoteTerms;
-    const pTouch = quoteTouchProbability(inputs, terms, col, row);
-    if (pTouch === undefined) return undefined;
-    const window = windowOf(col, terms.columnMs);
-    const band = bandOf(row, terms.rowCents);
-    const hundredths = offeredMultiplierHundredths(pTouch, terms);
+    if (!Number.isSafeInteger(row)) return undefined;
+    const { columnMs, rowCents } = this.options;
+    const window = windowOf(col, columnMs);
+    const band = bandOf(row, rowCents);
+    if (!isPricedBand(band) || !Number.isSafeInteger(window.endMs)) return undefined;
+    // The one quote function a client also runs (domain/pricing/quote.ts): same inputs, same multiplier.
+    const { pTouch, multiplierHundredths } = quoteCell(inputs, this.terms, col, row);
     return Object.freeze({
       col,
       row,
@@ -148,7 +191,7 @@ export class PricingEngine {
       windowEnd: window.endMs,
       bandLowCents: band.lowCents,
       bandHighCents: band.highCents,
-      multiplierHundredths: hundredths,
+      multiplierHundredths,
       pTouch,
     });
   }

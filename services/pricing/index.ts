@@ -33,16 +33,19 @@ export const installPricing: InstallModule = (ctx) => {
       minMultiplierHundredths: config.MIN_MULTIPLIER_HUNDREDTHS,
       maxMultiplierHundredths: config.MAX_MULTIPLIER_HUNDREDTHS,
       volatility: DEFAULT_VOLATILITY_OPTIONS,
+      quoteMaxAgeMs: config.QUOTE_MAX_AGE_MS,
     },
     () => ctx.services.price?.latest(),
   );
-  const quoteCounter = registerMetrics(ctx, engine);
+  const { quoteCounter, gridCounter } = registerMetrics(ctx, engine);
   const counted = {
     ok: quoteCounter.labels("ok"),
     cell_locked: quoteCounter.labels("cell_locked"),
     cell_not_offered: quoteCounter.labels("cell_not_offered"),
     price_unavailable: quoteCounter.labels("price_unavailable"),
+    price_stale: quoteCounter.labels("price_stale"),
   };
+  const byState = { live: gridCounter.labels("live"), paused: gridCounter.labels("paused") };
 
   ctx.services.pricing = {
     quote(col, row, now): QuoteResult {
@@ -50,10 +53,16 @@ export const installPricing: InstallModule = (ctx) => {
       counted[result.ok ? "ok" : result.reason].inc();
       return result;
     },
-    grid: (cols, rows, now) => engine.grid(cols, rows, now),
+    grid(cols, rows, now) {
+      const grid = engine.grid(cols, rows, now);
+      if (grid !== undefined) byState[grid.quotes].inc();
+      return grid;
+    },
     volatility: () => engine.volatility(),
+    quoteState: (now) => engine.quoteState(now),
     quoteInputs: () => engine.quoteInputs(),
-    quoteTerms: () => engine.terms(),
+    horizons: () => engine.horizons(),
+    quoteTerms: () => engine.quoteTerms(),
   };
 
   let unsubscribe: (() => void) | undefined;
@@ -99,6 +108,40 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
     },
   });
   new Gauge({
+    name: "pricing_volatility_horizon_annualized",
+    help: "Volatility estimate per horizon (fast: 15 s half-life, slow: 5 min), tick noise removed, annualised",
+    labelNames: ["horizon"] as const,
+    registers,
+    collect() {
+      const h = engine.horizons();
+      this.labels("fast").set(annualFromSigma(Math.sqrt(h.fastVarPerMs)));
+      this.labels("slow").set(annualFromSigma(Math.sqrt(h.slowVarPerMs)));
+    },
+  });
+  new Gauge({
+    name: "pricing_tick_noise_cents",
+    help: "Estimated tick-noise standard deviation of the index at the current price, cents",
+    registers,
+    collect() {
+      const tick = ctx.services.price?.latest();
+      this.set(tick ? Math.sqrt(engine.horizons().noiseVar) * tick.priceCents : 0);
+    },
+  });
+  new Gauge({
+    name: "pricing_quotes_paused",
+    help: "1 while quotes are paused (index older than QUOTE_MAX_AGE_MS or absent), else 0",
+    registers,
+    collect() {
+      this.set(engine.quoteState(ctx.now()) === "paused" ? 1 : 0);
+    },
+  });
+  const quotesPaused = new Counter({
+    name: "pricing_quote_requests_total",
+    help: "Grid requests (HTTP and WebSocket) by quote state (live | paused); for single quotes see pricing_quotes_total{result=\"price_stale\"}",
+    labelNames: ["state"] as const,
+    registers,
+  });
+  new Gauge({
     name: "pricing_volatility_samples",
     help: "Index returns the volatility estimate rests on (0 = fallback)",
     registers,
@@ -114,10 +157,11 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
       this.set(engine.volatility().tickIntervalMs);
     },
   });
-  return new Counter({
+  const quoteCounter = new Counter({
     name: "pricing_quotes_total",
-    help: "Cell quotes by result",
+    help: "Cell quotes by result (price_stale = refused because the index was older than QUOTE_MAX_AGE_MS)",
     labelNames: ["result"] as const,
     registers,
   });
+  return { quoteCounter, gridCounter: quotesPaused };
 }

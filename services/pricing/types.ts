@@ -1,3 +1,4 @@
+import type { HorizonEstimate } from "../../domain/pricing/horizons.ts";
 import type { QuoteInputs, QuoteTerms } from "../../domain/pricing/quote.ts";
 
 /** One priced cell of the grid (SPEC §2, §4). Money and prices are integers. */
@@ -14,7 +15,8 @@ export interface CellQuote {
   pTouch: number;
 }
 
-export type QuoteRefusal = "cell_locked" | "cell_not_offered" | "price_unavailable";
+/** `price_stale`: the index is older than QUOTE_MAX_AGE_MS (no quotes on an old price). */
+export type QuoteRefusal = "cell_locked" | "cell_not_offered" | "price_unavailable" | "price_stale";
 
 export type QuoteResult = { ok: true; quote: CellQuote } | { ok: false; reason: QuoteRefusal; quote?: CellQuote };
 
@@ -23,18 +25,18 @@ export interface PricingService {
   /** Prices one cell now: refuses locked/past/beyond-horizon cells, cells outside the offered range, and no price. */
   quote(col: number, row: number, now: number): QuoteResult;
   /** The offerable cells: `cols` columns from the first unlocked one, `rows` rows centred on the price. */
-  grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: CellQuote[] } | undefined;
+  grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: CellQuote[]; quotes?: "live" | "paused" } | undefined;
   /**
    * Current volatility estimate (σ of log-price per √ms), how many returns it rests on (0 while on
    * the fallback), and the mean tick interval used by the discrete-monitoring correction.
    */
   volatility(): { sigmaPerSqrtMs: number; samples: number; tickIntervalMs: number };
-  /**
-   * What every quote rests on until the next tick (the latest tick and the model's figures as of it):
-   * `quoteMultiplierHundredths(quoteInputs(), quoteTerms(), col, row)` of domain/pricing/quote.ts is
-   * the multiplier `quote` answers. Undefined before the first tick.
-   */
+  /** "paused" while there is no index or it is older than QUOTE_MAX_AGE_MS: no quotes, an empty grid. */
+  quoteState(now: number): "live" | "paused";
+  /** The pricing inputs of the latest index tick: `quoteMultiplierHundredths(inputs, …)` gives the server's quote. */
   quoteInputs(): QuoteInputs | undefined;
+  /** Volatility per horizon (σ² per ms, fast and slow), tick-noise variance and tick interval. */
+  horizons(): HorizonEstimate;
   /** The fixed terms of every quote (geometry, house edge, offered range). */
   quoteTerms(): QuoteTerms;
 }

@@ -1,0 +1,278 @@
+import { resolveBet, type Tick } from "../../domain/resolution.ts";
+import { PricingEngine } from "./engine.ts";
+import { simulateMarket, type MarketPath, type MarketRegime } from "../../domain/pricing/market-sim.ts";
+import { DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
+
+/**
+ * The adversary suite of issue 12: players who use only public information (the index ticks, the
+ * server's own published quote inputs, feed silences) bet $1 on the cells their rule picks; quotes
+ * come from the REAL pricing engine (services/pricing/engine.ts → domain/pricing/quote.ts) fed the
+ * simulated index tick by tick, and every bet is settled by the exact SPEC §5 rule
+ * (domain/resolution.ts `resolveBet`) on the simulated ticks. Each strategy's return per $1 staked is
+ * reported with a 95 % confidence interval.
+ *
+ * The interval: bets of one strategy are correlated (several cells of one window, overlapping
+ * windows), so the standard error of the ratio R = Σpayout / Σstake is computed from BLOCKS of one
+ * minute of decisions (blocks 1 min apart are nearly independent: a bet lives ≤ 20 s):
+ *   SE² = n/(n−1) · Σ_b (P_b − R·S_b)² / (Σ S)²,   CI = R ± 1.96·SE.
+ */
+
+export const GEOMETRY = { columnMs: 10_000, rowCents: 1_000, lockMs: 5_000, horizonColumns: 60 };
+const STALE_MS = 2_000;
+const BLOCK_MS = 60_000;
+
+export interface AdversarySpec {
+  regime: MarketRegime;
+  seed: number;
+  /** Simulated time before the first decision (the estimators warm up), and decisions after it. */
+  warmUpMs: number;
+  evalMs: number;
+  /** A decision on the first tick after every `decisionEveryMs`, and on every tick after a silence ≥ 400 ms. */
+  decisionEveryMs: number;
+  /** The all-offered player bets the whole default grid (12 × 21) every this often. */
+  allOfferedEveryMs: number;
+  houseEdgeBp?: number;
+  quoteMaxAgeMs?: number;
+  /** The player's bet reaches the server this long after the tick it reacts to. */
+  latencyMs?: number;
+}
+
+/** What a strategy may look at: public information only. */
+export interface Market {
+  now: number;
+  /** Index i of the latest tick in `path` (ticks after it are the future). */
+  i: number;
+  path: MarketPath;
+  priceRow: number;
+  firstCol: number;
+  /** The server's published volatility inputs (per ms). */
+  serverFastVar: number;
+  serverSlowVar: number;
+  /** Silence before the latest tick, ms. */
+  gapMs: number;
+  /** log(price now / price `ms` ago) from the ticks. */
+  move(ms: number): number;
+  /** The player's own variance per ms from returns over `stepMs` across the last `spanMs`. */
+  ownVar(spanMs: number, stepMs: number): number;
+  /** The row of the index `ms` ago. */
+  rowAgo(ms: number): number;
+}
+
+export interface Strategy {
+  name: string;
+  /** Cells (col, row) to bet $1 on; cells not offered are skipped. */
+  pick(m: Market): Array<readonly [number, number]>;
+}
+
+const rowsAround = (m: Market, col: number, from: number, to: number) => {
+  const cells: Array<readonly [number, number]> = [];
+  for (let d = from; d <= to; d++) cells.push([col, m.priceRow + d]);
+  return cells;
+};
+const BAND = 1_000 / 9_500_000; // one $10 band in log units near $95k
+
+export const STRATEGIES: readonly Strategy[] = [
+  { name: "own cell, first column", pick: (m) => [[m.firstCol, m.priceRow]] },
+  {
+    name: "first column, all rows, when own 5 s vol > 4× server slow (burst)",
+    pick: (m) => (m.ownVar(5_000, 500) > 4 * m.serverSlowVar ? rowsAround(m, m.firstCol, -8, 8) : []),
+  },
+  {
+    name: "cells ≥ 4 bands away after a 2-band move in 2 s",
+    pick: (m) => (Math.abs(m.move(2_000)) >= 2 * BAND ? [...rowsAround(m, m.firstCol, -8, -4), ...rowsAround(m, m.firstCol, 4, 8)] : []),
+  },
+  {
+    name: "own cell or next, first 2 columns, own 10 s vol < 0.7× server slow (quiet)",
+    pick: (m) => (m.ownVar(10_000, 1_000) < 0.7 * m.serverSlowVar ? [...rowsAround(m, m.firstCol, -1, 1), ...rowsAround(m, m.firstCol + 1, -1, 1)] : []),
+  },
+  { name: "near cells (±1) first column, own 30 s vol < 0.5× server slow", pick: (m) => (m.ownVar(30_000, 1_000) < 0.5 * m.serverSlowVar ? rowsAround(m, m.firstCol, -1, 1) : []) },
+  { name: "rows −4…4, first column, right after ≥ 0.5 s of silence", pick: (m) => (m.gapMs >= 500 ? rowsAround(m, m.firstCol, -4, 4) : []) },
+  {
+    name: "fade the last 1 s move (1–2 bands back)",
+    pick: (m) => {
+      const move = m.move(1_000);
+      if (Math.abs(move) < 0.5 * BAND) return [];
+      const s = move > 0 ? -1 : 1;
+      return [[m.firstCol, m.priceRow + s], [m.firstCol, m.priceRow + 2 * s]];
+    },
+  },
+  {
+    name: "follow the last 1 s move (2–3 bands on)",
+    pick: (m) => {
+      const move = m.move(1_000);
+      if (Math.abs(move) < 0.5 * BAND) return [];
+      const s = move > 0 ? 1 : -1;
+      return [[m.firstCol, m.priceRow + 2 * s], [m.firstCol, m.priceRow + 3 * s]];
+    },
+  },
+  {
+    name: "the cell the price just left (1 s ago)",
+    pick: (m) => {
+      const left = m.rowAgo(1_000);
+      return left !== m.priceRow ? [[m.firstCol, left]] : [];
+    },
+  },
+  {
+    name: "rows ±2…±5 when own 5 s vol > 1.5× server fast",
+    pick: (m) => (m.ownVar(5_000, 500) > 1.5 * m.serverFastVar ? [...rowsAround(m, m.firstCol, -5, -2), ...rowsAround(m, m.firstCol, 2, 5)] : []),
+  },
+  { name: "far cells (±6…±10) of column 2, always", pick: (m) => [...rowsAround(m, m.firstCol + 1, -10, -6), ...rowsAround(m, m.firstCol + 1, 6, 10)] },
+];
+
+export const ALL_OFFERED = "all offered cells (12 × 21 grid)";
+
+/** Per strategy: stake and payout per one-minute block. */
+export interface Tally {
+  stake: Map<number, number>;
+  payout: Map<number, number>;
+  bets: number;
+}
+
+export interface StrategyReturn {
+  name: string;
+  bets: number;
+  ret: number;
+  ciLow: number;
+  ciHigh: number;
+}
+
+function add(tally: Tally, block: number, stake: number, payout: number): void {
+  tally.stake.set(block, (tally.stake.get(block) ?? 0) + stake);
+  tally.payout.set(block, (tally.payout.get(block) ?? 0) + payout);
+  tally.bets += 1;
+}
+
+export function summarize(name: string, tally: Tally): StrategyReturn {
+  let S = 0;
+  let P = 0;
+  for (const [b, s] of tally.stake) {
+    S += s;
+    P += tally.payout.get(b)!;
+  }
+  if (S === 0) return { name, bets: 0, ret: Number.NaN, ciLow: Number.NaN, ciHigh: Number.NaN };
+  const R = P / S;
+  const n = tally.stake.size;
+  let q = 0;
+  for (const [b, s] of tally.stake) q += (tally.payout.get(b)! - R * s) ** 2;
+  const se = n > 1 ? Math.sqrt((n / (n - 1)) * q) / S : Number.POSITIVE_INFINITY;
+  return { name, bets: tally.bets, ret: R, ciLow: R - 1.96 * se, ciHigh: R + 1.96 * se };
+}
+
+export function newTallies(): Map<string, Tally> {
+  const tallies = new Map<string, Tally>();
+  for (const name of [...STRATEGIES.map((s) => s.name), ALL_OFFERED]) tallies.set(name, { stake: new Map(), payout: new Map(), bets: 0 });
+  return tallies;
+}
+
+/** Largest i with path.t[i] ≤ t (or −1). */
+function indexAt(path: MarketPath, t: number, hi: number): number {
+  let lo = 0;
+  let h = hi;
+  if (path.t[0]! > t) return -1;
+  while (lo < h) {
+    const mid = (lo + h + 1) >> 1;
+    if (path.t[mid]! <= t) lo = mid;
+    else h = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * Runs every strategy on one simulated market and adds its bets to `tallies` (block ids are made
+ * unique per seed so that several runs pool). Returns the path (for diagnostics).
+ */
+export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>): MarketPath {
+  const T0 = 1_764_000_000_000;
+  const tailMs = 13 * GEOMETRY.columnMs + GEOMETRY.lockMs;
+  const path = simulateMarket({ regime: spec.regime, seed: spec.seed, startMs: T0, durationMs: spec.warmUpMs + spec.evalMs + tailMs, startCents: 9_500_000 });
+  let current: { t: number; priceCents: number } | undefined;
+  const engine = new PricingEngine(
+    {
+      ...GEOMETRY,
+      houseEdgeBp: spec.houseEdgeBp ?? 500,
+      minMultiplierHundredths: 110,
+      maxMultiplierHundredths: 10_000,
+      volatility: DEFAULT_VOLATILITY_OPTIONS,
+      quoteMaxAgeMs: spec.quoteMaxAgeMs ?? 500,
+    },
+    () => current,
+  );
+  const latency = spec.latencyMs ?? 20;
+  const evalStart = T0 + spec.warmUpMs;
+  const evalEnd = evalStart + spec.evalMs;
+  const outcomes = new Map<string, "won" | "lost" | "void">();
+  const settle = (col: number, row: number): "won" | "lost" | "void" => {
+    const key = `${col}:${row}`;
+    const known = outcomes.get(key);
+    if (known) return known;
+    const bet = { windowStart: col * GEOMETRY.columnMs, windowEnd: (col + 1) * GEOMETRY.columnMs, bandLowCents: row * GEOMETRY.rowCents, bandHighCents: (row + 1) * GEOMETRY.rowCents };
+    const from = Math.max(0, indexAt(path, bet.windowStart - STALE_MS, path.length - 1));
+    const to = indexAt(path, bet.windowEnd, path.length - 1);
+    const ticks: Tick[] = [];
+    for (let k = from; k <= to; k++) ticks.push({ t: path.t[k]!, priceCents: path.priceCents[k]! });
+    const verdict = resolveBet(bet, { ticks, staleGaps: [], staleMs: STALE_MS, knownUntil: bet.windowEnd });
+    if (verdict.status === "open") throw new Error("simulated path too short for a bet");
+    outcomes.set(key, verdict.status);
+    return verdict.status;
+  };
+  const pending: Array<{ tally: Tally; block: number; col: number; row: number; multiplier: number }> = [];
+  const strategyTallies = STRATEGIES.map((s) => tallies.get(s.name)!);
+  const allTally = tallies.get(ALL_OFFERED)!;
+  const blockBase = spec.seed * 1_000_000;
+  let nextDecision = evalStart;
+  let nextAll = evalStart;
+  for (let i = 0; i < path.length; i++) {
+    const t = path.t[i]!;
+    current = { t, priceCents: path.priceCents[i]! };
+    engine.observe(current);
+    if (t < evalStart) continue;
+    if (t >= evalEnd) break;
+    const gapMs = i > 0 ? t - path.t[i - 1]! : 0;
+    if (t < nextDecision && gapMs < 400) continue;
+    if (t >= nextDecision) nextDecision = t + spec.decisionEveryMs;
+    const now = t + latency;
+    const inputs = engine.quoteInputs()!;
+    const block = blockBase + Math.floor((t - evalStart) / BLOCK_MS);
+    const logNow = Math.log(current.priceCents);
+    const m: Market = {
+      now,
+      i,
+      path,
+      priceRow: Math.floor(current.priceCents / GEOMETRY.rowCents),
+      firstCol: Math.ceil((now + GEOMETRY.lockMs) / GEOMETRY.columnMs),
+      serverFastVar: inputs.fastVarPerMs,
+      serverSlowVar: inputs.slowVarPerMs,
+      gapMs,
+      move: (ms) => logNow - Math.log(path.priceCents[Math.max(0, indexAt(path, t - ms, i))]!),
+      ownVar(spanMs, stepMs) {
+        let sum = 0;
+        let prev = logNow;
+        for (let back = stepMs; back <= spanMs; back += stepMs) {
+          const p = Math.log(path.priceCents[Math.max(0, indexAt(path, t - back, i))]!);
+          sum += (prev - p) ** 2;
+          prev = p;
+        }
+        return sum / spanMs;
+      },
+      rowAgo: (ms) => Math.floor(path.priceCents[Math.max(0, indexAt(path, t - ms, i))]! / GEOMETRY.rowCents),
+    };
+    for (let s = 0; s < STRATEGIES.length; s++) {
+      for (const [col, row] of STRATEGIES[s]!.pick(m)) {
+        const q = engine.quote(col, row, now);
+        if (q.ok) pending.push({ tally: strategyTallies[s]!, block, col, row, multiplier: q.quote.multiplierHundredths! });
+      }
+    }
+    if (t >= nextAll) {
+      nextAll = t + spec.allOfferedEveryMs;
+      const grid = engine.grid(12, 21, now);
+      for (const cell of grid?.cells ?? []) {
+        if (cell.multiplierHundredths !== null) pending.push({ tally: allTally, block, col: cell.col, row: cell.row, multiplier: cell.multiplierHundredths });
+      }
+    }
+  }
+  for (const bet of pending) {
+    const outcome = settle(bet.col, bet.row);
+    add(bet.tally, bet.block, 1, outcome === "won" ? bet.multiplier / 100 : outcome === "void" ? 1 : 0);
+  }
+  return path;
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { createHorizonState, DEFAULT_HORIZON_OPTIONS, estimateHorizons, observeHorizonTick } from "../domain/pricing/horizons.ts";
+import { regimeByName, simulateMarket } from "../domain/pricing/market-sim.ts";
+import { multiplierHundredths } from "../domain/pricing/multiplier.ts";
+import { nearLoading, quoteMultiplierHundredths, quoteTouchProbability, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
+import { SeededRandom } from "../domain/pricing/simulation.ts";
+import { touchProbability } from "../domain/pricing/touch.ts";
+import { createVolatilityState, DEFAULT_VOLATILITY_OPTIONS, estimateVolatility, observeTick, sigmaFromAnnual } from "../domain/pricing/volatility.ts";
+
+/** The client-computable quote (domain/pricing/quote.ts) and the multi-horizon estimator (horizons.ts). */
+
+const TERMS: QuoteTerms = { columnMs: 10_000, rowCents: 1_000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 };
+const SIGMA = sigmaFromAnnual(0.5);
+const T = 1_764_000_002_963;
+const SPOT = 9_500_437;
+const FIRST_COL = Math.ceil((T + 5_000) / 10_000);
+const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, noiseVar: 0, tickIntervalMs: 100 };
+
+describe("quoteMultiplierHundredths", () => {
+  it("in a steady, noise-free market is exactly the single-σ model of touch.ts", () => {
+    for (let dc = 0; dc < 12; dc++) {
+      for (let dr = -10; dr <= 10; dr++) {
+        const col = FIRST_COL + dc;
+        const row = Math.floor(SPOT / 1_000) + dr;
+        const p = touchProbability({ spotCents: SPOT, bandLowCents: row * 1_000, bandHighCents: row * 1_000 + 1_000, startInMs: col * 10_000 - T, windowMs: 10_000, sigmaPerSqrtMs: SIGMA, tickIntervalMs: 100 });
+        const m = multiplierHundredths(p, 500);
+        const expected = m !== null && m >= 110 && m <= 10_000 ? m : null;
+        expect(quoteMultiplierHundredths(steady, TERMS, col, row), `${dc},${dr}`).toBe(expected);
+      }
+    }
+  });
+
+  it("is pure and JSON-safe: the same inputs after a JSON round trip give the same multipliers", () => {
+    const inputs: QuoteInputs = { ...steady, fastVarPerMs: SIGMA ** 2 * 3.7, noiseVar: (213 / SPOT) ** 2 };
+    const copy = JSON.parse(JSON.stringify(inputs)) as QuoteInputs;
+    for (let dr = -8; dr <= 8; dr++) {
+      const row = Math.floor(SPOT / 1_000) + dr;
+      expect(quoteMultiplierHundredths(copy, TERMS, FIRST_COL, row)).toBe(quoteMultiplierHundredths(inputs, TERMS, FIRST_COL, row));
+    }
+  });
+
+  it("prices a burst (fast ≫ slow) dearer away from the price in the first columns (the persisting-regime scenario) and in far columns (the term structure)", () => {
+    const ownRow = Math.floor(SPOT / 1_000);
+    const burst = { ...steady, fastVarPerMs: 25 * SIGMA ** 2 };
+    expect(quoteTouchProbability(burst, TERMS, FIRST_COL, ownRow + 6)).toBeGreaterThan(2 * quoteTouchProbability(steady, TERMS, FIRST_COL, ownRow + 6));
+    for (const dr of [-8, -6, 6, 8]) {
+      for (const dc of [0, 1]) {
+        expect(quoteTouchProbability(burst, TERMS, FIRST_COL + dc, ownRow + dr)).toBeGreaterThan(quoteTouchProbability(steady, TERMS, FIRST_COL + dc, ownRow + dr));
+      }
+    }
+    // A burst that ends soon (scenario A) still prices a far column's tail (≈ 3σ away) above the steady level.
+    expect(quoteTouchProbability(burst, TERMS, FIRST_COL + 10, ownRow + 25)).toBeGreaterThan(quoteTouchProbability(steady, TERMS, FIRST_COL + 10, ownRow + 25));
+  });
+
+  it("tick noise makes cells near the price likelier (the observed index touches more easily)", () => {
+    const noisy = { ...steady, noiseVar: (300 / SPOT) ** 2 };
+    const row = Math.floor(SPOT / 1_000) + 1;
+    expect(quoteTouchProbability(noisy, TERMS, FIRST_COL, row)).toBeGreaterThan(quoteTouchProbability(steady, TERMS, FIRST_COL, row));
+  });
+
+  it("loads near cells only when the horizons disagree", () => {
+    expect(nearLoading(SIGMA ** 2, SIGMA ** 2)).toBe(0);
+    expect(nearLoading(4 * SIGMA ** 2, SIGMA ** 2)).toBeCloseTo(0.03, 10);
+    expect(nearLoading(1.2 * SIGMA ** 2, SIGMA ** 2)).toBeGreaterThan(0);
+  });
+
+  it("offers nothing for rows that cannot hold a price or cells beyond safe integers", () => {
+    expect(quoteMultiplierHundredths(steady, TERMS, FIRST_COL, -1)).toBeNull();
+    expect(quoteMultiplierHundredths(steady, TERMS, FIRST_COL, 1.5)).toBeNull();
+    expect(quoteMultiplierHundredths(steady, TERMS, 2 ** 60, 9_500)).toBeNull();
+  });
+});
+
+function feed(priceAt: (i: number) => number, count: number, dtMs = 100) {
+  const horizon = createHorizonState();
+  const naive = createVolatilityState();
+  for (let i = 0; i < count; i++) {
+    observeHorizonTick(horizon, T + i * dtMs, priceAt(i), DEFAULT_HORIZON_OPTIONS);
+    observeTick(naive, T + i * dtMs, priceAt(i), DEFAULT_VOLATILITY_OPTIONS);
+  }
+  return { h: estimateHorizons(horizon, DEFAULT_HORIZON_OPTIONS), naive: estimateVolatility(naive, DEFAULT_VOLATILITY_OPTIONS) };
+}
+
+describe("multi-horizon volatility", () => {
+  it("sees through iid tick noise that fools a 100 ms estimator, and measures the noise", () => {
+    const n = 6_000;
+    const z = new Float64Array(2 * n);
+    new SeededRandom(9).fillNormals(z);
+    const path: number[] = [];
+    let x = 0;
+    for (let i = 0; i < n; i++) {
+      x += SIGMA * 10 * z[i]!;
+      path.push(Math.round(SPOT * Math.exp(x) + 250 * z[n + i]!)); // $2.50 of bounce
+    }
+    const { h, naive } = feed((i) => path[i]!, n);
+    expect(naive.sigmaPerSqrtMs / SIGMA).toBeGreaterThan(1.5);
+    expect(Math.sqrt(h.slowVarPerMs) / SIGMA).toBeGreaterThan(0.85);
+    expect(Math.sqrt(h.slowVarPerMs) / SIGMA).toBeLessThan(1.15);
+    const noiseCents = Math.sqrt(h.noiseVar) * SPOT;
+    expect(noiseCents).toBeGreaterThan(180);
+    expect(noiseCents).toBeLessThan(330);
+  });
+
+  it("the fast horizon sees a burst within seconds, far more than the slow one", () => {
+    const path = simulateMarket({ regime: { ...regimeByName("calm"), iidNoiseCents: 0 }, seed: 4, startMs: T, durationMs: 400_000, startCents: SPOT });
+    const state = createHorizonState();
+    let i = 0;
+    for (; i < path.length && path.t[i]! < T + 300_000; i++) observeHorizonTick(state, path.t[i]!, path.priceCents[i]!, DEFAULT_HORIZON_OPTIONS);
+    const before = estimateHorizons(state, DEFAULT_HORIZON_OPTIONS);
+    // Then 10 s at 5× the volatility.
+    const z = new Float64Array(100);
+    new SeededRandom(5).fillNormals(z);
+    let price = path.priceCents[i - 1]!;
+    for (let k = 0; k < 100; k++) {
+      price = Math.round(price * Math.exp(5 * SIGMA * 10 * z[k]!));
+      observeHorizonTick(state, path.t[i - 1]! + (k + 1) * 100, price, DEFAULT_HORIZON_OPTIONS);
+    }
+    const after = estimateHorizons(state, DEFAULT_HORIZON_OPTIONS);
+    expect(after.fastVarPerMs).toBeGreaterThan(5 * before.fastVarPerMs);
+    expect(after.fastVarPerMs / after.slowVarPerMs).toBeGreaterThan(3);
+  });
+});
