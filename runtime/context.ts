@@ -12,33 +12,11 @@ import type { WriterThreadData } from "./writer-thread.ts";
 import { moduleUrl } from "../storage/workers.ts";
 import { createRedisKv, openEmbeddedKv, type Kv } from "../storage/kv/index.ts";
 import { createMemoryBus, createRedisBus, type Bus } from "../storage/bus/index.ts";
-import type { ModuleLifecycle, InstallModule, Services } from "../services/types.ts";
+import type { AppContext, ModuleLifecycle, InstallModule, ReadyCheck, Services } from "../services/types.ts";
+import { databasePaths } from "../storage/db.ts";
 
-/** A readiness check answers "ok", "not_configured", or a short reason it is not ready. */
-export type ReadyCheck = () => string | Promise<string>;
-
-export interface AppContext {
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  /**
-   * The current-week database for reads. All writes go through `queue`; with the writer in its own
-   * thread (the default) this connection is query-only.
-   */
-  db: Db;
-  /** The historical database, read-only (`PRAGMA query_only=ON`). */
-  history: Db;
-  /** The write path (ADR-005): named commands (services/commands.ts) committed in batches. */
-  queue: Writer<Commands>;
-  /** Sessions and counters: Redis, or the embedded store (storage/kv/embedded.ts). */
-  kv: Kv;
-  /** Nonces: with Redis the same store as `kv`; embedded, a bounded store of their own. */
-  nonceKv: Kv;
-  bus: Bus;
-  now: () => number;
-  services: Services;
-  readyChecks: Map<string, ReadyCheck>;
-}
+export { useApp, type AppContext, type ReadyCheck } from "../services/types.ts";
+export { databasePaths } from "../storage/db.ts";
 
 export interface ContextOptions {
   /** Injected clock for deterministic tests. */
@@ -57,10 +35,6 @@ export interface BootedContext {
   close(): Promise<void>;
   /** Lets modules close long-lived connections at the start of shutdown (ModuleLifecycle.drain). */
   drain(): Promise<void>;
-}
-
-export function databasePaths(config: Config) {
-  return { current: join(config.DATA_DIR, "current.db"), history: join(config.DATA_DIR, "history.db") };
 }
 
 /** Opens storage, applies migrations and installs the modules: everything but HTTP. */
@@ -221,15 +195,3 @@ async function probeDatabase(queue: Writer<Commands>, nowMs: number): Promise<st
 
 const READY_WRITE_TIMEOUT_MS = 1000;
 
-declare module "h3" {
-  interface H3EventContext {
-    app: AppContext;
-    requestId: string;
-    bodyLimitBytes: number;
-  }
-}
-
-/** The app context of a request (set by the runtime for every event). */
-export function useApp(event: H3Event): AppContext {
-  return event.context.app;
-}

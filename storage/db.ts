@@ -76,3 +76,8 @@ export function statementCache<T>(prepare: (db: Db) => T): (db: Db) => T {
     return statements;
   };
 }
+
+/** Where the current-week and historical databases live under the data directory (ADR-006). */
+export function databasePaths(config: { DATA_DIR: string }) {
+  return { current: join(config.DATA_DIR, "current.db"), history: join(config.DATA_DIR, "history.db") };
+}

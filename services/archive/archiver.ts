@@ -1,6 +1,6 @@
 import Database from "libsql";
-import type { AppContext } from "../../runtime/context.ts";
-import { databasePaths } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
+import { databasePaths } from "../../storage/db.ts";
 import type { Db } from "../../storage/db.ts";
 import { retryWhileUnavailable } from "../../storage/unavailable.ts";
 import { isoDate, WEEK_MS, weekStartOf } from "./weeks.ts";

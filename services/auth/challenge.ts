@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { apiError } from "../../runtime/errors.ts";
 import { isLoopbackIp } from "../../runtime/client-ip.ts";
 import { buildSiweMessage } from "../../domain/siwe.ts";

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { H3Event } from "h3";
 import { apiError } from "../../runtime/errors.ts";
-import { useApp } from "../../runtime/context.ts";
+import { useApp } from "../types.ts";
 import { bearerToken } from "./require-user.ts";
 
 /**

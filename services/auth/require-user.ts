@@ -1,6 +1,6 @@
 import type { H3Event } from "h3";
 import { apiError } from "../../runtime/errors.ts";
-import { useApp, type AppContext } from "../../runtime/context.ts";
+import { useApp, type AppContext } from "../types.ts";
 import type { Session } from "./sessions.ts";
 
 declare module "h3" {

@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { apiError } from "../../runtime/errors.ts";
 import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
 

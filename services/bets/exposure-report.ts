@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { quoteTouchProbability } from "../../domain/pricing/quote.ts";
 
 export interface ExposureReport {

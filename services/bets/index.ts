@@ -1,5 +1,5 @@
 import { Gauge } from "prom-client";
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import type { InstallModule } from "../types.ts";
 import { ExposureBook, type OpenBetEntry } from "./exposure-book.ts";
 import type { IntegrityExtension } from "./integrity.ts";

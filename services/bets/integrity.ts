@@ -1,6 +1,6 @@
 import Database from "libsql";
-import type { AppContext } from "../../runtime/context.ts";
-import { databasePaths } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
+import { databasePaths } from "../../storage/db.ts";
 import type { Db } from "../../storage/db.ts";
 import { HOUSE_ACCOUNT_ID } from "../../storage/ledger.ts";
 import { firstOpenColumn } from "./market.ts";

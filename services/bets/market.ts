@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { firstUnlockedColumn } from "../../domain/grid.ts";
 
 /** The first column that still takes bets now (SPEC §4 lock-ahead). */

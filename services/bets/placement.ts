@@ -1,5 +1,5 @@
 import { Counter } from "prom-client";
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
 import { balanceOf } from "../../storage/ledger.ts";
 import { BET_COLUMNS, payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";

@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { statementCache, type Db } from "../../storage/db.ts";
 import { BET_COLUMNS, toBetJson, type BetJson, type BetRow } from "./bet-json.ts";
 import { LEDGER_COLUMNS, toBetRow, toLedgerEntryJson, toLedgerRow, type LedgerEntryJson } from "./rows.ts";

@@ -1,5 +1,5 @@
 import type { H3Event } from "h3";
-import { useApp } from "../../runtime/context.ts";
+import { useApp } from "../types.ts";
 import { apiError } from "../../runtime/errors.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { computeIndex, type Observation } from "../../domain/price/index-price.ts";
 import type { Transition } from "../../domain/price/breaker.ts";
 import type { CircuitState, IndexTick, PriceService, SourceHealth, StaleGap } from "./types.ts";

@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import type { StaleGap } from "./types.ts";
 
 type Queue = AppContext["queue"];

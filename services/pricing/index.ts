@@ -1,5 +1,5 @@
 import { Counter, Gauge } from "prom-client";
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { annualFromSigma, DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
 import type { InstallModule } from "../types.ts";
 import type { IndexTick } from "../price/types.ts";

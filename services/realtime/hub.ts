@@ -1,5 +1,5 @@
 import type { Hooks, Peer } from "crossws";
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { hashToken } from "../auth/sessions.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
 import { circuitFrame, frame, gridFrame, pongFrame, priceFrame, type HelloMessage } from "./messages.ts";

@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 
 /** The bus channel of private player events; the hub (hub.ts) delivers each to that player's connections. */
 export const PLAYER_EVENTS_CHANNEL = "user";

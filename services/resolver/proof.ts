@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { statementCache, type Db } from "../../storage/db.ts";
 import { RULE_TEXT, resolveBet, type StaleGap, type Tick } from "../../domain/resolution.ts";
 import { BET_COLUMNS, toBetJson, type BetJson } from "../bets/bet-json.ts";

@@ -1,4 +1,4 @@
-import type { AppContext } from "../../runtime/context.ts";
+import type { AppContext } from "../types.ts";
 import { QueueClosedError } from "../../storage/batch-queue.ts";
 import { unavailableDependency } from "../../storage/unavailable.ts";
 import { statementCache, type Db } from "../../storage/db.ts";
