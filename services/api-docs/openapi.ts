@@ -101,8 +101,10 @@ function retryAfterHeader(): Json {
 
 function responseObject(doc: ResponseDoc, sink: SchemaSink): Json {
   const response: Json = { description: doc.description };
-  if (doc.schema) response.content = { "application/json": { schema: sink.output(doc.schema) } };
-  if (doc.text) response.content = { [doc.text.contentType]: { schema: { type: "string" } } };
+  const content: Json = {};
+  if (doc.schema) content["application/json"] = { schema: sink.output(doc.schema) };
+  for (const type of doc.text ? [doc.text.contentType].flat() : []) content[type] = { schema: { type: "string" } };
+  if (Object.keys(content).length > 0) response.content = content;
   if (doc.headers) {
     response.headers = Object.fromEntries(Object.entries(doc.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }]));
   }

@@ -250,3 +250,9 @@ export const asyncApiBody = z
   .object({ asyncapi: z.literal("3.0.0"), info: z.object({ title: z.string(), version: z.string() }).loose(), channels: z.record(z.string(), z.unknown()) })
   .loose()
   .meta({ id: "AsyncApiDocument" });
+
+/** The demo bundle's source map (`/assets/app.js.map`, Source Map v3); described loosely, it is a foreign format. */
+export const sourceMapBody = z
+  .object({ version: z.literal(3), sources: z.array(z.string()), mappings: z.string() })
+  .loose()
+  .meta({ id: "SourceMap" });

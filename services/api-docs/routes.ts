@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { betIdParam, betsQuery, creditBody, gridQuery, ledgerQuery, nonceBody, placeBetBody, verifyBody, wsQuery } from "./requests.ts";
+import { assetFileParam, betIdParam, betsQuery, creditBody, gridQuery, ledgerQuery, nonceBody, placeBetBody, verifyBody, wsQuery } from "./requests.ts";
 import * as R from "./responses.ts";
 
 /**
@@ -18,8 +18,8 @@ export interface ResponseDoc {
   description: string;
   /** JSON body; absent for an empty answer. */
   schema?: z.ZodType;
-  /** Non-JSON answers: the media type and a plain description of the body. */
-  text?: { contentType: string };
+  /** Non-JSON answers: the media type(s) of a text body (alongside `schema`'s application/json, if any). */
+  text?: { contentType: string | readonly string[] };
   headers?: Record<string, string>;
 }
 
@@ -37,7 +37,7 @@ export interface RouteDoc {
   route: string;
   summary: string;
   description?: string;
-  tag: "health" | "docs" | "auth" | "market" | "bets" | "ledger" | "admin" | "realtime";
+  tag: "health" | "docs" | "auth" | "market" | "bets" | "ledger" | "admin" | "realtime" | "web";
   auth: RouteAuth;
   body?: z.ZodType;
   query?: z.ZodObject;
@@ -56,6 +56,15 @@ export interface RouteDoc {
 }
 
 const priceUnavailable: ErrorDoc = { status: 503, codes: ["price_unavailable"], when: "no index price yet", retryAfter: true };
+const notBuilt: ErrorDoc = { status: 503, codes: ["unavailable"], when: "the file is missing: the page is not built (`npm run build:web`)", retryAfter: true };
+/** Static files are revalidated: ETag / Last-Modified, `cache-control: no-cache`. */
+const staticHeaders = {
+  ETag: "weak validator of the file (size and mtime)",
+  "Last-Modified": "the file's modification time",
+  "Cache-Control": "`no-cache`: revalidate every time",
+  "X-Content-Type-Options": "`nosniff`",
+};
+const notModified: ResponseDoc = { description: "not modified: the `If-None-Match` / `If-Modified-Since` validators still match (no body)" };
 const unknownBet: ErrorDoc = { status: 404, codes: ["not_found"], when: "an unknown bet, or another player's" };
 
 export const API_ROUTES: readonly RouteDoc[] = [
@@ -287,6 +296,44 @@ export const API_ROUTES: readonly RouteDoc[] = [
     summary: "Run the weekly archiver now",
     responses: { 200: { description: "the archiver's report", schema: R.archiveReport } },
     errors: [{ status: 409, codes: ["archive_running"], when: "an archive run is in progress" }],
+  },
+  {
+    method: "GET",
+    route: "/",
+    tag: "web",
+    auth: "public",
+    perIpLimited: true,
+    summary: "The demo page (web/index.html)",
+    description: "Static HTML; it loads only `/assets/*` and talks to its own origin (HTTP and `/ws`), as its Content-Security-Policy says.",
+    responses: {
+      200: {
+        description: "the page",
+        text: { contentType: "text/html" },
+        headers: { ...staticHeaders, "Content-Security-Policy": "the page may load and connect to its own origin only" },
+      },
+      304: notModified,
+    },
+    errors: [notBuilt],
+  },
+  {
+    method: "GET",
+    route: "/assets/:file",
+    tag: "web",
+    auth: "public",
+    perIpLimited: true,
+    summary: "The demo page's bundle, its source map and its style sheet",
+    description: "A fixed list of files; no request path reaches the file system. The bundle comes from `npm run build:web`.",
+    params: { file: assetFileParam },
+    responses: {
+      200: {
+        description: "`app.js` as text/javascript, `style.css` as text/css, `app.js.map` as application/json",
+        schema: R.sourceMapBody,
+        text: { contentType: ["text/javascript", "text/css"] },
+        headers: staticHeaders,
+      },
+      304: notModified,
+    },
+    errors: [{ status: 404, codes: ["not_found"], when: "a file that is not in the list" }, notBuilt],
   },
   {
     method: "GET",
