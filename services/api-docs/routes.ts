@@ -47,8 +47,10 @@ export interface RouteDoc {
   /** Reads or writes the database or the session/nonce store (Redis): 503 `unavailable` when they fail. */
   storage?: boolean;
   /**
-   * Unauthenticated and rate-limited per client IP: 429 `rate_limited` (API.md: unauthenticated reads;
-   * sign-in is limited per IP by nginx in front, in the same error shape).
+   * Rate-limited per client IP: 429 `rate_limited` with Retry-After. Every GET but /healthz, /readyz,
+   * /metrics and /ws passes the app's per-IP read limit (runtime/rate-limit.ts; with or without a
+   * token); `POST /api/auth/nonce` has its own per-IP nonce rate; sign-in is limited per IP by nginx
+   * in front, in the same error shape.
    */
   perIpLimited?: boolean;
   /** The WebSocket upgrade: its frames are the Ws* components. */
@@ -123,6 +125,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     storage: true,
     perIpLimited: true,
     summary: "A single-use nonce bound to the address, and the EIP-4361 message to sign",
+    description: "Nonces are limited per client IP (429 `rate_limited` with Retry-After; nothing is stored then); clients on the host itself are not limited.",
     body: nonceBody,
     responses: { 200: { description: "the challenge; nonces expire after NONCE_TTL_MS", schema: R.challengeBody } },
   },
@@ -159,6 +162,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/me",
+    perIpLimited: true,
     tag: "auth",
     auth: "player",
     storage: true,
@@ -215,6 +219,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/bets",
+    perIpLimited: true,
     tag: "bets",
     auth: "player",
     storage: true,
@@ -225,6 +230,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/bets/:id",
+    perIpLimited: true,
     tag: "bets",
     auth: "player",
     storage: true,
@@ -236,6 +242,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/bets/:id/proof",
+    perIpLimited: true,
     tag: "bets",
     auth: "player",
     storage: true,
@@ -247,6 +254,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/ledger",
+    perIpLimited: true,
     tag: "ledger",
     auth: "player",
     storage: true,
@@ -272,6 +280,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/admin/exposure",
+    perIpLimited: true,
     tag: "admin",
     auth: "admin",
     storage: true,
@@ -281,6 +290,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/admin/integrity",
+    perIpLimited: true,
     tag: "admin",
     auth: "admin",
     storage: true,
