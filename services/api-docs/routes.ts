@@ -272,6 +272,11 @@ export const API_ROUTES: readonly RouteDoc[] = [
     body: creditBody,
     responses: { 200: { description: "credited, or the same request again", schema: R.creditAnswer } },
     errors: [
+      {
+        status: 400,
+        codes: ["invalid_request"],
+        when: "`address` is not an Ethereum address; |`amountMicroUsd`| is above CREDIT_MAX_MICRO_USD (`details.creditMaxMicroUsd`); the credit would take the balance above BALANCE_MAX_MICRO_USD (`details.balanceMicroUsd`, `details.balanceMaxMicroUsd`)",
+      },
       { status: 402, codes: ["insufficient_balance"], when: "a negative adjustment larger than the balance" },
       { status: 409, codes: ["idempotency_conflict"], when: "the reference was used for a different credit" },
       { status: 503, codes: ["overloaded", "shutting_down"], when: "the write queue is full or closing", retryAfter: true },
