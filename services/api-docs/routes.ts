@@ -199,7 +199,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     storage: true,
     summary: "Place a bet (tap a cell)",
     description:
-      "Answered only after the bet, the debit and its ledger entries are committed. The same `idempotencyKey` with the same body → 200 with the same bet and no second debit; with a different body → 409 `idempotency_conflict`. A stake outside STAKE_MIN/MAX_MICRO_USD is 400 naming `stakeMicroUsd`.",
+      "Answered only after the bet, the debit and its ledger entries are committed. The same `idempotencyKey` with the same body → 200 with the same bet and no second debit; with a different body → 409 `idempotency_conflict`; both hold after the bet was archived, as long as its key is kept (IDEMPOTENCY_KEY_RETENTION_MS). A stake outside STAKE_MIN/MAX_MICRO_USD is 400 naming `stakeMicroUsd`.",
     body: placeBetBody,
     responses: {
       201: { description: "placed", schema: R.placeBetAnswer },
