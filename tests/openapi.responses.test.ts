@@ -149,14 +149,15 @@ describe("OpenAPI: real answers validate against the served document", () => {
     const huge = await call("POST", "/api/bets", "/api/bets", { token: player.token, json: { ...body, idempotencyKey: "k".repeat(20_000) } });
     expect([huge.status, huge.body.error.code]).toEqual([413, "payload_too_large"]);
     expect((await call("POST", "/api/bets", "/api/bets", { json: body })).status).toBe(401);
-    // Another content type: 415 unsupported_media_type per API.md (where the runtime enforces it; a
-    // build that still accepts it answers 201). Either way the answer is documented and validates.
+    // Another content type: 415 unsupported_media_type (API.md § Conventions).
     const text = await call("POST", "/api/bets", "/api/bets", {
       token: player.token,
       body: JSON.stringify({ ...body, idempotencyKey: newKey() }),
       headers: { "content-type": "text/plain" },
     });
-    expect([201, 415]).toContain(text.status);
+    expect([text.status, text.body.error.code]).toEqual([415, "unsupported_media_type"]);
+    // A second bet in the same cell, so that the bet list below has more than one page of one.
+    expect((await call("POST", "/api/bets", "/api/bets", { token: player.token, json: { ...body, idempotencyKey: newKey() } })).status).toBe(201);
     const frame = await privateWs.next((m) => m.type === "bet");
     expect(frame).toMatchObject({ bet: { id: betId, status: "open" } });
     await privateWs.next((m) => m.type === "balance");
