@@ -199,7 +199,7 @@ const DESCRIPTION = [
   "BTC tap trading: bet that the BTC-USD index touches a price band during a time window.",
   "Money is integer micro-USD (`…MicroUsd`), prices integer USD cents (`…Cents`), times epoch milliseconds.",
   "Errors always have the shape of `components.schemas.Error`; nginx in front answers 403, 413, 429, 502, 503 and 504 in the same shape.",
-  "Every path is matched as the client sent it: a path that is not canonical (a trailing slash, an empty, `.` or `..` segment, a `%`-escape or a backslash) is 404 `not_found` like an unknown route; a known path with another method is 405.",
+  "Every path is matched as the client sent it: a path that is not canonical (a trailing slash, an empty, `.` or `..` segment, a `%`-escape or a backslash) is 404 `not_found` like an unknown route; a known path with another method is 405 `method_not_allowed` with an `Allow` header.",
   "A JSON-body route called with another content type is 415 `unsupported_media_type`. A dependency that fails (disk full, an I/O error, Redis down or slower than its timeout) is 503 `unavailable` with `Retry-After`: no money moved and the same request may be retried.",
   "Every read (GET) except /healthz, /readyz, /metrics and /ws passes a per-IP limit: 429 `rate_limited` with `Retry-After`.",
   "Before any route, Node's HTTP server refuses in the same shape: 408 `request_timeout` (the head or the whole request did not arrive within HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS), 431 `headers_too_large` (a head over HTTP_MAX_HEADER_BYTES) and 400 `invalid_request` (a malformed request); the connection is closed.",
