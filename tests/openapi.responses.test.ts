@@ -225,6 +225,9 @@ describe("OpenAPI: real answers validate against the served document", () => {
     const frames = [...anon.messages, ...privateWs.messages];
     for (const frame of frames) checker.checkComponent("WsServerMessage", frame);
     expect(new Set(frames.map((f) => f.type))).toEqual(new Set(["hello", "circuit", "price", "grid", "bet", "balance", "pong"]));
+    // The optional parts were there to be checked: the quote terms in hello, a tick's pricing inputs in price.
+    expect(frames.some((f) => f.type === "hello" && f.quoteTerms !== undefined)).toBe(true);
+    expect(frames.some((f) => f.type === "price" && f.quote !== undefined)).toBe(true);
     checker.checkComponent("WsClientMessage", { type: "ping" });
     expect(() => checker.checkComponent("WsServerMessage", { type: "price", priceCents: 1 })).toThrow(/does not match/);
   });
