@@ -84,6 +84,19 @@ describe("OpenAPI: real answers validate against the served document", () => {
     expect((await call("GET", "/api/grid", "/api/grid?cols=999")).body.error.code).toBe("invalid_request");
   });
 
+  it("the demo page and its files: 200, 304 on revalidation, 404 for a name not in the list", async () => {
+    const page = await call("GET", "/", "/");
+    expect([page.status, page.contentType]).toEqual([200, "text/html; charset=utf-8"]);
+    const style = await server.request("/assets/style.css");
+    const etag = style.headers.get("etag");
+    expect([style.status, etag]).toEqual([200, expect.any(String)]);
+    checker.check("GET", "/assets/:file", await realAnswer(style));
+    expect((await call("GET", "/assets/:file", "/assets/style.css", { headers: { "if-none-match": etag! } })).status).toBe(304);
+    expect((await call("GET", "/assets/:file", "/assets/nope.js")).body.error.code).toBe("not_found");
+    // The bundle exists once `npm run build:web` ran (503 unavailable with Retry-After before): documented either way.
+    expect([200, 503]).toContain((await call("GET", "/assets/:file", "/assets/app.js")).status);
+  });
+
   it("sign-in: nonce and verify with a wallet, and their refusals (bad address 400, replayed nonce 401, bad signature 400)", async () => {
     const account = privateKeyToAccount(generatePrivateKey());
     const challenge = await call("POST", "/api/auth/nonce", "/api/auth/nonce", { json: { address: account.address } });
@@ -136,14 +149,15 @@ describe("OpenAPI: real answers validate against the served document", () => {
     const huge = await call("POST", "/api/bets", "/api/bets", { token: player.token, json: { ...body, idempotencyKey: "k".repeat(20_000) } });
     expect([huge.status, huge.body.error.code]).toEqual([413, "payload_too_large"]);
     expect((await call("POST", "/api/bets", "/api/bets", { json: body })).status).toBe(401);
-    // Another content type: 415 unsupported_media_type per API.md (where the runtime enforces it; a
-    // build that still accepts it answers 201). Either way the answer is documented and validates.
+    // Another content type: 415 unsupported_media_type (API.md § Conventions).
     const text = await call("POST", "/api/bets", "/api/bets", {
       token: player.token,
       body: JSON.stringify({ ...body, idempotencyKey: newKey() }),
       headers: { "content-type": "text/plain" },
     });
-    expect([201, 415]).toContain(text.status);
+    expect([text.status, text.body.error.code]).toEqual([415, "unsupported_media_type"]);
+    // A second bet in the same cell, so that the bet list below has more than one page of one.
+    expect((await call("POST", "/api/bets", "/api/bets", { token: player.token, json: { ...body, idempotencyKey: newKey() } })).status).toBe(201);
     const frame = await privateWs.next((m) => m.type === "bet");
     expect(frame).toMatchObject({ bet: { id: betId, status: "open" } });
     await privateWs.next((m) => m.type === "balance");
@@ -211,6 +225,9 @@ describe("OpenAPI: real answers validate against the served document", () => {
     const frames = [...anon.messages, ...privateWs.messages];
     for (const frame of frames) checker.checkComponent("WsServerMessage", frame);
     expect(new Set(frames.map((f) => f.type))).toEqual(new Set(["hello", "circuit", "price", "grid", "bet", "balance", "pong"]));
+    // The optional parts were there to be checked: the quote terms in hello, a tick's pricing inputs in price.
+    expect(frames.some((f) => f.type === "hello" && f.quoteTerms !== undefined)).toBe(true);
+    expect(frames.some((f) => f.type === "price" && f.quote !== undefined)).toBe(true);
     checker.checkComponent("WsClientMessage", { type: "ping" });
     expect(() => checker.checkComponent("WsServerMessage", { type: "price", priceCents: 1 })).toThrow(/does not match/);
   });

@@ -22,7 +22,13 @@ export function errorsOf(route: RouteDoc): ErrorDoc[] {
       { status: 404, codes: ["not_found"], when: "ADMIN_TOKEN is not set: admin routes are off" },
     );
   }
-  if (route.perIpLimited) implied.push({ status: 429, codes: ["rate_limited"], when: "too many unauthenticated requests from this address", retryAfter: true });
+  if (route.perIpLimited) {
+    const when =
+      route.method === "GET"
+        ? "this address used up its per-IP read limit (READ_RATE_PER_SEC, READ_RATE_BURST; every read counts, with or without a token)"
+        : "too many sign-in requests from this address (per-IP limits)";
+    implied.push({ status: 429, codes: ["rate_limited"], when, retryAfter: true });
+  }
   if (route.storage) {
     implied.push({ status: 503, codes: ["unavailable"], when: "the database or Redis failed or timed out; no money moved", retryAfter: true });
   }

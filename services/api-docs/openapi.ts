@@ -101,8 +101,10 @@ function retryAfterHeader(): Json {
 
 function responseObject(doc: ResponseDoc, sink: SchemaSink): Json {
   const response: Json = { description: doc.description };
-  if (doc.schema) response.content = { "application/json": { schema: sink.output(doc.schema) } };
-  if (doc.text) response.content = { [doc.text.contentType]: { schema: { type: "string" } } };
+  const content: Json = {};
+  if (doc.schema) content["application/json"] = { schema: sink.output(doc.schema) };
+  for (const type of doc.text ? [doc.text.contentType].flat() : []) content[type] = { schema: { type: "string" } };
+  if (Object.keys(content).length > 0) response.content = content;
   if (doc.headers) {
     response.headers = Object.fromEntries(Object.entries(doc.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }]));
   }
@@ -165,7 +167,10 @@ function operation(route: RouteDoc, sink: SchemaSink): Json {
     if (responses[error.status]) throw new Error(`${route.method} ${route.route}: ${error.status} is both an answer and an error`);
     responses[error.status] = errorResponse(error, sink);
   }
-  responses.default = { description: "`internal_error`: an unexpected fault (no details are given)", content: { "application/json": { schema: sink.output(errorBody) } } };
+  responses.default = {
+    description:
+      "`internal_error`: an unexpected fault (no details are given); also Node's refusals before any route (408 `request_timeout`, 431 `headers_too_large`, 400 `invalid_request` for a malformed request) and 404 `not_found` for a non-canonical path",
+    content: { "application/json": { schema: sink.output(errorBody) } } };
   op.responses = responses;
   if (route.websocket) {
     op["x-websocket"] = {
@@ -194,6 +199,10 @@ const DESCRIPTION = [
   "BTC tap trading: bet that the BTC-USD index touches a price band during a time window.",
   "Money is integer micro-USD (`…MicroUsd`), prices integer USD cents (`…Cents`), times epoch milliseconds.",
   "Errors always have the shape of `components.schemas.Error`; nginx in front answers 403, 413, 429, 502, 503 and 504 in the same shape.",
+  "Every path is matched as the client sent it: a path that is not canonical (a trailing slash, an empty, `.` or `..` segment, a `%`-escape or a backslash) is 404 `not_found` like an unknown route; a known path with another method is 405 `method_not_allowed` with an `Allow` header.",
+  "A JSON-body route called with another content type is 415 `unsupported_media_type`. A dependency that fails (disk full, an I/O error, Redis down or slower than its timeout) is 503 `unavailable` with `Retry-After`: no money moved and the same request may be retried.",
+  "Every read (GET) except /healthz, /readyz, /metrics and /ws passes a per-IP limit: 429 `rate_limited` with `Retry-After`.",
+  "Before any route, Node's HTTP server refuses in the same shape: 408 `request_timeout` (the head or the whole request did not arrive within HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS), 431 `headers_too_large` (a head over HTTP_MAX_HEADER_BYTES) and 400 `invalid_request` (a malformed request); the connection is closed.",
   "Player routes take `Authorization: Bearer <token>` from `POST /api/auth/verify`; admin routes the ADMIN_TOKEN.",
   "The WebSocket `/ws` frames are the `Ws*` schemas under `components.schemas` (each message's `type` is a constant).",
 ].join("\n\n");

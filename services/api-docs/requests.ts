@@ -77,3 +77,6 @@ export const betIdParam = z.string().regex(/^[1-9]\d{0,15}$/).meta({ description
 
 /** `GET /ws?token=` — a session token makes the connection private (bet and balance events). */
 export const wsQuery = z.object({ token: z.string().max(512).optional().meta({ description: "session token from /api/auth/verify" }) });
+
+/** The `:file` of `/assets/:file`: the demo page's bundle, its source map and its style sheet; any other name is 404. */
+export const assetFileParam = z.enum(["app.js", "app.js.map", "style.css"]).meta({ description: "one of the demo page's files; any other name is 404 `not_found`" });

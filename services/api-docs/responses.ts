@@ -29,9 +29,16 @@ export const readyBody = z
   .object({
     status: z.enum(["ready", "degraded"]),
     checks: z
-      .object({ db: z.string(), redis: z.string(), price: z.string() })
-      .catchall(z.string())
-      .meta({ description: '"ok" or "not_configured" when fine; otherwise what failed' }),
+      .object({
+        db: z.string().meta({ description: "a real write through the writer commits within a second; else what failed (`writer failed`, `database not writable: <code>`, `database write timed out`)" }),
+        redis: z.string().meta({ description: "`not_configured` without REDIS_URL; else store and bus answer a ping (`redis unreachable`)" }),
+        price: z.string().meta({ description: "the index is fresh" }),
+        settlement: z
+          .string()
+          .optional()
+          .meta({ description: "with the resolver: `ok`, or `<n> settlements failed and wait for a retry` while settlements cannot be written" }),
+      })
+      .meta({ description: '"ok" or "not_configured" when fine; otherwise what failed. Each check answers within 1.5 s (`no answer within 1500 ms` otherwise).' }),
   })
   .meta({ id: "Readiness", description: "200 when every check is ok (or not configured), 503 otherwise" });
 
@@ -226,6 +233,8 @@ export const archiveReport = z
         error: z.string().optional(),
       }),
     ),
+    betKeysBackfilled: int().min(0).meta({ description: "idempotency keys of bets archived before the upgrade remembered by this run (its first run only, else 0)" }),
+    betKeysPruned: int().min(0).meta({ description: "idempotency keys of archived bets forgotten: placed over IDEMPOTENCY_KEY_RETENTION_MS ago" }),
     durationMs: z.number(),
   })
   .meta({ id: "ArchiveReport" });
@@ -241,3 +250,9 @@ export const asyncApiBody = z
   .object({ asyncapi: z.literal("3.0.0"), info: z.object({ title: z.string(), version: z.string() }).loose(), channels: z.record(z.string(), z.unknown()) })
   .loose()
   .meta({ id: "AsyncApiDocument" });
+
+/** The demo bundle's source map (`/assets/app.js.map`, Source Map v3); described loosely, it is a foreign format. */
+export const sourceMapBody = z
+  .object({ version: z.literal(3), sources: z.array(z.string()), mappings: z.string() })
+  .loose()
+  .meta({ id: "SourceMap" });

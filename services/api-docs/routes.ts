@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { betIdParam, betsQuery, creditBody, gridQuery, ledgerQuery, nonceBody, placeBetBody, verifyBody, wsQuery } from "./requests.ts";
+import { assetFileParam, betIdParam, betsQuery, creditBody, gridQuery, ledgerQuery, nonceBody, placeBetBody, verifyBody, wsQuery } from "./requests.ts";
 import * as R from "./responses.ts";
 
 /**
@@ -18,8 +18,8 @@ export interface ResponseDoc {
   description: string;
   /** JSON body; absent for an empty answer. */
   schema?: z.ZodType;
-  /** Non-JSON answers: the media type and a plain description of the body. */
-  text?: { contentType: string };
+  /** Non-JSON answers: the media type(s) of a text body (alongside `schema`'s application/json, if any). */
+  text?: { contentType: string | readonly string[] };
   headers?: Record<string, string>;
 }
 
@@ -37,7 +37,7 @@ export interface RouteDoc {
   route: string;
   summary: string;
   description?: string;
-  tag: "health" | "docs" | "auth" | "market" | "bets" | "ledger" | "admin" | "realtime";
+  tag: "health" | "docs" | "auth" | "market" | "bets" | "ledger" | "admin" | "realtime" | "web";
   auth: RouteAuth;
   body?: z.ZodType;
   query?: z.ZodObject;
@@ -47,8 +47,10 @@ export interface RouteDoc {
   /** Reads or writes the database or the session/nonce store (Redis): 503 `unavailable` when they fail. */
   storage?: boolean;
   /**
-   * Unauthenticated and rate-limited per client IP: 429 `rate_limited` (API.md: unauthenticated reads;
-   * sign-in is limited per IP by nginx in front, in the same error shape).
+   * Rate-limited per client IP: 429 `rate_limited` with Retry-After. Every GET but /healthz, /readyz,
+   * /metrics and /ws passes the app's per-IP read limit (runtime/rate-limit.ts; with or without a
+   * token); `POST /api/auth/nonce` has its own per-IP nonce rate; sign-in is limited per IP by nginx
+   * in front, in the same error shape.
    */
   perIpLimited?: boolean;
   /** The WebSocket upgrade: its frames are the Ws* components. */
@@ -56,6 +58,15 @@ export interface RouteDoc {
 }
 
 const priceUnavailable: ErrorDoc = { status: 503, codes: ["price_unavailable"], when: "no index price yet", retryAfter: true };
+const notBuilt: ErrorDoc = { status: 503, codes: ["unavailable"], when: "the file is missing: the page is not built (`npm run build:web`)", retryAfter: true };
+/** Static files are revalidated: ETag / Last-Modified, `cache-control: no-cache`. */
+const staticHeaders = {
+  ETag: "weak validator of the file (size and mtime)",
+  "Last-Modified": "the file's modification time",
+  "Cache-Control": "`no-cache`: revalidate every time",
+  "X-Content-Type-Options": "`nosniff`",
+};
+const notModified: ResponseDoc = { description: "not modified: the `If-None-Match` / `If-Modified-Since` validators still match (no body)" };
 const unknownBet: ErrorDoc = { status: 404, codes: ["not_found"], when: "an unknown bet, or another player's" };
 
 export const API_ROUTES: readonly RouteDoc[] = [
@@ -114,6 +125,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     storage: true,
     perIpLimited: true,
     summary: "A single-use nonce bound to the address, and the EIP-4361 message to sign",
+    description: "Nonces are limited per client IP (429 `rate_limited` with Retry-After; nothing is stored then); clients on the host itself are not limited.",
     body: nonceBody,
     responses: { 200: { description: "the challenge; nonces expire after NONCE_TTL_MS", schema: R.challengeBody } },
   },
@@ -150,6 +162,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/me",
+    perIpLimited: true,
     tag: "auth",
     auth: "player",
     storage: true,
@@ -186,7 +199,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     storage: true,
     summary: "Place a bet (tap a cell)",
     description:
-      "Answered only after the bet, the debit and its ledger entries are committed. The same `idempotencyKey` with the same body → 200 with the same bet and no second debit; with a different body → 409 `idempotency_conflict`. A stake outside STAKE_MIN/MAX_MICRO_USD is 400 naming `stakeMicroUsd`.",
+      "Answered only after the bet, the debit and its ledger entries are committed. The same `idempotencyKey` with the same body → 200 with the same bet and no second debit; with a different body → 409 `idempotency_conflict`; both hold after the bet was archived, as long as its key is kept (IDEMPOTENCY_KEY_RETENTION_MS). A stake outside STAKE_MIN/MAX_MICRO_USD is 400 naming `stakeMicroUsd`.",
     body: placeBetBody,
     responses: {
       201: { description: "placed", schema: R.placeBetAnswer },
@@ -206,6 +219,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/bets",
+    perIpLimited: true,
     tag: "bets",
     auth: "player",
     storage: true,
@@ -216,6 +230,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/bets/:id",
+    perIpLimited: true,
     tag: "bets",
     auth: "player",
     storage: true,
@@ -227,6 +242,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/bets/:id/proof",
+    perIpLimited: true,
     tag: "bets",
     auth: "player",
     storage: true,
@@ -238,6 +254,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/ledger",
+    perIpLimited: true,
     tag: "ledger",
     auth: "player",
     storage: true,
@@ -255,6 +272,11 @@ export const API_ROUTES: readonly RouteDoc[] = [
     body: creditBody,
     responses: { 200: { description: "credited, or the same request again", schema: R.creditAnswer } },
     errors: [
+      {
+        status: 400,
+        codes: ["invalid_request"],
+        when: "`address` is not an Ethereum address; |`amountMicroUsd`| is above CREDIT_MAX_MICRO_USD (`details.creditMaxMicroUsd`); the credit would take the balance above BALANCE_MAX_MICRO_USD (`details.balanceMicroUsd`, `details.balanceMaxMicroUsd`)",
+      },
       { status: 402, codes: ["insufficient_balance"], when: "a negative adjustment larger than the balance" },
       { status: 409, codes: ["idempotency_conflict"], when: "the reference was used for a different credit" },
       { status: 503, codes: ["overloaded", "shutting_down"], when: "the write queue is full or closing", retryAfter: true },
@@ -263,6 +285,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/admin/exposure",
+    perIpLimited: true,
     tag: "admin",
     auth: "admin",
     storage: true,
@@ -272,6 +295,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   {
     method: "GET",
     route: "/api/admin/integrity",
+    perIpLimited: true,
     tag: "admin",
     auth: "admin",
     storage: true,
@@ -287,6 +311,44 @@ export const API_ROUTES: readonly RouteDoc[] = [
     summary: "Run the weekly archiver now",
     responses: { 200: { description: "the archiver's report", schema: R.archiveReport } },
     errors: [{ status: 409, codes: ["archive_running"], when: "an archive run is in progress" }],
+  },
+  {
+    method: "GET",
+    route: "/",
+    tag: "web",
+    auth: "public",
+    perIpLimited: true,
+    summary: "The demo page (web/index.html)",
+    description: "Static HTML; it loads only `/assets/*` and talks to its own origin (HTTP and `/ws`), as its Content-Security-Policy says.",
+    responses: {
+      200: {
+        description: "the page",
+        text: { contentType: "text/html" },
+        headers: { ...staticHeaders, "Content-Security-Policy": "the page may load and connect to its own origin only" },
+      },
+      304: notModified,
+    },
+    errors: [notBuilt],
+  },
+  {
+    method: "GET",
+    route: "/assets/:file",
+    tag: "web",
+    auth: "public",
+    perIpLimited: true,
+    summary: "The demo page's bundle, its source map and its style sheet",
+    description: "A fixed list of files; no request path reaches the file system. The bundle comes from `npm run build:web`.",
+    params: { file: assetFileParam },
+    responses: {
+      200: {
+        description: "`app.js` as text/javascript, `style.css` as text/css, `app.js.map` as application/json",
+        schema: R.sourceMapBody,
+        text: { contentType: ["text/javascript", "text/css"] },
+        headers: staticHeaders,
+      },
+      304: notModified,
+    },
+    errors: [{ status: 404, codes: ["not_found"], when: "a file that is not in the list" }, notBuilt],
   },
   {
     method: "GET",

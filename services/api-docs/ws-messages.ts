@@ -9,6 +9,20 @@ import { betBody, gridCell } from "./responses.ts";
 
 const int = () => z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * The fixed terms of every quote (domain/pricing/quote.ts `QuoteTerms`): with a `price` frame's
+ * `quote`, `quoteMultiplierHundredths(quote, quoteTerms, col, row)` is the multiplier the server quotes.
+ */
+export const wsQuoteTerms = z
+  .object({
+    columnMs: int().positive().meta({ description: "column width, ms" }),
+    rowCents: int().positive().meta({ description: "row height, integer USD cents" }),
+    houseEdgeBp: int().min(0).meta({ description: "house edge in basis points (500 = 5%)" }),
+    minMultiplierHundredths: int().positive().meta({ description: "lowest offered multiplier in hundredths (110 = 1.10x)" }),
+    maxMultiplierHundredths: int().positive().meta({ description: "highest offered multiplier in hundredths" }),
+  })
+  .meta({ id: "WsQuoteTerms", description: "the fixed terms of every quote: geometry, house edge, offered range" });
+
 export const wsHello = z
   .object({
     type: z.literal("hello"),
@@ -17,6 +31,7 @@ export const wsHello = z
     rowCents: int().positive(),
     lockMs: int().min(0),
     authenticated: z.boolean().meta({ description: "true when a valid ?token= was given: private events follow" }),
+    quoteTerms: wsQuoteTerms.optional().meta({ description: "present whenever the pricing module is installed (as in the shipped server)" }),
   })
   .meta({ id: "WsHello", description: "first frame after the upgrade" });
 
@@ -28,14 +43,20 @@ export const wsHello = z
 export const wsQuote = z
   .object({ t: int().meta({ description: "time of the index tick the inputs belong to" }), priceCents: int() })
   .catchall(z.number())
-  .meta({ id: "WsQuote", description: "pricing inputs of this tick: t, priceCents and further numeric model inputs" });
+  .meta({
+    id: "WsQuote",
+    description:
+      "pricing inputs of this tick (domain/pricing/quote.ts `QuoteInputs`): t, priceCents and further numeric model inputs, today `sigmaPerSqrtMs` (σ of the log-price per √ms) and `tickIntervalMs` (mean time between index ticks); the model's fields may change, so treat them as opaque numbers for quoteMultiplierHundredths",
+  });
 
 export const wsPrice = z
   .object({
     type: z.literal("price"),
     priceCents: int().meta({ description: "index price, integer USD cents" }),
     at: int().meta({ description: "tick time, epoch ms" }),
-    quote: wsQuote.optional(),
+    quote: wsQuote
+      .optional()
+      .meta({ description: "the pricing inputs of exactly this tick; absent when this process has none for it (a tick relayed from another process, or one already dropped)" }),
   })
   .meta({ id: "WsPrice", description: "every index tick" });
 
@@ -74,4 +95,4 @@ export const wsClientMessage = z
   .meta({ id: "WsClientMessage", description: "client → server frames; anything else is ignored and counted, a flood disconnects" });
 
 /** Every WebSocket schema that has a component id, in the order the document lists them. */
-export const WS_SCHEMAS = [wsHello, wsPrice, wsQuote, wsGrid, wsCircuit, wsBet, wsBalance, wsPong, wsPing, wsServerMessage, wsClientMessage] as const;
+export const WS_SCHEMAS = [wsHello, wsQuoteTerms, wsPrice, wsQuote, wsGrid, wsCircuit, wsBet, wsBalance, wsPong, wsPing, wsServerMessage, wsClientMessage] as const;
