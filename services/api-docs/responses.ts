@@ -181,6 +181,12 @@ export const exposureBody = z
     openBets: int().min(0),
     stakeMicroUsd: micro("open stake"),
     payoutMicroUsd: micro("potential payouts of the open bets"),
+    expectedHousePnlMicroUsd: z
+      .object({
+        atPlacement: micro("Σ (stake − P(touch)·payout) over open bets, with the P each bet was priced at"),
+        repricedNow: micro("the same with P re-priced from the latest tick for windows not yet started").nullable(),
+      })
+      .meta({ description: "the pricing model's expected house P&L on the open bets; repricedNow is null without a price" }),
     columns: z.array(z.object({ col: int(), windowStart: epochMs("column start"), ...exposureFigures })),
     cells: z.array(z.object({ col: int(), row: int(), ...exposureFigures })),
   })
