@@ -45,7 +45,7 @@ describe("ws: messages and protection", () => {
       type: "price",
       priceCents: 9_512_345,
       at,
-      quote: { t: at, priceCents: 9_512_345, sigmaPerSqrtMs: expect.any(Number), tickIntervalMs: expect.any(Number) },
+      quote: { t: at, priceCents: 9_512_345, fastVarPerMs: expect.any(Number), slowVarPerMs: expect.any(Number), noiseVar: expect.any(Number), tickIntervalMs: expect.any(Number) },
     });
     await client.next((m) => m.type === "price" && m.at === at + 1);
   });

@@ -1,4 +1,5 @@
 import { defineHandler, getQuery } from "h3";
+import { Counter } from "prom-client";
 import { useApp, type AppContext } from "../../runtime/context.ts";
 import { apiError } from "../../runtime/errors.ts";
 import { validate } from "../../runtime/body.ts";
@@ -11,13 +12,19 @@ const CACHED_SIZES_MAX = 32;
 const BUILDS_MAX = 4;
 /** About 2–3 ms of pricing per turn of the event loop on the reference VM (bench-pricing: ~6 µs a cell). */
 const CELLS_PER_SLICE = 400;
-const caches = new WeakMap<AppContext, GridJsonCache>();
+const caches = new WeakMap<AppContext, GridAnswers>();
 
-function cacheOf(ctx: AppContext): GridJsonCache {
-  let cache = caches.get(ctx);
-  if (!cache) {
+interface GridAnswers {
+  cache: GridJsonCache;
+  /** Answers by quote state: the share of quotes paused that players saw (paused / total). */
+  answered: Counter<"state">;
+}
+
+function answersOf(ctx: AppContext): GridAnswers {
+  let answers = caches.get(ctx);
+  if (!answers) {
     const { config, services } = ctx;
-    cache = new GridJsonCache(gridSourceOf(services.pricing, services.price), {
+    const cache = new GridJsonCache(gridSourceOf(services.pricing, services.price), {
       symbol: "BTC-USD",
       columnMs: config.COLUMN_MS,
       rowCents: config.ROW_CENTS,
@@ -28,9 +35,16 @@ function cacheOf(ctx: AppContext): GridJsonCache {
       cellsPerSlice: CELLS_PER_SLICE,
       now: ctx.now,
     });
-    caches.set(ctx, cache);
+    const answered = new Counter({
+      name: "pricing_quote_requests_total",
+      help: "GET /api/grid answers by quote state (live | paused: circuit open or index older than QUOTE_MAX_AGE_MS); for single quotes see pricing_quotes_total{result=\"price_stale\"}",
+      labelNames: ["state"] as const,
+      registers: [ctx.metrics.registry],
+    });
+    answers = { cache, answered };
+    caches.set(ctx, answers);
   }
-  return cache;
+  return answers;
 }
 
 /**
@@ -42,8 +56,10 @@ function cacheOf(ctx: AppContext): GridJsonCache {
 export default defineHandler(async (event) => {
   const ctx = useApp(event);
   const { cols, rows } = validate(gridQuery, getQuery(event), "query");
-  const answer = await cacheOf(ctx).answer(cols, rows);
+  const { cache, answered } = answersOf(ctx);
+  const answer = await cache.answer(cols, rows);
   if (answer.status === "no_price") throw apiError(503, "price_unavailable", "no index price yet", undefined, { "retry-after": "1" });
   if (answer.status === "busy") throw apiError(503, "overloaded", "grid answers are being built; retry shortly", undefined, { "retry-after": "1" });
+  answered.inc({ state: answer.quotes });
   return new Response(answer.body, { headers: { "content-type": "application/json; charset=utf-8" } });
 });

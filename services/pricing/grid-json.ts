@@ -102,7 +102,7 @@ export interface GridJsonCacheOptions {
   now: () => number;
 }
 
-export type GridAnswer = { status: "ok"; body: Uint8Array<ArrayBuffer> } | { status: "no_price" } | { status: "busy" };
+export type GridAnswer = { status: "ok"; body: Uint8Array<ArrayBuffer>; quotes: QuotesState } | { status: "no_price" } | { status: "busy" };
 
 const utf8 = new TextEncoder();
 const WARM_ROUNDS_MAX = 3;
@@ -146,7 +146,7 @@ export class GridJsonCache {
   answer(cols: number, rows: number): GridAnswer | Promise<GridAnswer> {
     const key = `${cols}x${rows}`;
     const cached = this.#entries.get(key);
-    if (cached && this.#fresh(cached, this.#options.now())) return { status: "ok", body: cached.body };
+    if (cached && this.#fresh(cached, this.#options.now())) return { status: "ok", body: cached.body, quotes: cached.quotes };
     const pending = this.#building.get(key);
     if (pending) return pending;
     if (this.#building.size >= this.#options.buildsMax) return { status: "busy" };
@@ -178,7 +178,7 @@ export class GridJsonCache {
     if (this.#entries.size >= this.#options.entriesMax) this.#entries.delete(this.#entries.keys().next().value!);
     const firstCol = firstUnlockedColumn(now, this.#options);
     this.#entries.set(key, { builtAtMs: now, tickT: snapshot.at, firstCol, circuit: snapshot.circuit, quotes: snapshot.quotes, body });
-    return { status: "ok", body };
+    return { status: "ok", body, quotes: snapshot.quotes };
   }
 
   #state(now: number): { circuit: CircuitState; quotes: QuotesState } {

@@ -37,7 +37,7 @@ export const installPricing: InstallModule = (ctx) => {
     },
     () => ctx.services.price?.latest(),
   );
-  const { quoteCounter, gridCounter } = registerMetrics(ctx, engine);
+  const { quoteCounter } = registerMetrics(ctx, engine);
   const counted = {
     ok: quoteCounter.labels("ok"),
     cell_locked: quoteCounter.labels("cell_locked"),
@@ -45,7 +45,6 @@ export const installPricing: InstallModule = (ctx) => {
     price_unavailable: quoteCounter.labels("price_unavailable"),
     price_stale: quoteCounter.labels("price_stale"),
   };
-  const byState = { live: gridCounter.labels("live"), paused: gridCounter.labels("paused") };
 
   ctx.services.pricing = {
     quote(col, row, now): QuoteResult {
@@ -53,11 +52,7 @@ export const installPricing: InstallModule = (ctx) => {
       counted[result.ok ? "ok" : result.reason].inc();
       return result;
     },
-    grid(cols, rows, now) {
-      const grid = engine.grid(cols, rows, now);
-      if (grid !== undefined) byState[grid.quotes].inc();
-      return grid;
-    },
+    grid: (cols, rows, now) => engine.grid(cols, rows, now),
     volatility: () => engine.volatility(),
     quoteState: (now) => engine.quoteState(now),
     quoteInputs: () => engine.quoteInputs(),
@@ -135,12 +130,6 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
       this.set(engine.quoteState(ctx.now()) === "paused" ? 1 : 0);
     },
   });
-  const quotesPaused = new Counter({
-    name: "pricing_quote_requests_total",
-    help: "Grid requests (HTTP and WebSocket) by quote state (live | paused); for single quotes see pricing_quotes_total{result=\"price_stale\"}",
-    labelNames: ["state"] as const,
-    registers,
-  });
   new Gauge({
     name: "pricing_volatility_samples",
     help: "Index returns the volatility estimate rests on (0 = fallback)",
@@ -163,5 +152,5 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
     labelNames: ["result"] as const,
     registers,
   });
-  return { quoteCounter, gridCounter: quotesPaused };
+  return { quoteCounter };
 }
