@@ -149,10 +149,13 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
 
   it("tells the player why a bet was refused, in a sentence", async () => {
     await page.getByLabel("Stake").selectOption("100");
-    const cell = page.locator("button[data-multiplier]:not([data-bet-status])").nth(100);
+    // A cell of the third column next to the price: offered, and far from locking while the tap lands.
+    const firstCol = await page.$$eval("button[data-multiplier]", (cells) => Math.min(...cells.map((c) => Number((c as HTMLElement).dataset.col))));
+    const cell = page.locator(`button[data-col="${firstCol + 2}"][data-row="${Math.floor(feed.priceCents / 1000) + 1}"]`);
     const answered = page.waitForResponse((r) => isBetPost(r.request()));
     await cell.click({ force: true });
-    expect((await answered).status()).toBe(402);
+    const response = await answered;
+    expect(response.status(), await response.text()).toBe(402);
     await poll(() => page.getByRole("alert").textContent()).toBe("Not enough balance for a $100.00 stake.");
     await page.getByLabel("Stake").selectOption("1");
   });
