@@ -168,7 +168,7 @@ describe("simulation: random players, prices, stale spells and restarts; audited
       await server?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 240_000); // ~25 s alone; several times that while the rest of the suite shares the two cores
 });
 
 async function placeRandomBet(
