@@ -1,31 +1,8 @@
 import type { ApiProblem } from "./refusals.ts";
 
-/** The API's Bet (API.md § Bets). */
-export interface Bet {
-  id: string;
-  address: string;
-  col: number;
-  row: number;
-  windowStart: number;
-  windowEnd: number;
-  bandLowCents: number;
-  bandHighCents: number;
-  stakeMicroUsd: number;
-  multiplier: number;
-  payoutMicroUsd: number;
-  status: "open" | "won" | "lost" | "void";
-  placedAt: number;
-  resolvedAt?: number;
-  resolution?: { at: number | null; priceCents: number | null; reason: string };
-}
-
-export interface Proof {
-  bet: Bet;
-  rule: string;
-  ticks: { t: number; priceCents: number }[];
-  staleGaps: unknown[];
-  recomputed: "won" | "lost" | "void";
-}
+/** The API's Bet and a bet's proof (API.md § Bets): the server's own types, erased from the bundle. */
+export type { BetJson as Bet } from "../../services/bets/bet-json.ts";
+export type { Proof } from "../../services/resolver/proof.ts";
 
 export class ApiError extends Error implements ApiProblem {
   constructor(
