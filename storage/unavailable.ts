@@ -1,3 +1,5 @@
+import { retryDelayMs } from "../domain/backoff.ts";
+
 /**
  * A dependency (the disk under the database, Redis) cannot do what was asked right now. Nothing of
  * the request happened; the same request may succeed shortly. runtime/errors.ts answers it with
@@ -69,7 +71,7 @@ export async function retryWhileUnavailable<T>(write: () => T | Promise<T>, opti
       return await write();
     } catch (error) {
       if (!unavailableDependency(error)) throw error;
-      const delayMs = Math.min(options.baseMs * 2 ** Math.min(failures - 1, 30), options.maxMs);
+      const delayMs = retryDelayMs(failures, options.baseMs, options.maxMs);
       options.onRetry?.(error, failures, delayMs);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }

@@ -2,7 +2,7 @@ import { HTTPError } from "h3";
 import { ReplyError } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { toErrorBody } from "../runtime/errors.ts";
-import { retryDelayMs } from "../services/resolver/backoff.ts";
+import { retryDelayMs } from "../domain/backoff.ts";
 import { createRedisGuard } from "../storage/redis-guard.ts";
 import { DependencyUnavailableError, unavailableDependency } from "../storage/unavailable.ts";
 import { decodeError, encodeError } from "../storage/wire-errors.ts";

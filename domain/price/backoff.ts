@@ -1,3 +1,5 @@
+import { retryDelayMs } from "../backoff.ts";
+
 export interface BackoffPolicy {
   /** Delay before the first retry, before jitter. */
   baseMs: number;
@@ -11,8 +13,7 @@ export interface BackoffPolicy {
  * exchange; the random half spreads them out. `random01` is injectable for tests.
  */
 export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random01: () => number = Math.random): number {
-  const exponent = Math.min(Math.max(attempt, 0), 30);
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** exponent);
+  const ceiling = retryDelayMs(Math.max(attempt, 0) + 1, policy.baseMs, policy.capMs);
   const half = ceiling / 2;
   return Math.round(half + random01() * half);
 }

@@ -9,7 +9,7 @@ import { toBetRow } from "../bets/rows.ts";
 import { ticksBetween, newestTick, windowEvidence } from "./evidence.ts";
 import { staleMsAt } from "../price/stale-thresholds.ts";
 import { createResolverMetrics, type ResolverMetrics } from "./metrics.ts";
-import { retryDelayMs } from "./backoff.ts";
+import { retryDelayMs } from "../../domain/backoff.ts";
 import { OpenIndex, type ColumnBucket } from "./open-index.ts";
 import { openBetFromRow, settledBetRow, type FinalVerdict, type Settled, type Settlement } from "./settle.ts";
 import { TickRing } from "./tick-ring.ts";
