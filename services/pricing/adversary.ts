@@ -116,6 +116,10 @@ export const STRATEGIES: readonly Strategy[] = [
     name: "rows ±2…±5 when own 5 s vol > 1.5× server fast",
     pick: (m) => (m.ownVar(5_000, 500) > 1.5 * m.serverFastVar ? [...rowsAround(m, m.firstCol, -5, -2), ...rowsAround(m, m.firstCol, 2, 5)] : []),
   },
+  {
+    name: "own cell or next, columns 3–5, always",
+    pick: (m) => [2, 3, 4].flatMap((dc) => rowsAround(m, m.firstCol + dc, -1, 1)),
+  },
   { name: "far cells (±6…±10) of column 2, always", pick: (m) => [...rowsAround(m, m.firstCol + 1, -10, -6), ...rowsAround(m, m.firstCol + 1, 6, 10)] },
 ];
 
