@@ -6,8 +6,10 @@ import { apiError } from "./errors.ts";
 /**
  * The demo page's static files (web/): a fixed table of what may be served, so no request path
  * ever reaches the file system. The bundle comes from `npm run build:web` (scripts/build-web.ts).
+ * Compiled (dist/runtime/static-assets.js) this module still serves the source tree's web/ folder,
+ * where that bundle is written.
  */
-const WEB_DIR = fileURLToPath(new URL("../web/", import.meta.url));
+const WEB_DIR = fileURLToPath(new URL(import.meta.url.endsWith(".js") ? "../../web/" : "../web/", import.meta.url));
 
 interface Asset {
   file: string;

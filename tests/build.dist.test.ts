@@ -68,7 +68,7 @@ describe("the build in dist/", () => {
     expect(existsSync(join(root, "dist", "handlers", "api", "bets.post.js"))).toBe(true);
   });
 
-  it("node dist/runtime/main.js answers /healthz, takes a bet and runs the archive in its child process", async () => {
+  it("node dist/runtime/main.js answers /healthz, serves the page, takes a bet and runs the archive in its child process", async () => {
     server = await startChildServer(
       { DATA_DIR: dataDir, ADMIN_TOKEN, PRICE_SOURCES: "synthetic", SYNTHETIC_TICK_MS: "50", NODE_ENV: "production", DEMO_BALANCE_MICRO_USD: "1000000000" },
       30_000,
@@ -78,6 +78,13 @@ describe("the build in dist/", () => {
     const health = await api().request("/healthz");
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: "ok" });
+    // The demo page and its bundle (web/, built by `npm run build`) are served by the compiled server too.
+    const page = await api().request("/");
+    expect(page.status, await page.clone().text()).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+    const bundle = await api().request("/assets/app.js");
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get("content-type")).toMatch(/^text\/javascript/);
 
     const player = await signIn(api());
     const cell = await pickCell(api(), 1);
