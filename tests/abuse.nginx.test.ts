@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderNginx, startNginx, testNginxConfig, type RunningNginx } from "../scripts/lib/nginx.ts";
 import { freePort, requireService } from "./helpers/services.ts";
-import { startTestServer, type TestServer } from "./helpers/server.ts";
+import type { TestServer } from "./helpers/server.ts";
+import { startBehindNginx, type NginxStack } from "./helpers/nginx-stack.ts";
 import { rawRequest, type RawAnswer } from "./helpers/raw-http.ts";
 
 const hasNginx = requireService("nginx");
@@ -64,20 +65,16 @@ describe.runIf(hasNginx)("abuse: nginx in front of the app, bypasses closed", ()
   let prefixDir: string;
   let port: number;
 
+  let stack: NginxStack | undefined;
+
   beforeAll(async () => {
     // The app's own read limit is lifted here, so a 429 below can only be nginx's.
-    app = await startTestServer({ READ_RATE_PER_SEC: 1_000_000, READ_RATE_BURST: 1_000_000 });
-    prefixDir = mkdtempSync(join(tmpdir(), "tap-nginx-"));
-    port = await freePort();
-    const conf = renderNginx({ prefixDir, appPort: app.port, plainPort: port, tlsPort: await freePort(), redirectPort: await freePort(), limitLoopback: true });
-    const verdict = testNginxConfig(conf, prefixDir);
-    expect(verdict.ok, verdict.output).toBe(true);
-    nginx = await startNginx(conf, prefixDir, port);
+    stack = await startBehindNginx({ READ_RATE_PER_SEC: 1_000_000, READ_RATE_BURST: 1_000_000 }, { limitLoopback: true });
+    ({ app, nginx, prefixDir } = stack);
+    port = stack.plainPort;
   });
   afterAll(async () => {
-    await nginx?.stop();
-    await app?.stop();
-    if (prefixDir) rmSync(prefixDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it("serves /metrics to the host only, on the exact path only", async () => {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { renderNginx, startNginx, testNginxConfig, type RunningNginx } from "../scripts/lib/nginx.ts";
 import { freePort, requireService } from "./helpers/services.ts";
-import { startTestServer, type TestServer } from "./helpers/server.ts";
+import type { TestServer } from "./helpers/server.ts";
+import { startBehindNginx, type NginxStack } from "./helpers/nginx-stack.ts";
 
 const hasNginx = requireService("nginx");
 
@@ -18,22 +19,14 @@ describe.runIf(hasNginx)("nginx in front of the app", () => {
   let tlsPort: number;
   let redirectPort: number;
 
+  let stack: NginxStack | undefined;
+
   beforeAll(async () => {
-    app = await startTestServer();
-    prefixDir = mkdtempSync(join(tmpdir(), "tap-nginx-"));
-    const plainPort = await freePort();
-    tlsPort = await freePort();
-    redirectPort = await freePort();
-    const conf = renderNginx({ prefixDir, appPort: app.port, plainPort, tlsPort, redirectPort, limitLoopback: true });
-    const verdict = testNginxConfig(conf, prefixDir);
-    expect(verdict.ok, verdict.output).toBe(true);
-    nginx = await startNginx(conf, prefixDir, plainPort);
-    base = `http://127.0.0.1:${plainPort}`;
+    stack = await startBehindNginx({}, { limitLoopback: true });
+    ({ app, nginx, prefixDir, base, tlsPort, redirectPort } = stack);
   });
   afterAll(async () => {
-    await nginx?.stop();
-    await app?.stop();
-    rmSync(prefixDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it("passes nginx -t", () => {

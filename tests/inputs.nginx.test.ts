@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderNginx, startNginx, testNginxConfig, type RunningNginx } from "../scripts/lib/nginx.ts";
-import { freePort, requireService } from "./helpers/services.ts";
-import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { requireService } from "./helpers/services.ts";
+import type { TestServer } from "./helpers/server.ts";
+import { startBehindNginx, type NginxStack } from "./helpers/nginx-stack.ts";
 import { createPlayer, type TestPlayer } from "./helpers/players.ts";
 
 /**
@@ -18,26 +15,18 @@ const ADMIN_TOKEN = "admin-token-for-inputs-nginx-test";
 
 describe.runIf(hasNginx)("bad inputs through nginx", () => {
   let app: TestServer;
-  let nginx: RunningNginx;
-  let prefixDir: string;
   let base: string;
   let player: TestPlayer;
 
+  let stack: NginxStack | undefined;
+
   beforeAll(async () => {
-    app = await startTestServer({ ADMIN_TOKEN });
+    stack = await startBehindNginx({ ADMIN_TOKEN });
+    ({ app, base } = stack);
     player = await createPlayer(app.ctx, 100_000_000);
-    prefixDir = mkdtempSync(join(tmpdir(), "tap-inputs-nginx-"));
-    const plainPort = await freePort();
-    const conf = renderNginx({ prefixDir, appPort: app.port, plainPort, tlsPort: await freePort(), redirectPort: await freePort() });
-    const verdict = testNginxConfig(conf, prefixDir);
-    expect(verdict.ok, verdict.output).toBe(true);
-    nginx = await startNginx(conf, prefixDir, plainPort);
-    base = `http://127.0.0.1:${plainPort}`;
   });
   afterAll(async () => {
-    await nginx?.stop();
-    await app?.stop();
-    if (prefixDir) rmSync(prefixDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   const post = async (path: string, body: string | Uint8Array, headers: Record<string, string>) => {
