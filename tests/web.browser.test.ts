@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../domain/price/gbm.ts";
 import { chromium, type Browser, type Page, type Request } from "playwright-core";
 import { buildWeb } from "../scripts/build-web.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
@@ -25,18 +26,6 @@ function chromiumPresent(): boolean {
   if (existsSync(CHROMIUM)) return true;
   if (process.env.CI === "true") throw new Error(`chromium is required under CI=true but ${CHROMIUM} is missing (.ci/run installs it)`);
   return false;
-}
-
-/** mulberry32: a seeded PRNG, so a failing price path can be replayed (the seed is printed). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The test's price feed: holds a price (small moves inside one band), walks like the synthetic GBM, or stops. */
@@ -81,7 +70,7 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await startTestServer({ DEMO_BALANCE_MICRO_USD: 50_000_000 });
     dataDir = server.dataDir;
-    feed = new Feed(server, prng(SEED));
+    feed = new Feed(server, seededRandom(SEED));
     const root = typeof process.getuid === "function" && process.getuid() === 0;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: root ? ["--no-sandbox"] : [] });
     page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
@@ -163,7 +152,7 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
   it(`gets taps through on a moving price (${TAPS} taps at the default 3 % allowance)`, async () => {
     feed.mode = "walk";
     await new Promise((r) => setTimeout(r, 1000));
-    const random = prng(SEED + 1);
+    const random = seededRandom(SEED + 1);
     const outcomes: Record<string, number> = {};
     const keys = new Set<string>();
     const lagsTicks: number[] = [];
@@ -251,7 +240,7 @@ describe.runIf(chromiumPresent())("web: the demo page in Chromium", () => {
     await poll(() => page.locator("[data-connection]").getAttribute("data-connection")).toBe("reconnecting");
     expect(await page.locator("[data-connection]").textContent()).toMatch(/^connection lost, reconnecting/);
     server = await startTestServer({ PORT: port, DEMO_BALANCE_MICRO_USD: 50_000_000 }, { dataDir });
-    feed = new Feed(server, prng(SEED + 2));
+    feed = new Feed(server, seededRandom(SEED + 2));
     await poll(() => page.locator("[data-connection]").getAttribute("data-connection"), 30_000).toBe("open");
     await poll(() => page.locator("button[data-multiplier]:not([disabled])").count(), 30_000).toBeGreaterThan(200);
   }, 90_000);
