@@ -9,17 +9,13 @@
  *     from 127.0.0.1 instead, as a trusted proxy would: for a flood straight at the app)
  */
 import { Agent, request } from "node:http";
+import { flag, option } from "./lib/args.ts";
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : fallback;
-};
 const url = new URL(option("url", "http://127.0.0.1:3000"));
 const clients = Math.min(50, Number(option("clients", "4")));
 const seconds = Math.min(120, Number(option("seconds", "10")));
 const path = option("path", "/api/grid?cols=60&rows=61");
-const forwarded = argv.includes("--forwarded");
+const forwarded = flag("forwarded");
 
 const statuses: Record<string, number> = {};
 let bytes = 0;

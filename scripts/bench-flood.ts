@@ -20,18 +20,14 @@ import { join } from "node:path";
 import { renderNginx, startNginx } from "./lib/nginx.ts";
 import { startChildServer } from "../tests/helpers/child.ts";
 import { freePort } from "../tests/helpers/services.ts";
+import { flag, option } from "./lib/args.ts";
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : fallback;
-};
 const rate = option("rate", "300");
 const duration = option("duration", "10");
 const clients = option("clients", "4");
 // Few players keep the SIWE sign-in short; 300/s over 60 players is 5 bets/s each, under the 20/s limit.
 const players = option("players", "60");
-const direct = argv.includes("--direct");
+const direct = flag("direct");
 const BOUND = 3;
 
 interface Latency {

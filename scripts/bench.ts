@@ -16,13 +16,8 @@ import { renderNginx, startNginx } from "./lib/nginx.ts";
 import { runLoad, formatLoad, startBareServer } from "./lib/load.ts";
 import { startChildServer } from "../tests/helpers/child.ts";
 import { freePort } from "../tests/helpers/services.ts";
+import { flag, option } from "./lib/args.ts";
 
-const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(`--${name}`);
-const option = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : fallback;
-};
 const rate = option("rate", "3000");
 const duration = option("duration", "60");
 const warmup = option("warmup", "5");
@@ -71,8 +66,8 @@ try {
   bare.stop();
 
   const betArgs = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", target, "--admin-token", adminToken, "--rate", rate, "--duration", duration, "--warmup", warmup];
-  if (argv.includes("--players")) betArgs.push("--players", option("players", "1000"));
-  if (argv.includes("--connections")) betArgs.push("--connections", option("connections", "512"));
+  if (flag("players")) betArgs.push("--players", option("players", "1000"));
+  if (flag("connections")) betArgs.push("--connections", option("connections", "512"));
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, betArgs, { stdio: "inherit" });
     child.once("exit", (c) => resolve(c ?? 1));

@@ -17,10 +17,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { freePort } from "../tests/helpers/services.ts";
 
 const root = join(import.meta.dirname, "..");
 const ADMIN_TOKEN = "fault-drill-admin-token-0123456789";
@@ -35,17 +35,6 @@ function expect(ok: boolean, what: string): void {
   if (!ok) failures.push(what);
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 async function waitUntil(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<number | undefined> {
   const started = Date.now();
