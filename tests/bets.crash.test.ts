@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startChildServer, type ChildServer } from "./helpers/child.ts";
+import { clientOf, startChildServer, type ChildServer } from "./helpers/child.ts";
 import { signIn } from "./helpers/siwe.ts";
 import { ADMIN_TOKEN, integrity, newKey, pickCell, postBet } from "./helpers/bets-fixture.ts";
 
@@ -14,15 +14,6 @@ import { ADMIN_TOKEN, integrity, newKey, pickCell, postBet } from "./helpers/bet
 const PLAYERS = 30;
 const STAKE = 100_000;
 const ACKED_BEFORE_KILL = 400;
-
-const clientOf = (s: ChildServer) => ({
-  request: (path: string, init: RequestInit & { json?: unknown; token?: string } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.json !== undefined) headers.set("content-type", "application/json");
-    if (init.token) headers.set("authorization", `Bearer ${init.token}`);
-    return fetch(s.url + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
-  },
-});
 
 describe("kill -9 with bets in flight, then restart", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "tap-crash-"));

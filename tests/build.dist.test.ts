@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILT_SERVER_ARGS, startChildServer, type ChildServer } from "./helpers/child.ts";
+import { BUILT_SERVER_ARGS, clientOf, startChildServer, type ChildServer } from "./helpers/child.ts";
 import { signIn } from "./helpers/siwe.ts";
 import { moduleUrl, nodeArgsFor } from "../storage/workers.ts";
 import { ADMIN_TOKEN, newKey, pickCell, postBet } from "./helpers/bets-fixture.ts";
@@ -19,14 +19,7 @@ const BUILD_TIMEOUT_MS = 300_000;
 const dataDir = mkdtempSync(join(tmpdir(), "tap-build-"));
 let server: ChildServer | undefined;
 
-const api = () => ({
-  request: (path: string, init: RequestInit & { json?: unknown; token?: string } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.json !== undefined) headers.set("content-type", "application/json");
-    if (init.token) headers.set("authorization", `Bearer ${init.token}`);
-    return fetch(server!.url + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
-  },
-});
+const api = () => clientOf(server!);
 
 beforeAll(async () => {
   await promisify(execFile)("npm", ["run", "build"], { cwd: root, timeout: BUILD_TIMEOUT_MS });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
-import { startChildServer, type ChildServer } from "./helpers/child.ts";
+import { clientOf, startChildServer, type ChildServer } from "./helpers/child.ts";
 import { requestNonce, signIn } from "./helpers/siwe.ts";
 
 /**
@@ -11,15 +11,6 @@ import { requestNonce, signIn } from "./helpers/siwe.ts";
  * with SIGKILL (no graceful close) and started again on the same DATA_DIR: the old token still
  * works, and a nonce issued before the restart still verifies, once.
  */
-const clientOf = (s: ChildServer) => ({
-  request: (path: string, init: RequestInit & { json?: unknown; token?: string } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.json !== undefined) headers.set("content-type", "application/json");
-    if (init.token) headers.set("authorization", `Bearer ${init.token}`);
-    return fetch(s.url + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
-  },
-});
-
 const children: ChildServer[] = [];
 const dirs: string[] = [];
 afterAll(async () => {

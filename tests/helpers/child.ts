@@ -50,3 +50,13 @@ export async function startChildServer(env: Record<string, string>, timeoutMs = 
   });
   return { child, url, output: () => out, exited };
 }
+
+/** A request client for a child server, shaped like TestServer's (`json` body, bearer `token`). */
+export const clientOf = (s: ChildServer) => ({
+  request: (path: string, init: RequestInit & { json?: unknown; token?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.json !== undefined) headers.set("content-type", "application/json");
+    if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+    return fetch(s.url + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
+  },
+});
