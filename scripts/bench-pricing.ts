@@ -5,7 +5,8 @@
  *   - grid: a full default 12 × 21 grid right after a tick (all cells cold), ms;
  *   - hot: quotes of random cells of the grid between ticks (cache hits), quotes/s;
  *   - mixed: a tick every `quotesPerTick` quotes (e.g. 3 000 bets/s against 10 ticks/s = 300), quotes/s.
- *   - cold: the full quote of one cell (domain/pricing/quote.ts: two scenarios, noise, term structure), µs per cell;
+ *   - cold: the full quote of one cell (domain/pricing/quote.ts: the regime mixture, noise, term structure), µs per cell,
+ *     with steady and with bursty regimes;
  *   - then (unless --no-adversaries) the adversary table of issue 12: every strategy × market regime →
  *     return per $1 with its 95 % CI, over `--seeds` seeds × `--minutes` simulated minutes each.
  * Each timing phase is bounded in time (1.5 s). Figures are noisy on a shared 2-core machine.
@@ -20,7 +21,7 @@ import { installPrice } from "../services/price/index.ts";
 import { installPricing } from "../services/pricing/index.ts";
 import { touchProbability } from "../domain/pricing/touch.ts";
 import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
-import { quoteCell } from "../domain/pricing/quote.ts";
+import { quoteCell, regimeFields } from "../domain/pricing/quote.ts";
 import { MARKET_REGIMES } from "../domain/pricing/market-sim.ts";
 import { newTallies, runAdversaries, summarize } from "../services/pricing/adversary.ts";
 
@@ -102,23 +103,30 @@ async function main() {
       }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
     }
 
+    const steadyVar = sigmaFromAnnual(0.6) ** 2;
     const inputs = {
       t: clock,
       priceCents,
       fastVarPerMs: sigmaFromAnnual(0.9) ** 2,
-      slowVarPerMs: sigmaFromAnnual(0.6) ** 2,
+      slowVarPerMs: steadyVar,
       noiseVar: (200 / priceCents) ** 2,
       tickIntervalMs: 100,
+      ...regimeFields([steadyVar, steadyVar, steadyVar, steadyVar]),
     };
     const terms = { columnMs: 10_000, rowCents: 1_000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 };
-    timed("cold: quoteCell, one cell (the model the server quotes)", () => {
-      for (let i = 0; i < 1_000; i++) {
-        if (k % cells.length === 0) cells = cellsNow();
-        const [col, row] = cells[k++ % cells.length]!;
-        sink += quoteCell({ ...inputs, t: clock, priceCents }, terms, col, row).pTouch;
-      }
-      return 1_000;
-    }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
+    // Two markets: steady regimes (the start spread is negligible: 5 evaluations per cell) and bursty
+    // ones (a calm/burst mixture: 9 evaluations per cell, the most the model does).
+    const bursty = { ...inputs, ...regimeFields([0.4, 0.5, 0.7, 2.4].map((k) => k * steadyVar)) };
+    for (const [label, market] of [["steady regimes", inputs], ["bursty regimes", bursty]] as const) {
+      timed(`cold: quoteCell, one cell, ${label}`, () => {
+        for (let i = 0; i < 1_000; i++) {
+          if (k % cells.length === 0) cells = cellsNow();
+          const [col, row] = cells[k++ % cells.length]!;
+          sink += quoteCell({ ...market, t: clock, priceCents }, terms, col, row).pTouch;
+        }
+        return 1_000;
+      }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
+    }
 
     timed("grid: 12 × 21 after each tick (all cells cold)", () => {
       tick();

@@ -13,7 +13,8 @@ import { ALL_OFFERED, newTallies, runAdversaries, summarize, type StrategyReturn
  * 5-minute warm-up); at that size one strategy's 95 % interval is typically ±0.05–0.2 wide (far
  * cells with 20–100× multipliers the widest), so the assertions are statistical:
  * - a strategy FAILS when it beats 0.97 significantly (its CI's lower end above 0.97);
- * - all-offered FAILS when it is significantly below 0.88 (its CI's upper end below 0.88).
+ * - all-offered FAILS when its return is below 0.88 (the point estimate: with the regime mixture it
+ *   sits at 0.90–0.97 in every regime on these seeds and on fresh ones, so this is not a coin flip).
  * `npm run bench:pricing` runs the same suite bigger and prints the table of the README.
  */
 
@@ -27,7 +28,7 @@ function table(regime: string, rows: StrategyReturn[]): string {
 
 describe("pricing against public-information adversaries (market simulator)", () => {
   for (const regime of MARKET_REGIMES) {
-    it(`${regime.name}: no strategy significantly above 0.97, all offered not significantly below 0.88`, { timeout: 240_000 }, () => {
+    it(`${regime.name}: no strategy significantly above 0.97, all offered at least 0.88`, { timeout: 240_000 }, () => {
       const tallies = newTallies();
       for (const seed of SEEDS) {
         runAdversaries({ regime, seed, warmUpMs: 300_000, evalMs: EVAL_MS, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000 }, tallies);
@@ -36,7 +37,7 @@ describe("pricing against public-information adversaries (market simulator)", ()
       console.log(table(regime.name, rows));
       const all = rows.find((r) => r.name === ALL_OFFERED)!;
       expect(all.bets).toBeGreaterThan(10_000);
-      expect(all.ciHigh, `all offered in ${regime.name}: ${all.ret.toFixed(3)}`).toBeGreaterThanOrEqual(0.88);
+      expect(all.ret, `all offered in ${regime.name}: ${all.ret.toFixed(3)}`).toBeGreaterThanOrEqual(0.88);
       for (const r of rows) {
         if (r.bets < MIN_BETS) continue;
         expect(r.ciLow, `${r.name} in ${regime.name}: ${r.ret.toFixed(3)} [${r.ciLow.toFixed(3)}, ${r.ciHigh.toFixed(3)}]`).toBeLessThanOrEqual(0.97);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createHorizonState, DEFAULT_HORIZON_OPTIONS, estimateHorizons, observeHorizonTick } from "../domain/pricing/horizons.ts";
 import { regimeByName, simulateMarket } from "../domain/pricing/market-sim.ts";
 import { multiplierHundredths } from "../domain/pricing/multiplier.ts";
-import { nearLoading, quoteMultiplierHundredths, quoteTouchProbability, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
+import { NEAR_BASE, NEAR_COLUMNS, NEAR_ROWS, nearLoading, quoteMultiplierHundredths, quoteTouchProbability, regimeFields, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
 import { SeededRandom } from "../domain/pricing/simulation.ts";
 import { touchProbability } from "../domain/pricing/touch.ts";
 import { createVolatilityState, DEFAULT_VOLATILITY_OPTIONS, estimateVolatility, observeTick, sigmaFromAnnual } from "../domain/pricing/volatility.ts";
@@ -14,20 +14,52 @@ const SIGMA = sigmaFromAnnual(0.5);
 const T = 1_764_000_002_963;
 const SPOT = 9_500_437;
 const FIRST_COL = Math.ceil((T + 5_000) / 10_000);
-const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, noiseVar: 0, tickIntervalMs: 100 };
+const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, noiseVar: 0, tickIntervalMs: 100, ...regimeFields([1, 1, 1, 1].map((k) => k * SIGMA ** 2)) };
+/** The same mean variance as `steady`, in bursts: three calm quarters and one at 4.6× (the bursty market's shape). */
+const burstyRegimes: QuoteInputs = { ...steady, ...regimeFields([0.4, 0.4, 0.4, 2.8].map((k) => k * SIGMA ** 2)) };
+
+/** The near loading the model adds for a cell (quote.ts): full inside the price's band, fading over NEAR_ROWS bands and NEAR_COLUMNS columns. */
+function nearness(inputs: QuoteInputs, col: number, row: number): number {
+  const gap = Math.max(row * 1_000 - inputs.priceCents, inputs.priceCents - (row + 1) * 1_000, 0);
+  const tau = Math.max(col * 10_000 - inputs.t, 0);
+  return Math.max(0, 1 - gap / (NEAR_ROWS * 1_000)) * Math.max(0, 1 - tau / (NEAR_COLUMNS * 10_000));
+}
 
 describe("quoteMultiplierHundredths", () => {
-  it("in a steady, noise-free market is exactly the single-σ model of touch.ts", () => {
+  it("in a steady, noise-free market is the single-σ model of touch.ts, with the near loading only near the price in the next minute", () => {
+    let loaded = 0;
     for (let dc = 0; dc < 12; dc++) {
       for (let dr = -10; dr <= 10; dr++) {
         const col = FIRST_COL + dc;
         const row = Math.floor(SPOT / 1_000) + dr;
         const p = touchProbability({ spotCents: SPOT, bandLowCents: row * 1_000, bandHighCents: row * 1_000 + 1_000, startInMs: col * 10_000 - T, windowMs: 10_000, sigmaPerSqrtMs: SIGMA, tickIntervalMs: 100 });
-        const m = multiplierHundredths(p, 500);
-        const expected = m !== null && m >= 110 && m <= 10_000 ? m : null;
-        expect(quoteMultiplierHundredths(steady, TERMS, col, row), `${dc},${dr}`).toBe(expected);
+        const near = nearness(steady, col, row);
+        if (near > 0) loaded++;
+        expect(quoteTouchProbability(steady, TERMS, col, row), `${dc},${dr}`).toBeCloseTo(Math.min(1, p * (1 + near * NEAR_BASE)), 12);
+        const m = multiplierHundredths(Math.min(1, p * (1 + near * NEAR_BASE)), 500);
+        expect(quoteMultiplierHundredths(steady, TERMS, col, row), `${dc},${dr}`).toBe(m !== null && m >= 110 && m <= 10_000 ? m : null);
       }
     }
+    expect(loaded).toBeGreaterThan(10);
+    expect(loaded).toBeLessThan(40);
+  });
+
+  it("never jumps when the price crosses into the next band (the near loading is continuous)", () => {
+    const edge = Math.floor(SPOT / 1_000) * 1_000 + 1_000;
+    for (const dr of [-1, 0, 1, 2]) {
+      const row = Math.floor(SPOT / 1_000) + dr;
+      const below = quoteTouchProbability({ ...steady, priceCents: edge - 1 }, TERMS, FIRST_COL, row);
+      const above = quoteTouchProbability({ ...steady, priceCents: edge }, TERMS, FIRST_COL, row);
+      expect(Math.abs(above - below) / below, `row ${dr}`).toBeLessThan(0.01);
+    }
+  });
+
+  it("prices a bursty market by its regimes, not by one Gaussian at the mean variance: far columns cheaper to touch, far-away bands of the next columns dearer", () => {
+    const ownRow = Math.floor(SPOT / 1_000);
+    // A window two minutes ahead is reached through its range, which grows like σ: E[σ] < √E[σ²].
+    for (const dr of [0, 3, 6]) expect(quoteTouchProbability(burstyRegimes, TERMS, FIRST_COL + 11, ownRow + dr)).toBeLessThan(0.95 * quoteTouchProbability(steady, TERMS, FIRST_COL + 11, ownRow + dr));
+    // A band far from the price in the next columns is mostly reached in a burst: the mixture pays for it.
+    expect(quoteTouchProbability(burstyRegimes, TERMS, FIRST_COL + 1, ownRow + 12)).toBeGreaterThan(1.2 * quoteTouchProbability(steady, TERMS, FIRST_COL + 1, ownRow + 12));
   });
 
   it("is pure and JSON-safe: the same inputs after a JSON round trip give the same multipliers", () => {
@@ -39,7 +71,7 @@ describe("quoteMultiplierHundredths", () => {
     }
   });
 
-  it("prices a burst (fast ≫ slow) dearer away from the price in the first columns (the persisting-regime scenario) and in far columns (the term structure)", () => {
+  it("prices a burst (fast ≫ slow) dearer away from the price in the first columns (the persisting regime) and in far columns (the term structure)", () => {
     const ownRow = Math.floor(SPOT / 1_000);
     const burst = { ...steady, fastVarPerMs: 25 * SIGMA ** 2 };
     expect(quoteTouchProbability(burst, TERMS, FIRST_COL, ownRow + 6)).toBeGreaterThan(2 * quoteTouchProbability(steady, TERMS, FIRST_COL, ownRow + 6));
@@ -48,7 +80,7 @@ describe("quoteMultiplierHundredths", () => {
         expect(quoteTouchProbability(burst, TERMS, FIRST_COL + dc, ownRow + dr)).toBeGreaterThan(quoteTouchProbability(steady, TERMS, FIRST_COL + dc, ownRow + dr));
       }
     }
-    // A burst that ends soon (scenario A) still prices a far column's tail (≈ 3σ away) above the steady level.
+    // A burst that ends soon still prices a far column's tail (≈ 3σ away) above the steady level.
     expect(quoteTouchProbability(burst, TERMS, FIRST_COL + 10, ownRow + 25)).toBeGreaterThan(quoteTouchProbability(steady, TERMS, FIRST_COL + 10, ownRow + 25));
   });
 
@@ -58,7 +90,7 @@ describe("quoteMultiplierHundredths", () => {
     expect(quoteTouchProbability(noisy, TERMS, FIRST_COL, row)).toBeGreaterThan(quoteTouchProbability(steady, TERMS, FIRST_COL, row));
   });
 
-  it("loads near cells only when the horizons disagree", () => {
+  it("loads near cells more when the horizons disagree (a burst starting or ending)", () => {
     expect(nearLoading(SIGMA ** 2, SIGMA ** 2)).toBe(0);
     expect(nearLoading(4 * SIGMA ** 2, SIGMA ** 2)).toBeCloseTo(0.03, 10);
     expect(nearLoading(1.2 * SIGMA ** 2, SIGMA ** 2)).toBeGreaterThan(0);
@@ -118,5 +150,21 @@ describe("multi-horizon volatility", () => {
     const after = estimateHorizons(state, DEFAULT_HORIZON_OPTIONS);
     expect(after.fastVarPerMs).toBeGreaterThan(5 * before.fastVarPerMs);
     expect(after.fastVarPerMs / after.slowVarPerMs).toBeGreaterThan(3);
+  });
+
+  it("measures the regime distribution: one rate in a steady market (sampling scatter removed), calm quarters and a burst quarter in a bursty one, mean = the slow level", () => {
+    const groupsOf = (name: string) => {
+      const path = simulateMarket({ regime: regimeByName(name), seed: 21, startMs: T, durationMs: 900_000, startCents: SPOT });
+      const state = createHorizonState();
+      for (let i = 0; i < path.length; i++) observeHorizonTick(state, path.t[i]!, path.priceCents[i]!, DEFAULT_HORIZON_OPTIONS);
+      return estimateHorizons(state, DEFAULT_HORIZON_OPTIONS);
+    };
+    const calm = groupsOf("calm");
+    expect(calm.regimeVarsPerMs).toHaveLength(4);
+    expect(calm.regimeVarsPerMs[3]! / calm.regimeVarsPerMs[0]!).toBeLessThan(1.3);
+    const bursty = groupsOf("bursty");
+    expect(bursty.regimeVarsPerMs[3]! / bursty.regimeVarsPerMs[0]!).toBeGreaterThan(4);
+    const mean = bursty.regimeVarsPerMs.reduce((a, b) => a + b, 0) / 4;
+    expect(mean / bursty.slowVarPerMs).toBeCloseTo(1, 6);
   });
 });

@@ -70,6 +70,7 @@ describe("pricing on a realistic feed through the HTTP API", () => {
     expect(server.ctx.services.pricing.quoteState(clock)).toBe("live");
     const metrics = await (await server.request("/metrics")).text();
     expect(metrics).toMatch(/pricing_volatility_horizon_annualized\{horizon="fast"\} \d/);
+    expect(metrics).toMatch(/pricing_volatility_horizon_annualized\{horizon="regime_q4"\} \d/);
     expect(metrics).toMatch(/pricing_quote_requests_total\{state="paused"\} [1-9]/);
     clock = last;
   });

@@ -37,7 +37,15 @@ export interface HorizonOptions {
   maxTickIntervalMs: number;
   /** Cap of the noise σ (log units): 5 bp ≈ $47 on $95k, far above any real bounce. */
   maxNoiseSigma: number;
+  /** Regime distribution: realised variance of consecutive blocks this long (one column), the last `regimeBlocks` of them. */
+  regimeBlockMs: number;
+  regimeBlocks: number;
+  /** Blocks needed before the distribution is used (before: every regime group is the slow level). */
+  regimeMinBlocks: number;
 }
+
+/** The regime distribution is summarised by this many groups (the means of the sorted block variances, in quarters). */
+export const REGIME_GROUPS = 4;
 
 export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
   coarseMs: 500,
@@ -51,6 +59,9 @@ export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
   fallbackTickIntervalMs: 100,
   maxTickIntervalMs: 2_000,
   maxNoiseSigma: 5e-4,
+  regimeBlockMs: 10_000,
+  regimeBlocks: 60,
+  regimeMinBlocks: 12,
 };
 
 interface Decayed {
@@ -75,9 +86,18 @@ export interface HorizonState {
   tickDt: number;
   tickN: number;
   coarseReturns: number;
+  /** The block being filled: Σr², Σdt and count of its coarse returns. */
+  block: Decayed;
+  /** Ring of finished blocks' raw Σr², Σdt and counts (noise is removed when the groups are formed). */
+  blockR2: Float64Array;
+  blockDt: Float64Array;
+  blockN: Float64Array;
+  blocks: number;
+  /** Block variances per ms, sorted then averaged in REGIME_GROUPS groups: recomputed when a block ends. */
+  regimeGroups: number[] | undefined;
 }
 
-export function createHorizonState(): HorizonState {
+export function createHorizonState(o: HorizonOptions = DEFAULT_HORIZON_OPTIONS): HorizonState {
   return {
     lastT: undefined,
     lastLog: 0,
@@ -92,6 +112,12 @@ export function createHorizonState(): HorizonState {
     tickDt: 0,
     tickN: 0,
     coarseReturns: 0,
+    block: { r2: 0, dt: 0, n: 0 },
+    blockR2: new Float64Array(o.regimeBlocks),
+    blockDt: new Float64Array(o.regimeBlocks),
+    blockN: new Float64Array(o.regimeBlocks),
+    blocks: 0,
+    regimeGroups: undefined,
   };
 }
 
@@ -142,6 +168,52 @@ export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: num
   s.anchorT = tMs;
   s.anchorLog = log;
   s.coarseReturns += 1;
+  fold(s.block, 1, rc, coarseDt);
+  if (s.block.dt >= o.regimeBlockMs) endBlock(s, o);
+}
+
+/** Files the finished block into the ring (bounded: the oldest is overwritten) and re-forms the groups. */
+function endBlock(s: HorizonState, o: HorizonOptions): void {
+  const slot = s.blocks % s.blockR2.length;
+  s.blockR2[slot] = s.block.r2;
+  s.blockDt[slot] = s.block.dt;
+  s.blockN[slot] = s.block.n;
+  s.blocks += 1;
+  s.block = { r2: 0, dt: 0, n: 0 };
+  s.regimeGroups = undefined;
+}
+
+/** The groups of the regime distribution: block variances (noise removed) sorted, mean of each quarter. */
+function regimeGroups(s: HorizonState, noiseVar: number): number[] {
+  if (s.regimeGroups !== undefined) return s.regimeGroups;
+  const n = Math.min(s.blocks, s.blockR2.length);
+  const vars: number[] = [];
+  for (let k = 0; k < n; k++) vars.push(Math.max(s.blockR2[k]! - 2 * noiseVar * s.blockN[k]!, 0.5 * s.blockR2[k]!) / s.blockDt[k]!);
+  vars.sort((a, b) => a - b);
+  let mean = 0;
+  let returns = 0;
+  for (let k = 0; k < n; k++) {
+    mean += vars[k]! / n;
+    returns += s.blockN[k]! / n;
+  }
+  let spread = 0;
+  for (let k = 0; k < n; k++) spread += (vars[k]! - mean) ** 2 / n;
+  // De-noising: a block's realised variance from m Gaussian returns scatters around its true rate with
+  // variance 2·rate²/m even when the rate never changes. That scatter is not a regime; left in, it
+  // would spread the mixture and (E√v < √Ev) understate the reach of near cells in a steady market.
+  // So the groups' deviations from the mean are shrunk by √(1 − 2·mean²/(m·spread)) (method of
+  // moments: the spread the regimes themselves explain), 0 when the scatter explains all of it.
+  const shrink = spread > 0 ? Math.sqrt(Math.max(0, 1 - (2 * mean * mean) / (Math.max(returns, 1) * spread))) : 0;
+  const groups: number[] = [];
+  for (let g = 0; g < REGIME_GROUPS; g++) {
+    const from = Math.floor((g * n) / REGIME_GROUPS);
+    const to = Math.floor(((g + 1) * n) / REGIME_GROUPS);
+    let sum = 0;
+    for (let k = from; k < to; k++) sum += vars[k]!;
+    groups.push(mean + shrink * (sum / Math.max(to - from, 1) - mean));
+  }
+  s.regimeGroups = groups;
+  return groups;
 }
 
 export interface HorizonEstimate {
@@ -153,6 +225,12 @@ export interface HorizonEstimate {
   tickIntervalMs: number;
   /** Coarse returns the estimate rests on (0 = fallback). */
   samples: number;
+  /**
+   * The distribution of a column-long block's variance rate (per ms), as REGIME_GROUPS equally likely
+   * values (lowest first), scaled so that their mean is `slowVarPerMs`: what a window far enough ahead
+   * that the current regime has been forgotten may look like.
+   */
+  regimeVarsPerMs: number[];
 }
 
 export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEstimate {
@@ -167,5 +245,11 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
   const slowVarPerMs = clamp(slowWarm ? perMs(s.slow) : o.fallbackSigmaPerSqrtMs ** 2);
   const fastWarm = s.coarseReturns >= o.fastMinReturns && s.fast.dt > 0;
   const fastVarPerMs = fastWarm ? clamp(perMs(s.fast)) : slowVarPerMs;
-  return { fastVarPerMs, slowVarPerMs, noiseVar, tickIntervalMs, samples: slowWarm ? s.coarseReturns : 0 };
+  let regimeVarsPerMs = Array.from({ length: REGIME_GROUPS }, () => slowVarPerMs);
+  if (slowWarm && s.blocks >= o.regimeMinBlocks) {
+    const groups = regimeGroups(s, noiseVar);
+    const mean = groups.reduce((a, b) => a + b, 0) / groups.length;
+    if (mean > 0) regimeVarsPerMs = groups.map((v) => clamp((v * slowVarPerMs) / mean));
+  }
+  return { fastVarPerMs, slowVarPerMs, noiseVar, tickIntervalMs, samples: slowWarm ? s.coarseReturns : 0, regimeVarsPerMs };
 }

@@ -7,30 +7,43 @@ import { touchProbabilityWithStart } from "./touch.ts";
  * so a browser computes the same multiplier the server will quote (issue 15). Pure: no clock.
  *
  * Model and its derivation. Log-price relative to the tick's price S at time t:
- *   observed index = efficient price + tick noise ε (variance η², decorrelating within about 1 s);
- *   the efficient price diffuses with a variance rate σ²(s) that is itself random (calm spells and
- *   bursts) and mean-reverting: E[σ²(t+s) | now] = σ²_slow + (σ²_fast − σ²_slow)·e^{−s/θ}, with σ²_fast
- *   the current (6 s half-life) level, σ²_slow the long-run (5 min) level and θ the persistence of
- *   a volatility regime. Integrated, the expected variance over [t, t+h] is the term structure
+ *   observed index = efficient price + tick noise ε (variance η²);
+ *   the efficient price diffuses with a variance rate σ²(s) that is itself random: a regime (calm
+ *   spell, burst, a block with a jump) holds for a while and is then replaced by a fresh draw from the
+ *   market's regime distribution. For a two-state (or any finite) Markov chain that is exactly the law
+ *   "the current regime is still on at lag s with probability e^{−s/θ}, otherwise the regime is a draw
+ *   from the stationary distribution", θ = 1/(sum of the switching rates). Its mean is the term structure
  *     V(h) = σ²_slow·h + (σ²_fast − σ²_slow)·θ·(1 − e^{−h/θ})
- *   (the same form as a GARCH(1,1)/Heston variance forecast). For a window [t0, t1), τ = t0 − t:
- *   1. the first in-window tick's log-price has variance V(τ + Δ/2) + η²: the diffusion up to it and
- *      the noise of the spot tick itself (the spot is not the efficient price; a bounce reverts);
- *   2. inside the window the efficient price moves with the average rate (V(τ+T) − V(τ))/T;
+ *   (σ²_fast: the current (6 s half-life) level, σ²_slow: the long-run (5 min) level; the same form as a
+ *   GARCH(1,1)/Heston variance forecast). The regime distribution is measured, not assumed: horizons.ts
+ *   keeps the realised variance of the last 60 column-long blocks, removes the scatter that sampling
+ *   alone explains, and publishes it as four equally likely rates q₁ ≤ … ≤ q₄ (mean σ²_slow).
+ * For a window [t0, t0 + T), τ = t0 − t, P(touch) is a mixture:
+ *   • with weight w = e^{−τ/θ} the current regime persists: start variance σ²_fast·(τ + Δ/2) + η²,
+ *     in-window rate σ²_fast (a burst continues; a quiet spell stays quiet);
+ *   • with weight 1 − w the window's regime is a fresh draw: in-window rate q_k (k = 1…4, equally
+ *     likely), and the start variance is V(τ + Δ/2) ± its own spread — the mean of n = τ/T
+ *     independent block rates has standard deviation sd(q)/√n, so the start is priced at
+ *     V ∓ sd(q)·τ/√max(1, τ/T) (two equally likely points; one when that spread is negligible).
+ *   Why a mixture and not one Gaussian at the mean variance: the band is reached when the window's
+ *   RANGE covers it, and the range grows like σ, not σ² — E[σ] < √E[σ²] — so one Gaussian with the mean
+ *   variance overstated every far column's P by 20–35 % in a bursty market (the all-offered return was
+ *   0.76); and the start distribution of a variance mixture is peaked with fat tails, which one
+ *   Gaussian misses at both ends.
+ * Each component is touch.ts's first-passage probability (steps as before):
+ *   1. the first in-window tick's log-price has the start variance (the diffusion up to it and the
+ *      noise of the spot tick itself: the spot is not the efficient price, a bounce reverts);
+ *   2. inside the window the efficient price moves with the component's rate;
  *   3. the observed ticks carry noise, so they reach a band edge when the efficient price is within
- *      about η of it: the band is widened by κ·η on each side, κ = 1 (the largest of the noise draws on
- *      the few ticks near the path's extreme: the expected max of ~4 standard normals is 1.03);
- *   4. P = the touch probability of touch.ts with that start variance, in-window σ and the tick
- *      interval Δ (discrete monitoring).
- * Two scenarios are priced and the HIGHER probability is taken (the one that would cost the house):
- *   A. the term structure above (a burst may start or end during the bet);
- *   B. for windows starting within PERSIST_HORIZON_MS: the current regime persists, V(h) = σ²_fast·h
- *      (a burst continues; a calm spell stays calm, which is what makes the price's own cell likely
- *      in a quiet moment).
- * Where the model is least sure — the first column (the regime persists over its short horizon,
- * estimation error is at its largest relative to the move) — cells within one band of the price get
- * up to `NEAR_EXTRA` more P, scaled by how much the horizons disagree (`nearLoading`; the multiplier
- * is (1 − edge)/P, so that is extra house edge there, and none in a steady market).
+ *      about η of it: the band is widened by κ·η on each side, κ = 1 (the expected max of the noise
+ *      draws on the ~4 ticks near the path's extreme is 1.03 σ);
+ *   4. discrete monitoring with the mean tick interval Δ.
+ * Extra edge where the model is least sure: near the price in the next minute (tick noise that reverts
+ * over a second or two, feed pauses, the peak of the start distribution all matter most there), P gets
+ * up to NEAR_BASE more, plus NEAR_EXTRA scaled by how much the horizons disagree (a burst starting or
+ * ending); the loading fades linearly to zero NEAR_ROWS bands from the price and NEAR_COLUMNS columns
+ * ahead, so a quote never jumps when the price crosses into the next band. The multiplier is
+ * (1 − edge)/P, so that is extra house edge there only.
  */
 
 export interface QuoteInputs {
@@ -44,6 +57,22 @@ export interface QuoteInputs {
   noiseVar: number;
   /** Mean time between index ticks (ms). */
   tickIntervalMs: number;
+  /**
+   * The regime distribution (horizons.ts `regimeVarsPerMs`): four equally likely variance rates per ms of a
+   * column-long block, lowest first. Flat numeric fields so that the WebSocket quote stays a map of numbers.
+   */
+  regimeQ1VarPerMs: number;
+  regimeQ2VarPerMs: number;
+  regimeQ3VarPerMs: number;
+  regimeQ4VarPerMs: number;
+}
+
+type RegimeFields = Pick<QuoteInputs, "regimeQ1VarPerMs" | "regimeQ2VarPerMs" | "regimeQ3VarPerMs" | "regimeQ4VarPerMs">;
+
+/** The quote fields of a regime distribution of four groups (fewer or more: the slow level fills in / the rest is ignored). */
+export function regimeFields(vars: readonly number[]): RegimeFields {
+  const at = (k: number) => vars[k] ?? vars[vars.length - 1] ?? 0;
+  return { regimeQ1VarPerMs: at(0), regimeQ2VarPerMs: at(1), regimeQ3VarPerMs: at(2), regimeQ4VarPerMs: at(3) };
 }
 
 export interface QuoteTerms {
@@ -55,23 +84,27 @@ export interface QuoteTerms {
 }
 
 /**
- * θ: how long a volatility regime persists (ms). For a two-state chain (calm ⇄ burst) the expected
- * variance relaxes at rate λ_on + λ_off; bursts of ~8 s arriving 1–2 a minute give θ ≈ 6–7 s; 10 s
- * leans to persistence (the side that protects the house when a burst has just started).
+ * θ: how long a volatility regime persists (ms). For a two-state chain (calm ⇄ burst) the regime
+ * correlation decays at rate λ_on + λ_off: bursts of ~8 s arriving about twice a minute (the bursty
+ * market) give 1/(1/8 s + 1/30 s) ≈ 6.3 s; liquidation cascades and news spells on BTC last seconds to
+ * tens of seconds. 6 s: a longer θ made the current regime persist too long (a calm spell priced as if
+ * no burst could start in the first column: far cells there returned 1.04 in the bursty market).
  */
-export const REGIME_PERSISTENCE_MS = 10_000;
-/**
- * Scenario B (the regime persists) is priced only for windows starting within this of the tick (about
- * the first two columns): a regime lasts seconds to tens of seconds, so for later windows "the
- * current σ for the whole horizon" is not a possibility the house must pay for — the term structure
- * (A) already carries the expected part of the current regime, and B there only overcharged (it took
- * the all-offered return in the bursty regime from 0.835 down to 0.816 on the suite's seeds).
- */
-export const PERSIST_HORIZON_MS = 20_000;
+export const REGIME_PERSISTENCE_MS = 6_000;
+/** Mixture components with less weight than this are skipped (their P changes the total by < 0.1 %). */
+export const MIXTURE_WEIGHT_MIN = 1e-3;
 /** κ: band widening per noise σ (step 3). */
 export const NOISE_WIDENING = 1;
-/** Extra probability loading for cells within one band of the price in a window starting within 2 columns. */
+/** Extra P near the price (relative): the base part, and the part scaled by how much the horizons disagree. */
+export const NEAR_BASE = 0.06;
 export const NEAR_EXTRA = 0.03;
+/** The near loading fades to zero this many bands from the price and this many columns ahead. */
+export const NEAR_ROWS = 2;
+export const NEAR_COLUMNS = 6;
+/** Start-variance spread below this fraction of the mean is priced as one point (saves 4 of 9 evaluations). */
+const START_SPREAD_MIN = 0.05;
+/** Regime rates within this relative spread are priced as one (their P differ by well under 1 %). */
+const STEADY_RATIO_MAX = 0.02;
 
 /**
  * The near-cell loading: NEAR_EXTRA scaled by how much the horizons disagree (|ln(σ²_fast/σ²_slow)|,
@@ -83,37 +116,60 @@ export function nearLoading(fastVarPerMs: number, slowVarPerMs: number): number 
   return NEAR_EXTRA * Math.min(1, Math.abs(Math.log(fastVarPerMs / slowVarPerMs)));
 }
 
-/** V(h): expected integrated variance over h ms (term structure, scenario A). */
+/** V(h): expected integrated variance over h ms (the term structure). */
 export function termVariance(fastVarPerMs: number, slowVarPerMs: number, h: number): number {
   if (!(h > 0)) return 0;
   const theta = REGIME_PERSISTENCE_MS;
   return slowVarPerMs * h + (fastVarPerMs - slowVarPerMs) * theta * -Math.expm1(-h / theta);
 }
 
-/** The model P(touch) of a cell from one tick's inputs (the max of scenarios A and B, with the near loading). */
+/** The model P(touch) of a cell from one tick's inputs (the regime mixture, with the near loading). */
 export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, col: number, row: number): number {
   const { priceCents: spot, fastVarPerMs: fast, slowVarPerMs: slow } = inputs;
-  const windowStart = col * terms.columnMs;
   const windowMs = terms.columnMs;
   const tickMs = Math.min(Math.max(inputs.tickIntervalMs, 0), windowMs);
-  const tau = Math.max(windowStart - inputs.t, 0);
+  const tau = Math.max(col * terms.columnMs - inputs.t, 0);
   const noiseVar = Math.max(inputs.noiseVar, 0);
   const widenCents = NOISE_WIDENING * Math.sqrt(noiseVar) * spot;
-  const lo = row * terms.rowCents - widenCents;
-  const hi = (row + 1) * terms.rowCents + widenCents;
-  const base = { spotCents: spot, bandLowCents: lo, bandHighCents: hi, windowMs, tickIntervalMs: tickMs };
+  const base = { spotCents: spot, bandLowCents: row * terms.rowCents - widenCents, bandHighCents: (row + 1) * terms.rowCents + widenCents, windowMs, tickIntervalMs: tickMs };
   const startH = tau + tickMs / 2;
-  const vStart = termVariance(fast, slow, startH);
-  const vWindow = (termVariance(fast, slow, tau + windowMs) - termVariance(fast, slow, tau)) / windowMs;
-  const pTerm = touchProbabilityWithStart({ ...base, startVariance: vStart + noiseVar, sigmaPerSqrtMs: Math.sqrt(Math.max(vWindow, 0)) });
-  let p = pTerm;
-  if (tau < PERSIST_HORIZON_MS) {
-    const pNow = touchProbabilityWithStart({ ...base, startVariance: fast * startH + noiseVar, sigmaPerSqrtMs: Math.sqrt(Math.max(fast, 0)) });
-    p = Math.max(pTerm, pNow);
+  // The current regime's weight; a weight under MIXTURE_WEIGHT_MIN is dropped (and its P not computed).
+  const decay = Math.exp(-tau / REGIME_PERSISTENCE_MS);
+  const persist = decay < MIXTURE_WEIGHT_MIN ? 0 : decay > 1 - MIXTURE_WEIGHT_MIN ? 1 : decay;
+  let p = 0;
+  if (persist > 0) {
+    const rate = Math.max(fast, 0);
+    p += persist * touchProbabilityWithStart({ ...base, startVariance: rate * startH + noiseVar, sigmaPerSqrtMs: Math.sqrt(rate) });
   }
-  const priceRow = Math.floor(spot / terms.rowCents);
-  if (tau < 2 * terms.columnMs && Math.abs(row - priceRow) <= 1) p *= 1 + nearLoading(fast, slow);
+  if (persist < 1) {
+    const regimes = regimeRates(inputs);
+    const meanStart = termVariance(fast, slow, startH);
+    const startSd = (regimeSd(regimes) * startH) / Math.sqrt(Math.max(1, startH / windowMs));
+    const starts = startSd > START_SPREAD_MIN * meanStart ? [Math.max(meanStart - startSd, 0.1 * meanStart), meanStart + startSd] : [meanStart];
+    // A steady market has (after de-noising) four equal rates: one evaluation instead of four.
+    const steady = regimes[3]! <= regimes[0]! * (1 + STEADY_RATIO_MAX);
+    const rates = steady ? [(regimes[0]! + regimes[3]!) / 2] : regimes;
+    let fresh = 0;
+    for (const start of starts) {
+      for (const rate of rates) fresh += touchProbabilityWithStart({ ...base, startVariance: start + noiseVar, sigmaPerSqrtMs: Math.sqrt(rate) });
+    }
+    p += ((1 - persist) * fresh) / (starts.length * rates.length);
+  }
+  const edgeGapCents = Math.max(row * terms.rowCents - spot, spot - (row + 1) * terms.rowCents, 0);
+  const nearness = Math.max(0, 1 - edgeGapCents / (NEAR_ROWS * terms.rowCents)) * Math.max(0, 1 - tau / (NEAR_COLUMNS * terms.columnMs));
+  p *= 1 + nearness * (NEAR_BASE + nearLoading(fast, slow));
   return Math.min(p, 1);
+}
+
+/** The four regime rates (non-negative), lowest first. */
+function regimeRates(inputs: QuoteInputs): number[] {
+  return [inputs.regimeQ1VarPerMs, inputs.regimeQ2VarPerMs, inputs.regimeQ3VarPerMs, inputs.regimeQ4VarPerMs].map((v) => (v > 0 ? v : 0));
+}
+
+/** Standard deviation of equally likely rates. */
+function regimeSd(rates: readonly number[]): number {
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  return Math.sqrt(rates.reduce((a, v) => a + (v - mean) ** 2, 0) / rates.length);
 }
 
 /** P(touch) and the multiplier of one cell, from one tick's inputs: what the engine caches. */

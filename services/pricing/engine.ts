@@ -5,9 +5,10 @@ import {
   estimateHorizons,
   observeHorizonTick,
   type HorizonEstimate,
+  type HorizonState,
   type HorizonOptions,
 } from "../../domain/pricing/horizons.ts";
-import { quoteCell, type QuoteInputs, type QuoteTerms } from "../../domain/pricing/quote.ts";
+import { quoteCell, regimeFields, type QuoteInputs, type QuoteTerms } from "../../domain/pricing/quote.ts";
 import type { VolatilityEstimate, VolatilityOptions } from "../../domain/pricing/volatility.ts";
 import type { IndexTick } from "../price/types.ts";
 import type { CellQuote, QuoteResult } from "./types.ts";
@@ -41,7 +42,7 @@ const CACHED_ROWS_PER_COLUMN_MAX = 4096;
  */
 export class PricingEngine {
   private readonly horizonOptions: HorizonOptions;
-  private readonly horizonState = createHorizonState();
+  private readonly horizonState: HorizonState;
   private readonly terms: QuoteTerms;
   private readonly quoteMaxAgeMs: number;
   private cacheTickT: number | undefined;
@@ -61,8 +62,10 @@ export class PricingEngine {
       maxSigmaPerSqrtMs: v.maxSigmaPerSqrtMs,
       fallbackTickIntervalMs: v.fallbackTickIntervalMs,
       maxTickIntervalMs: v.maxTickIntervalMs,
+      regimeBlockMs: options.columnMs,
       ...options.horizons,
     };
+    this.horizonState = createHorizonState(this.horizonOptions);
     this.terms = {
       columnMs: options.columnMs,
       rowCents: options.rowCents,
@@ -156,6 +159,7 @@ export class PricingEngine {
       slowVarPerMs: h.slowVarPerMs,
       noiseVar: h.noiseVar,
       tickIntervalMs: h.tickIntervalMs,
+      ...regimeFields(h.regimeVarsPerMs),
     });
   }
 

@@ -104,13 +104,15 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   });
   new Gauge({
     name: "pricing_volatility_horizon_annualized",
-    help: "Volatility estimate per horizon (fast: 15 s half-life, slow: 5 min), tick noise removed, annualised",
+    help:
+      "Volatility estimate per horizon (fast: 6 s half-life, slow: 5 min), tick noise removed, annualised; regime_q1..q4: the four equally likely column-block volatilities of the regime distribution the quotes mix (lowest first)",
     labelNames: ["horizon"] as const,
     registers,
     collect() {
       const h = engine.horizons();
       this.labels("fast").set(annualFromSigma(Math.sqrt(h.fastVarPerMs)));
       this.labels("slow").set(annualFromSigma(Math.sqrt(h.slowVarPerMs)));
+      h.regimeVarsPerMs.forEach((v, k) => this.labels(`regime_q${k + 1}`).set(annualFromSigma(Math.sqrt(v))));
     },
   });
   new Gauge({
