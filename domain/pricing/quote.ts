@@ -149,9 +149,12 @@ export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, co
     // A steady market has (after de-noising) four equal rates: one evaluation instead of four.
     const steady = regimes[3]! <= regimes[0]! * (1 + STEADY_RATIO_MAX);
     const rates = steady ? [(regimes[0]! + regimes[3]!) / 2] : regimes;
+    // Mixture components are integrated with 16 Gauss–Legendre points instead of 32: each is off by at most
+    // ~1e-4 of P (0.1 % relative), far inside the model's own uncertainty, for half the cost.
+    const points = starts.length * rates.length > 1 ? 16 : 32;
     let fresh = 0;
     for (const start of starts) {
-      for (const rate of rates) fresh += touchProbabilityWithStart({ ...base, startVariance: start + noiseVar, sigmaPerSqrtMs: Math.sqrt(rate) });
+      for (const rate of rates) fresh += touchProbabilityWithStart({ ...base, startVariance: start + noiseVar, sigmaPerSqrtMs: Math.sqrt(rate) }, points);
     }
     p += ((1 - persist) * fresh) / (starts.length * rates.length);
   }

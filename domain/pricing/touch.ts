@@ -51,6 +51,7 @@ export interface TouchInput {
 }
 
 const RULE = gaussLegendre(32);
+const RULE16 = gaussLegendre(16);
 /** |z| beyond which φ(z) and N(−z) are below ~1e-17: nothing outside can change P at 1e-12. */
 const Z_CUTOFF = 8.5;
 
@@ -80,7 +81,9 @@ export interface TouchStartInput {
  * (so a caller can add to it the variance of a noisy spot, or use a variance term structure instead
  * of σ²·τ) and σ applies inside the window only.
  */
-export function touchProbabilityWithStart(input: TouchStartInput): number {
+/** `points`: Gauss–Legendre nodes per tail integral (16 is within ~1e-4 of 32; mixtures of many components use it). */
+export function touchProbabilityWithStart(input: TouchStartInput, points: 16 | 32 = 32): number {
+  const rule = points === 16 ? RULE16 : RULE;
   const { spotCents, bandLowCents: lo, bandHighCents: hi, sigmaPerSqrtMs: sigma } = input;
   if (!(spotCents > 0) || !(hi > lo) || hi <= 0 || !(input.windowMs > 0)) return 0;
   const a = lo > 0 ? Math.log(lo / spotCents) : Number.NEGATIVE_INFINITY;
@@ -105,8 +108,8 @@ export function touchProbabilityWithStart(input: TouchStartInput): number {
   let inside: number;
   if (v > 0) inside = normCdf(b / v) - normCdf(a / v);
   else inside = a <= 0 && 0 < b ? 1 : 0;
-  const below = tailTouch(a, v, hit, negligibleDistance);
-  const above = tailTouch(-b, v, hit, negligibleDistance);
+  const below = tailTouch(a, v, hit, negligibleDistance, rule);
+  const above = tailTouch(-b, v, hit, negligibleDistance, rule);
   const p = inside + below + above;
   return p < 0 ? 0 : p > 1 ? 1 : p;
 }
@@ -116,7 +119,7 @@ export function touchProbabilityWithStart(input: TouchStartInput): number {
  * reach it. With y = v·(ze − r), ze = e/v, r ≥ 0 this is ∫_0^∞ φ(ze − r)·hit(v·r) dr, integrated where
  * φ(ze − r) > 1e-17 and v·r < negligibleDistance.
  */
-function tailTouch(e: number, v: number, hit: (distance: number) => number, negligibleDistance: number): number {
+function tailTouch(e: number, v: number, hit: (distance: number) => number, negligibleDistance: number, rule: typeof RULE): number {
   if (e === Number.NEGATIVE_INFINITY || !(negligibleDistance > 0)) return 0;
   if (!(v > 0)) return e > 0 ? hit(e) : 0;
   const ze = e / v;
@@ -125,7 +128,7 @@ function tailTouch(e: number, v: number, hit: (distance: number) => number, negl
   if (!(rHigh > rLow)) return 0;
   const half = (rHigh - rLow) / 2;
   const mid = (rHigh + rLow) / 2;
-  const { nodes, weights } = RULE;
+  const { nodes, weights } = rule;
   let sum = 0;
   for (let i = 0; i < nodes.length; i++) {
     const r = mid + half * nodes[i]!;
