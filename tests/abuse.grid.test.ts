@@ -4,6 +4,8 @@ import { TestWsClient, wsUrl } from "./fakes/ws-client.ts";
 import { nextCircuit } from "./fakes/wait.ts";
 import { GridJsonCache, gridSnapshot, gridSourceOf, type GridSource } from "../services/pricing/grid-json.ts";
 import type { CellQuote } from "../services/pricing/types.ts";
+import { PricingEngine } from "../services/pricing/engine.ts";
+import { DEFAULT_VOLATILITY_OPTIONS } from "../domain/pricing/volatility.ts";
 
 /**
  * Issue 13 items 3 and 6: the grid offers nothing while the circuit is open (HTTP and WebSocket),
@@ -211,5 +213,34 @@ describe("abuse: grid answers come from a cache", () => {
     expect(gridSnapshot(gridSourceOf(pricing, price), 2, 2, 1_000_050)!.cells).toHaveLength(4);
     quotes = "paused";
     expect(gridSnapshot(gridSourceOf(pricing, price), 2, 2, 1_000_050)).toMatchObject({ circuit: "closed", quotes: "paused", cells: [] });
+  });
+
+  it("builds a large grid from the real engine as ONE tick's grid, even when ticks arrive between its parts", async () => {
+    let latest = { t: 1_000_000, priceCents: 9_500_000 };
+    let now = 1_000_010;
+    const engine = new PricingEngine(
+      { columnMs: 10_000, rowCents: 1_000, lockMs: 5_000, horizonColumns: 60, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000, volatility: DEFAULT_VOLATILITY_OPTIONS, quoteMaxAgeMs: 500 },
+      () => latest,
+    );
+    for (let i = 0; i < 600; i++) engine.observe({ t: 1_000_000 - 60_000 + i * 100, priceCents: 9_500_000 + ((i * 7919) % 400) - 200 });
+    engine.observe(latest);
+    const expected = engine.grid(60, 61, now)!;
+    const pricing = { grid: engine.grid.bind(engine), quoteInputs: () => engine.quoteInputs() };
+    const src = gridSourceOf(pricing, { latest: () => latest, circuit: () => "closed" as const });
+    const ticker = setInterval(() => {
+      // A new tick (and price) on every turn of the event loop while the grid is built.
+      latest = { t: latest.t + 1, priceCents: latest.priceCents + 300 };
+      now = latest.t + 5;
+      engine.observe(latest);
+    }, 0);
+    const grids = new GridJsonCache(src, { ...geometry, refreshMs: 500, now: () => now, cellsPerSlice: 61 });
+    const answer = parse(await grids.answer(60, 61));
+    clearInterval(ticker);
+    expect(latest.t).toBeGreaterThan(1_000_000); // ticks did arrive during the build
+    expect(answer.at).toBe(1_000_000);
+    const byCell = new Map(expected.cells.map((c) => [`${c.col}:${c.row}`, c.multiplierHundredths]));
+    const cells = answer.cells as unknown as Array<{ col: number; row: number; multiplier: number }>;
+    expect(cells.length).toBeGreaterThan(300);
+    for (const cell of cells) expect(Math.round(cell.multiplier * 100), `${cell.col}:${cell.row}`).toBe(byCell.get(`${cell.col}:${cell.row}`));
   });
 });

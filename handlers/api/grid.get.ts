@@ -10,8 +10,8 @@ import { GridJsonCache, gridSourceOf } from "../../services/pricing/grid-json.ts
 const CACHED_SIZES_MAX = 32;
 /** Sizes built at once; more distinct sizes at the same moment are told to retry (503 overloaded). */
 const BUILDS_MAX = 4;
-/** About 2–3 ms of pricing per turn of the event loop on the reference VM (bench-pricing: ~6 µs a cell). */
-const CELLS_PER_SLICE = 400;
+/** About 1–5 ms of pricing per turn of the event loop (bench-pricing: 11 µs a cell in a steady market, 49 µs in a bursty one). */
+const CELLS_PER_SLICE = 100;
 const caches = new WeakMap<AppContext, GridAnswers>();
 
 interface GridAnswers {

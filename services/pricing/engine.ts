@@ -32,6 +32,8 @@ export type QuoteState = "live" | "paused";
 
 /** Rows priced per column per tick before the cache stops growing (a bound, far above any grid). */
 const CACHED_ROWS_PER_COLUMN_MAX = 4096;
+/** Cells of a pinned grid kept (a 60 × 61 grid is 3 660). */
+const PINNED_CELLS_MAX = 8_192;
 
 /**
  * The pricing engine without I/O: folds index ticks into the volatility estimate and prices cells
@@ -49,6 +51,9 @@ export class PricingEngine {
   private cachePriceCents = 0;
   private cacheInputs: QuoteInputs | undefined;
   private readonly cache = new Map<number, Map<number, CellQuote>>();
+  private pinT: number | undefined;
+  private pinPriceCents = 0;
+  private readonly pinCache = new Map<string, CellQuote | undefined>();
 
   constructor(
     private readonly options: PricingEngineOptions,
@@ -127,22 +132,44 @@ export class PricingEngine {
     return { ok: true, quote };
   }
 
-  /** `cols` open columns from the first unlocked one (at most the horizon), `rows` rows centred on the price. */
-  grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: CellQuote[]; quotes: QuoteState } | undefined {
+  /**
+   * `cols` open columns from the first unlocked one (at most the horizon), `rows` rows centred on the
+   * price. With `pin` (the inputs of an earlier tick, from `quoteInputs()`) the cells are priced
+   * against that tick — rows centred on its price — from a cache of their own, so that a caller can
+   * build a large grid in parts while ticks arrive; whether quotes are live is still decided by the
+   * latest tick (a pin does not revive a stale feed).
+   */
+  grid(cols: number, rows: number, now: number, pin?: QuoteInputs): { priceCents: number; at: number; cells: CellQuote[]; quotes: QuoteState } | undefined {
     const tick = this.latest();
     if (tick === undefined) return undefined;
     if (now - tick.t > this.quoteMaxAgeMs) return { priceCents: tick.priceCents, at: tick.t, cells: [], quotes: "paused" };
+    const pinned = pin !== undefined && (pin.t !== tick.t || pin.priceCents !== tick.priceCents) ? pin : undefined;
+    const priceCents = pinned ? pinned.priceCents : tick.priceCents;
     const firstCol = firstUnlockedColumn(now, this.options);
     const colCount = Math.max(0, Math.min(cols, this.options.horizonColumns));
-    const { firstRow, lastRow } = centredRows(tick.priceCents, Math.max(0, rows), this.options.rowCents);
+    const { firstRow, lastRow } = centredRows(priceCents, Math.max(0, rows), this.options.rowCents);
     const cells: CellQuote[] = [];
     for (let col = firstCol; col < firstCol + colCount; col++) {
       for (let row = firstRow; row <= lastRow; row++) {
-        const quote = this.cellQuote(col, row, tick);
+        const quote = pinned ? this.pinnedQuote(col, row, pinned) : this.cellQuote(col, row, tick);
         if (quote !== undefined) cells.push(quote);
       }
     }
-    return { priceCents: tick.priceCents, at: tick.t, cells, quotes: "live" };
+    return { priceCents, at: pinned ? pinned.t : tick.t, cells, quotes: "live" };
+  }
+
+  /** A cell priced against pinned inputs (one pinned tick cached at a time, bounded). */
+  private pinnedQuote(col: number, row: number, pin: QuoteInputs): CellQuote | undefined {
+    if (this.pinT !== pin.t || this.pinPriceCents !== pin.priceCents) {
+      this.pinCache.clear();
+      this.pinT = pin.t;
+      this.pinPriceCents = pin.priceCents;
+    }
+    const key = `${col}:${row}`;
+    if (this.pinCache.has(key)) return this.pinCache.get(key);
+    const quote = this.price(col, row, pin);
+    if (this.pinCache.size < PINNED_CELLS_MAX) this.pinCache.set(key, quote);
+    return quote;
   }
 
   /** The (cached) quote of a cell against `tick`; undefined when the band is not a priceable range. */

@@ -1,4 +1,5 @@
 import { firstUnlockedColumn } from "../../domain/grid.ts";
+import type { QuoteInputs } from "../../domain/pricing/quote.ts";
 import type { CellQuote } from "./types.ts";
 
 /** One cell of `GET /api/grid` and of the WebSocket `grid` message (API.md § Market). */
@@ -41,7 +42,9 @@ export type QuotesState = "live" | "paused";
 
 /** What a grid answer is built from: the pricing service and the price index's state. */
 export interface GridSource {
-  grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: readonly CellQuote[] } | undefined;
+  grid(cols: number, rows: number, now: number, pin?: QuoteInputs): { priceCents: number; at: number; cells: readonly CellQuote[] } | undefined;
+  /** The pricing inputs of the latest tick, to pin a grid built in parts to one tick (absent: no pinning). */
+  pin?: () => QuoteInputs | undefined;
   latest(): { t: number; priceCents: number } | undefined;
   circuit(): CircuitState;
   /** "paused" while the index is too old to quote (pricing service); absent = live unless the circuit is open. */
@@ -53,15 +56,16 @@ export interface GridSource {
  * A pricing service that reports `quoteState(now)` (an index too old to quote) pauses the grid too.
  */
 export function gridSourceOf(
-  pricing: Pick<GridSource, "grid"> & { quoteState?: (now: number) => QuotesState },
+  pricing: Pick<GridSource, "grid"> & { quoteState?: (now: number) => QuotesState; quoteInputs?: () => QuoteInputs | undefined },
   price: { latest(): { t: number; priceCents: number } | undefined; circuit(): CircuitState },
 ): GridSource {
   const source: GridSource = {
-    grid: (cols, rows, now) => pricing.grid(cols, rows, now),
+    grid: (cols, rows, now, pin) => pricing.grid(cols, rows, now, pin),
     latest: () => price.latest(),
     circuit: () => price.circuit(),
   };
   if (typeof pricing.quoteState === "function") source.quoteState = (now) => pricing.quoteState!(now);
+  if (typeof pricing.quoteInputs === "function") source.pin = () => pricing.quoteInputs!();
   return source;
 }
 
@@ -75,14 +79,14 @@ export interface GridSnapshot {
 }
 
 /** The grid of `cols × rows` now; undefined before the first index price. */
-export function gridSnapshot(source: GridSource, cols: number, rows: number, now: number): GridSnapshot | undefined {
+export function gridSnapshot(source: GridSource, cols: number, rows: number, now: number, pin?: QuoteInputs): GridSnapshot | undefined {
   const circuit = source.circuit();
   const quotes: QuotesState = circuit === "open" ? "paused" : (source.quoteState?.(now) ?? "live");
   if (quotes === "paused") {
     const latest = source.latest();
     return latest ? { priceCents: latest.priceCents, at: latest.t, circuit, quotes, cells: [] } : undefined;
   }
-  const grid = source.grid(cols, rows, now);
+  const grid = source.grid(cols, rows, now, pin);
   return grid ? { priceCents: grid.priceCents, at: grid.at, circuit, quotes, cells: offeredCellsJson(grid.cells) } : undefined;
 }
 
@@ -157,19 +161,21 @@ export class GridJsonCache {
 
   async #build(key: string, cols: number, rows: number): Promise<GridAnswer> {
     const step = Math.max(1, Math.floor(this.#options.cellsPerSlice / Math.max(1, rows)));
-    // A tick during the warm-up empties the pricing cache: warm again (bounded) rather than price
-    // the whole grid in one go below.
+    // Pinned to the tick the build starts on (when the source can): parts priced on later turns of
+    // the event loop belong to the same tick, so ticks arriving meanwhile never force the rest to be
+    // priced in one go. Unpinned sources warm again (bounded) when a tick empties the cache.
+    const pin = this.#source.pin?.();
     for (let round = 0; round < WARM_ROUNDS_MAX; round++) {
       const tickT = this.#source.latest()?.t;
       for (let warmCols = step; warmCols < cols; warmCols += step) {
         if (this.#state(this.#options.now()).quotes === "paused") break;
-        this.#source.grid(warmCols, rows, this.#options.now());
+        this.#source.grid(warmCols, rows, this.#options.now(), pin);
         await yieldToIo();
       }
-      if (this.#source.latest()?.t === tickT) break;
+      if (pin !== undefined || this.#source.latest()?.t === tickT) break;
     }
     const now = this.#options.now();
-    const snapshot = gridSnapshot(this.#source, cols, rows, now);
+    const snapshot = gridSnapshot(this.#source, cols, rows, now, pin);
     if (!snapshot) return { status: "no_price" };
     this.builds++;
     const { symbol, columnMs, rowCents, lockMs } = this.#options;

@@ -52,7 +52,7 @@ export const installPricing: InstallModule = (ctx) => {
       counted[result.ok ? "ok" : result.reason].inc();
       return result;
     },
-    grid: (cols, rows, now) => engine.grid(cols, rows, now),
+    grid: (cols, rows, now, pin) => engine.grid(cols, rows, now, pin),
     volatility: () => engine.volatility(),
     quoteState: (now) => engine.quoteState(now),
     quoteInputs: () => engine.quoteInputs(),

@@ -24,8 +24,13 @@ export type QuoteResult = { ok: true; quote: CellQuote } | { ok: false; reason: 
 export interface PricingService {
   /** Prices one cell now: refuses locked/past/beyond-horizon cells, cells outside the offered range, and no price. */
   quote(col: number, row: number, now: number): QuoteResult;
-  /** The offerable cells: `cols` columns from the first unlocked one, `rows` rows centred on the price. */
-  grid(cols: number, rows: number, now: number): { priceCents: number; at: number; cells: CellQuote[]; quotes?: "live" | "paused" } | undefined;
+  /**
+   * The offerable cells: `cols` columns from the first unlocked one, `rows` rows centred on the price.
+   * With `pin` (the `quoteInputs()` of an earlier tick) the cells are priced against that tick even
+   * if the index has moved on since: a large grid can then be priced in parts across turns of the
+   * event loop and still be one tick's grid (services/pricing/grid-json.ts).
+   */
+  grid(cols: number, rows: number, now: number, pin?: QuoteInputs): { priceCents: number; at: number; cells: CellQuote[]; quotes?: "live" | "paused" } | undefined;
   /**
    * Current volatility estimate (σ of log-price per √ms), how many returns it rests on (0 while on
    * the fallback), and the mean tick interval used by the discrete-monitoring correction.
