@@ -29,7 +29,9 @@ export class TokenBuckets {
     return this.#buckets.size;
   }
 
-  take(key: string, nowMs: number): TakeResult {
+  /** Takes `cost` tokens (default 1; clamped to [1, burst] so that any request can pass on a full bucket). */
+  take(key: string, nowMs: number, cost = 1): TakeResult {
+    const need = Math.min(Math.max(cost, 1), this.options.burst);
     const { ratePerSec, burst, keysMax } = this.options;
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
@@ -42,10 +44,10 @@ export class TokenBuckets {
       bucket.atMs = nowMs;
     }
     this.#buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= need) {
+      bucket.tokens -= need;
       return { ok: true };
     }
-    return { ok: false, retryAfterMs: Math.ceil(((1 - bucket.tokens) * 1000) / ratePerSec) };
+    return { ok: false, retryAfterMs: Math.ceil(((need - bucket.tokens) * 1000) / ratePerSec) };
   }
 }

@@ -9,9 +9,27 @@ import type { Metrics } from "./metrics.ts";
 /** Routes never limited here: health checks, Prometheus (nginx lets only the host reach it) and /ws (own limits). */
 const UNLIMITED_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/ws"]);
 
+/** The default grid (12 × 21 cells, SPEC §4): one read's worth of work. */
+const GRID_CELLS_PER_READ = 12 * 21;
+
+/**
+ * What a read costs in tokens: 1, except `GET /api/grid`, which costs one per default grid's worth of
+ * cells (a 60 × 61 grid, ~500 KB, costs 15): abuse costs the abuser, a player's page costs 1. The
+ * query is read leniently here (the handler validates it); anything unreadable costs 1.
+ */
+export function readCost(url: URL): number {
+  if (url.pathname !== "/api/grid") return 1;
+  const size = (name: string, fallback: number, max: number) => {
+    const value = Number(url.searchParams.get(name) ?? fallback);
+    return Number.isInteger(value) && value >= 1 ? Math.min(value, max) : 1;
+  };
+  return Math.max(1, Math.ceil((size("cols", 12, 60) * size("rows", 21, 61)) / GRID_CELLS_PER_READ));
+}
+
 /**
  * Per-IP limit on reads (GET/HEAD), in the app as well as in nginx: a client looping on a public
- * route such as `GET /api/grid` gets `429 rate_limited` with `Retry-After` once its bucket is empty,
+ * route such as `GET /api/grid` gets `429 rate_limited` with `Retry-After` once its bucket is empty
+ * (a large grid takes more of the bucket: `readCost`),
  * before any handler runs. The client address is the socket peer, or the address a trusted proxy
  * forwarded (runtime/client-ip.ts). Addresses in READ_RATE_EXEMPT (loopback: local tools and the
  * host's own checks) are not limited. Every read counts, with or without a bearer token: a header is
@@ -28,7 +46,7 @@ export function readRateLimit(config: Config, metrics: Metrics): Middleware {
     if (UNLIMITED_PATHS.has(event.url.pathname)) return;
     const ip = clientIp((event.req as { ip?: string }).ip, event.req.headers.get("x-forwarded-for"), trusted);
     if (exempt.has(ip)) return;
-    const result = buckets.take(ip, Date.now());
+    const result = buckets.take(ip, Date.now(), readCost(event.url));
     if (result.ok) return;
     limited.inc();
     const retryAfterSec = Math.max(1, Math.ceil(result.retryAfterMs / 1000));

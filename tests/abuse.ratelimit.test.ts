@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { clientIp, ipSet } from "../runtime/client-ip.ts";
 import { TokenBuckets } from "../domain/token-bucket.ts";
+import { readCost } from "../runtime/rate-limit.ts";
 import { loadConfig } from "../runtime/config.ts";
 
 /** Issue 13 item 3: reads are limited per client address in the app, and only a trusted proxy names the address. */
@@ -38,6 +39,20 @@ describe("abuse: token buckets", () => {
     expect(buckets.take("a", 1000).ok).toBe(true);
   });
 
+  it("take a cost of several tokens (clamped to the burst), and say how long until that many are back", () => {
+    const buckets = new TokenBuckets({ ratePerSec: 10, burst: 20, keysMax: 10 });
+    expect(buckets.take("a", 0, 15).ok).toBe(true);
+    expect(buckets.take("a", 0, 15)).toEqual({ ok: false, retryAfterMs: 1_000 });
+    expect(buckets.take("a", 0, 5).ok).toBe(true);
+    expect(buckets.take("b", 0, 1_000).ok).toBe(true); // more than the burst costs the burst
+    expect(buckets.take("b", 0, 1).ok).toBe(false);
+    expect(readCost(new URL("http://x/api/grid"))).toBe(1);
+    expect(readCost(new URL("http://x/api/grid?cols=60&rows=61"))).toBe(15);
+    expect(readCost(new URL("http://x/api/grid?cols=6000&rows=61"))).toBe(15); // read leniently: clamped to the maxima,
+    expect(readCost(new URL("http://x/api/grid?cols=abc&rows=61"))).toBe(1); // anything unreadable counts as 1
+    expect(readCost(new URL("http://x/api/price?cols=60&rows=61"))).toBe(1);
+  });
+
   it("remember at most keysMax addresses", () => {
     const buckets = new TokenBuckets({ ratePerSec: 1, burst: 1, keysMax: 100 });
     for (let i = 0; i < 10_000; i++) buckets.take(`10.0.${i >> 8}.${i & 255}`, 0);
@@ -58,15 +73,23 @@ describe("abuse: per-IP read limit in the app", () => {
 
   it("answers 429 rate_limited with Retry-After once an address has used its burst", async () => {
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await read("/api/grid?cols=60&rows=61", "198.51.100.1")).status);
+    for (let i = 0; i < 3; i++) statuses.push((await read("/api/grid", "198.51.100.1")).status);
     expect(statuses).not.toContain(429);
-    const refused = await read("/api/grid?cols=60&rows=61", "198.51.100.1");
+    const refused = await read("/api/grid", "198.51.100.1");
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(refused.headers.get("content-type")).toMatch(/^application\/json/);
     expect((await refused.json()).error).toMatchObject({ code: "rate_limited" });
     // Every read route counts, a bearer header included (an unchecked header buys no bypass).
     expect((await server.request("/api/price", { headers: { "x-forwarded-for": "198.51.100.1" }, token: "made-up" })).status).toBe(429);
+  });
+
+  it("charges a large grid by its size: one 60 × 61 grid uses the whole burst a default grid uses a third of", async () => {
+    // (Not 429 is what matters here: without a price feed the grid itself may answer 503.)
+    expect((await read("/api/grid?cols=60&rows=61", "198.51.100.9")).status).not.toBe(429);
+    expect((await read("/api/grid", "198.51.100.9")).status).toBe(429);
+    expect((await read("/api/grid?cols=12&rows=21", "198.51.100.10")).status).not.toBe(429);
+    expect((await read("/api/grid", "198.51.100.10")).status).not.toBe(429);
   });
 
   it("keeps one address's flood from refusing another address", async () => {

@@ -25,7 +25,7 @@ export function errorsOf(route: RouteDoc): ErrorDoc[] {
   if (route.perIpLimited) {
     const when =
       route.method === "GET"
-        ? "this address used up its per-IP read limit (READ_RATE_PER_SEC, READ_RATE_BURST; every read counts, with or without a token)"
+        ? "this address used up its per-IP read limit (READ_RATE_PER_SEC, READ_RATE_BURST; every read counts, with or without a token; a grid costs one per 12 × 21 cells it asks for, so 60 × 61 costs 15)"
         : "too many sign-in requests from this address (per-IP limits)";
     implied.push({ status: 429, codes: ["rate_limited"], when, retryAfter: true });
   }
