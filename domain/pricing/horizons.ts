@@ -37,7 +37,13 @@ export interface HorizonOptions {
   maxTickIntervalMs: number;
   /** Cap of the noise σ (log units): 5 bp ≈ $47 on $95k, far above any real bounce. */
   maxNoiseSigma: number;
-  /** Regime distribution: realised variance of consecutive blocks this long (one column), the last `regimeBlocks` of them. */
+  /**
+   * Regime distribution: realised variance of consecutive blocks this long, the last `regimeBlocks` of
+   * them (2.5 s × 240 = 10 min). Blocks shorter than a burst see a burst as itself: 10 s blocks (one
+   * column) averaged most bursts with the calm around them, which narrowed the distribution and
+   * overcharged far columns (all-offered 0.865 → 0.90 in the jumpy market, 0.88 → 0.91 in the bursty
+   * one, same seeds); the larger sampling scatter of short blocks is what the de-noising removes.
+   */
   regimeBlockMs: number;
   regimeBlocks: number;
   /** Blocks needed before the distribution is used (before: every regime group is the slow level). */
@@ -59,9 +65,9 @@ export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
   fallbackTickIntervalMs: 100,
   maxTickIntervalMs: 2_000,
   maxNoiseSigma: 5e-4,
-  regimeBlockMs: 10_000,
-  regimeBlocks: 60,
-  regimeMinBlocks: 12,
+  regimeBlockMs: 2_500,
+  regimeBlocks: 240,
+  regimeMinBlocks: 48,
 };
 
 interface Decayed {
@@ -226,7 +232,7 @@ export interface HorizonEstimate {
   /** Coarse returns the estimate rests on (0 = fallback). */
   samples: number;
   /**
-   * The distribution of a column-long block's variance rate (per ms), as REGIME_GROUPS equally likely
+   * The distribution of a block's variance rate (per ms), as REGIME_GROUPS equally likely
    * values (lowest first), scaled so that their mean is `slowVarPerMs`: what a window far enough ahead
    * that the current regime has been forgotten may look like.
    */

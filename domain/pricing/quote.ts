@@ -16,15 +16,17 @@ import { touchProbabilityWithStart } from "./touch.ts";
  *     V(h) = σ²_slow·h + (σ²_fast − σ²_slow)·θ·(1 − e^{−h/θ})
  *   (σ²_fast: the current (6 s half-life) level, σ²_slow: the long-run (5 min) level; the same form as a
  *   GARCH(1,1)/Heston variance forecast). The regime distribution is measured, not assumed: horizons.ts
- *   keeps the realised variance of the last 60 column-long blocks, removes the scatter that sampling
+ *   keeps the realised variance of the last 240 blocks of 2.5 s, removes the scatter that sampling
  *   alone explains, and publishes it as four equally likely rates q₁ ≤ … ≤ q₄ (mean σ²_slow).
  * For a window [t0, t0 + T), τ = t0 − t, P(touch) is a mixture:
  *   • with weight w = e^{−τ/θ} the current regime persists: start variance σ²_fast·(τ + Δ/2) + η²,
  *     in-window rate σ²_fast (a burst continues; a quiet spell stays quiet);
  *   • with weight 1 − w the window's regime is a fresh draw: in-window rate q_k (k = 1…4, equally
- *     likely), and the start variance is V(τ + Δ/2) ± its own spread — the mean of n = τ/T
- *     independent block rates has standard deviation sd(q)/√n, so the start is priced at
- *     V ∓ sd(q)·τ/√max(1, τ/T) (two equally likely points; one when that spread is negligible).
+ *     likely), and the start variance is V(τ + Δ/2) ± its own spread: only the part of the way not
+ *     spent in the current regime, τ_f = τ − θ·(1 − e^{−τ/θ}), is made of fresh draws, and the mean of
+ *     n = τ_f/T of them has standard deviation sd(q)/√n, so the start is priced at the two equally
+ *     likely points V ∓ sd(q)·τ_f/√max(1, τ_f/T) (spread capped at 0.9·V so the mean is kept; one
+ *     point when the spread is negligible).
  *   Why a mixture and not one Gaussian at the mean variance: the band is reached when the window's
  *   RANGE covers it, and the range grows like σ, not σ² — E[σ] < √E[σ²] — so one Gaussian with the mean
  *   variance overstated every far column's P by 20–35 % in a bursty market (the all-offered return was
@@ -59,7 +61,7 @@ export interface QuoteInputs {
   tickIntervalMs: number;
   /**
    * The regime distribution (horizons.ts `regimeVarsPerMs`): four equally likely variance rates per ms of a
-   * column-long block, lowest first. Flat numeric fields so that the WebSocket quote stays a map of numbers.
+   * 2.5 s block, lowest first. Flat numeric fields so that the WebSocket quote stays a map of numbers.
    */
   regimeQ1VarPerMs: number;
   regimeQ2VarPerMs: number;
@@ -144,8 +146,12 @@ export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, co
   if (persist < 1) {
     const regimes = regimeRates(inputs);
     const meanStart = termVariance(fast, slow, startH);
-    const startSd = (regimeSd(regimes) * startH) / Math.sqrt(Math.max(1, startH / windowMs));
-    const starts = startSd > START_SPREAD_MIN * meanStart ? [Math.max(meanStart - startSd, 0.1 * meanStart), meanStart + startSd] : [meanStart];
+    // Only the part of the way to the window not spent in the current regime is a fresh draw:
+    // τ_fresh = τ − θ·(1 − e^{−τ/θ}) (the term structure's own split); its n = τ_fresh/T blocks
+    // average out as 1/√n. The two points keep the mean (the spread is capped below the mean).
+    const freshH = Math.max(startH - REGIME_PERSISTENCE_MS * -Math.expm1(-startH / REGIME_PERSISTENCE_MS), 0);
+    const startSd = Math.min((regimeSd(regimes) * freshH) / Math.sqrt(Math.max(1, freshH / windowMs)), 0.9 * meanStart);
+    const starts = startSd > START_SPREAD_MIN * meanStart ? [meanStart - startSd, meanStart + startSd] : [meanStart];
     // A steady market has (after de-noising) four equal rates: one evaluation instead of four.
     const steady = regimes[3]! <= regimes[0]! * (1 + STEADY_RATIO_MAX);
     const rates = steady ? [(regimes[0]! + regimes[3]!) / 2] : regimes;

@@ -121,6 +121,7 @@ export const STRATEGIES: readonly Strategy[] = [
     pick: (m) => [2, 3, 4].flatMap((dc) => rowsAround(m, m.firstCol + dc, -1, 1)),
   },
   { name: "far cells (±6…±10) of column 2, always", pick: (m) => [...rowsAround(m, m.firstCol + 1, -10, -6), ...rowsAround(m, m.firstCol + 1, 6, 10)] },
+  { name: "far cells (±7…±10) of the first column, always", pick: (m) => [...rowsAround(m, m.firstCol, -10, -7), ...rowsAround(m, m.firstCol, 7, 10)] },
 ];
 
 export const ALL_OFFERED = "all offered cells (12 × 21 grid)";

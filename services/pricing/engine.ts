@@ -67,7 +67,6 @@ export class PricingEngine {
       maxSigmaPerSqrtMs: v.maxSigmaPerSqrtMs,
       fallbackTickIntervalMs: v.fallbackTickIntervalMs,
       maxTickIntervalMs: v.maxTickIntervalMs,
-      regimeBlockMs: options.columnMs,
       ...options.horizons,
     };
     this.horizonState = createHorizonState(this.horizonOptions);
