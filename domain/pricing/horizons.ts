@@ -39,10 +39,11 @@ export interface HorizonOptions {
   maxNoiseSigma: number;
   /**
    * Regime distribution: realised variance of consecutive blocks this long, the last `regimeBlocks` of
-   * them (2.5 s × 240 = 10 min). Blocks shorter than a burst see a burst as itself: 10 s blocks (one
-   * column) averaged most bursts with the calm around them, which narrowed the distribution and
-   * overcharged far columns (all-offered 0.865 → 0.90 in the jumpy market, 0.88 → 0.91 in the bursty
-   * one, same seeds); the larger sampling scatter of short blocks is what the de-noising removes.
+   * them (5 s × 120 = 10 min). Blocks shorter than a column see a burst as itself: 10 s blocks averaged
+   * most bursts with the calm around them, which narrowed the distribution and overcharged far
+   * columns (all-offered 0.87 in the jumpy market, 0.88 in the bursty one, seeds 1–4); 2.5 s blocks
+   * (five returns each) let tick noise into the distribution and undercharged the mixed market
+   * (all-offered 0.996: no edge). 5 s is the compromise the README's table shows.
    */
   regimeBlockMs: number;
   regimeBlocks: number;
@@ -65,9 +66,9 @@ export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
   fallbackTickIntervalMs: 100,
   maxTickIntervalMs: 2_000,
   maxNoiseSigma: 5e-4,
-  regimeBlockMs: 2_500,
-  regimeBlocks: 240,
-  regimeMinBlocks: 48,
+  regimeBlockMs: 5_000,
+  regimeBlocks: 120,
+  regimeMinBlocks: 24,
 };
 
 interface Decayed {

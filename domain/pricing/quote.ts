@@ -16,7 +16,7 @@ import { touchProbabilityWithStart } from "./touch.ts";
  *     V(h) = σ²_slow·h + (σ²_fast − σ²_slow)·θ·(1 − e^{−h/θ})
  *   (σ²_fast: the current (6 s half-life) level, σ²_slow: the long-run (5 min) level; the same form as a
  *   GARCH(1,1)/Heston variance forecast). The regime distribution is measured, not assumed: horizons.ts
- *   keeps the realised variance of the last 240 blocks of 2.5 s, removes the scatter that sampling
+ *   keeps the realised variance of the last 120 blocks of 5 s, removes the scatter that sampling
  *   alone explains, and publishes it as four equally likely rates q₁ ≤ … ≤ q₄ (mean σ²_slow).
  * For a window [t0, t0 + T), τ = t0 − t, P(touch) is a mixture:
  *   • with weight w = e^{−τ/θ} the current regime persists: start variance σ²_fast·(τ + Δ/2) + η²,
@@ -61,7 +61,7 @@ export interface QuoteInputs {
   tickIntervalMs: number;
   /**
    * The regime distribution (horizons.ts `regimeVarsPerMs`): four equally likely variance rates per ms of a
-   * 2.5 s block, lowest first. Flat numeric fields so that the WebSocket quote stays a map of numbers.
+   * 5 s block, lowest first. Flat numeric fields so that the WebSocket quote stays a map of numbers.
    */
   regimeQ1VarPerMs: number;
   regimeQ2VarPerMs: number;
