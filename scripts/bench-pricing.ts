@@ -10,7 +10,9 @@
  *   - then (unless --no-adversaries) the adversary table of issue 12: every strategy × market regime →
  *     return per $1 with its 95 % CI, over `--seeds` seeds × `--minutes` simulated minutes each.
  * Each timing phase is bounded in time (1.5 s). Figures are noisy on a shared 2-core machine.
- *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--minutes 20] [--no-adversaries]
+ *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--minutes 20] [--regimes calm,bursty,…] [--no-adversaries]
+ * (the README's table: --seeds 8 --minutes 30, about 10 minutes of CPU for all regimes; split the
+ *  regimes over two runs with --regimes to use both cores)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -168,7 +170,8 @@ function adversaryTable(): void {
   const seeds = flag("--seeds", 4);
   const minutes = flag("--minutes", 20);
   console.log(`\nadversary table: return per $1 [95 % CI], ${seeds} seeds × ${minutes} simulated minutes per regime (after 5 min warm-up)`);
-  for (const regime of MARKET_REGIMES) {
+  const only = args.includes("--regimes") ? args[args.indexOf("--regimes") + 1]!.split(",") : undefined;
+  for (const regime of MARKET_REGIMES.filter((r) => only === undefined || only.includes(r.name))) {
     const started = performance.now();
     const tallies = newTallies();
     for (let seed = 1; seed <= seeds; seed++) {

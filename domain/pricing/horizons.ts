@@ -198,19 +198,23 @@ function regimeGroups(s: HorizonState, noiseVar: number): number[] {
   for (let k = 0; k < n; k++) vars.push(Math.max(s.blockR2[k]! - 2 * noiseVar * s.blockN[k]!, 0.5 * s.blockR2[k]!) / s.blockDt[k]!);
   vars.sort((a, b) => a - b);
   let mean = 0;
-  let returns = 0;
+  // Expected sampling variance of a block's rate if the rate never changed: a block of m returns
+  // r = e + ε_i − ε_{i−1} (an MA(1): per-return variance v = σ²Δ + 2η², neighbours share −η²) has
+  // Var(Σr²) = 2·m·v² + 4·(m − 1)·η⁴, divided by its span². With tick noise this is well above the
+  // 2·rate²/m of noise-free returns, and all of it is scatter, not regimes.
+  let sampling = 0;
   for (let k = 0; k < n; k++) {
+    const m = Math.max(s.blockN[k]!, 1);
+    const v = s.blockR2[k]! / m;
     mean += vars[k]! / n;
-    returns += s.blockN[k]! / n;
+    sampling += (2 * m * v * v + 4 * Math.max(m - 1, 0) * noiseVar * noiseVar) / (s.blockDt[k]! * s.blockDt[k]! * n);
   }
   let spread = 0;
   for (let k = 0; k < n; k++) spread += (vars[k]! - mean) ** 2 / n;
-  // De-noising: a block's realised variance from m Gaussian returns scatters around its true rate with
-  // variance 2·rate²/m even when the rate never changes. That scatter is not a regime; left in, it
-  // would spread the mixture and (E√v < √Ev) understate the reach of near cells in a steady market.
-  // So the groups' deviations from the mean are shrunk by √(1 − 2·mean²/(m·spread)) (method of
-  // moments: the spread the regimes themselves explain), 0 when the scatter explains all of it.
-  const shrink = spread > 0 ? Math.sqrt(Math.max(0, 1 - (2 * mean * mean) / (Math.max(returns, 1) * spread))) : 0;
+  // De-noising: the groups' deviations from the mean are shrunk by √(1 − sampling/spread) (method of
+  // moments: the spread the regimes themselves explain), 0 when the scatter explains all of it. Left
+  // in, the scatter would spread the mixture and (E√v < √Ev) understate the reach of every cell.
+  const shrink = spread > 0 ? Math.sqrt(Math.max(0, 1 - sampling / spread)) : 0;
   const groups: number[] = [];
   for (let g = 0; g < REGIME_GROUPS; g++) {
     const from = Math.floor((g * n) / REGIME_GROUPS);
