@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createHorizonState, DEFAULT_HORIZON_OPTIONS, estimateHorizons, observeHorizonTick } from "../domain/pricing/horizons.ts";
 import { regimeByName, simulateMarket } from "../domain/pricing/market-sim.ts";
 import { multiplierHundredths } from "../domain/pricing/multiplier.ts";
-import { NEAR_BASE, NEAR_COLUMNS, NEAR_ROWS, nearLoading, quoteMultiplierHundredths, quoteTouchProbability, regimeFields, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
+import { NEAR_BASE, NEAR_COLUMNS, NEAR_ROWS, nearLoading, noiseLoading, quoteMultiplierHundredths, quoteTouchProbability, regimeFields, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
 import { SeededRandom } from "../domain/pricing/simulation.ts";
 import { touchProbability } from "../domain/pricing/touch.ts";
 import { createVolatilityState, DEFAULT_VOLATILITY_OPTIONS, estimateVolatility, observeTick, sigmaFromAnnual } from "../domain/pricing/volatility.ts";
@@ -26,30 +26,43 @@ function nearness(inputs: QuoteInputs, col: number, row: number): number {
 }
 
 describe("quoteMultiplierHundredths", () => {
-  it("in a steady, noise-free market is the single-σ model of touch.ts, with the near loading only near the price in the next minute", () => {
-    let loaded = 0;
+  it("in a steady, noise-free market is exactly the single-σ model of touch.ts (no loading: the promised 0.95)", () => {
     for (let dc = 0; dc < 12; dc++) {
       for (let dr = -10; dr <= 10; dr++) {
         const col = FIRST_COL + dc;
         const row = Math.floor(SPOT / 1_000) + dr;
         const p = touchProbability({ spotCents: SPOT, bandLowCents: row * 1_000, bandHighCents: row * 1_000 + 1_000, startInMs: col * 10_000 - T, windowMs: 10_000, sigmaPerSqrtMs: SIGMA, tickIntervalMs: 100 });
-        const near = nearness(steady, col, row);
-        if (near > 0) loaded++;
-        expect(quoteTouchProbability(steady, TERMS, col, row), `${dc},${dr}`).toBeCloseTo(Math.min(1, p * (1 + near * NEAR_BASE)), 12);
-        const m = multiplierHundredths(Math.min(1, p * (1 + near * NEAR_BASE)), 500);
+        expect(quoteTouchProbability(steady, TERMS, col, row), `${dc},${dr}`).toBeCloseTo(p, 12);
+        const m = multiplierHundredths(p, 500);
         expect(quoteMultiplierHundredths(steady, TERMS, col, row), `${dc},${dr}`).toBe(m !== null && m >= 110 && m <= 10_000 ? m : null);
       }
     }
-    expect(loaded).toBeGreaterThan(10);
-    expect(loaded).toBeLessThan(40);
+  });
+
+  it("loads cells near the price in the next minute in proportion to the tick noise, fading with distance and time", () => {
+    const tickMove = SIGMA * 10; // σ·√(100 ms)
+    expect(noiseLoading(steady)).toBe(0);
+    expect(noiseLoading({ ...steady, noiseVar: (0.5 * tickMove) ** 2 })).toBeCloseTo(0.5 * NEAR_BASE, 12);
+    expect(noiseLoading({ ...steady, noiseVar: (3 * tickMove) ** 2 })).toBeCloseTo(NEAR_BASE, 12);
+    const noisy = { ...steady, noiseVar: tickMove ** 2 };
+    const own = Math.floor(SPOT / 1_000);
+    // Same widening with and without the loading: compare a near cell with the same cell seen from far away in time.
+    const ratioNear = quoteTouchProbability(noisy, TERMS, FIRST_COL, own) / quoteTouchProbability({ ...noisy, noiseVar: 0 }, TERMS, FIRST_COL, own);
+    const ratioFar = quoteTouchProbability(noisy, TERMS, FIRST_COL, own + 5) / quoteTouchProbability({ ...noisy, noiseVar: 0 }, TERMS, FIRST_COL, own + 5);
+    expect(ratioNear).toBeGreaterThan(1 + 0.5 * NEAR_BASE * nearness(noisy, FIRST_COL, own));
+    expect(nearness(noisy, FIRST_COL, own + 5)).toBe(0);
+    expect(ratioFar).toBeLessThan(ratioNear);
+    expect(nearness(noisy, FIRST_COL + NEAR_COLUMNS, own)).toBe(0);
+    expect(NEAR_ROWS).toBe(2);
   });
 
   it("never jumps when the price crosses into the next band (the near loading is continuous)", () => {
     const edge = Math.floor(SPOT / 1_000) * 1_000 + 1_000;
+    const noisyInputs = { ...steady, noiseVar: (SIGMA * 10) ** 2, fastVarPerMs: 3 * SIGMA ** 2 }; // full loading, both parts
     for (const dr of [-1, 0, 1, 2]) {
       const row = Math.floor(SPOT / 1_000) + dr;
-      const below = quoteTouchProbability({ ...steady, priceCents: edge - 1 }, TERMS, FIRST_COL, row);
-      const above = quoteTouchProbability({ ...steady, priceCents: edge }, TERMS, FIRST_COL, row);
+      const below = quoteTouchProbability({ ...noisyInputs, priceCents: edge - 1 }, TERMS, FIRST_COL, row);
+      const above = quoteTouchProbability({ ...noisyInputs, priceCents: edge }, TERMS, FIRST_COL, row);
       expect(Math.abs(above - below) / below, `row ${dr}`).toBeLessThan(0.01);
     }
   });

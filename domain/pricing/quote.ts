@@ -42,8 +42,8 @@ import { touchProbabilityWithStart } from "./touch.ts";
  *   4. discrete monitoring with the mean tick interval Δ.
  * Extra edge where the model is least sure: near the price in the next minute (tick noise that reverts
  * over a second or two, feed pauses, the peak of the start distribution all matter most there), P gets
- * up to NEAR_BASE more, plus NEAR_EXTRA scaled by how much the horizons disagree (a burst starting or
- * ending); the loading fades linearly to zero NEAR_ROWS bands from the price and NEAR_COLUMNS columns
+ * up to NEAR_BASE more in proportion to the tick noise it sees (none on a noise-free random walk), plus
+ * NEAR_EXTRA scaled by how much the horizons disagree (a burst starting or ending); the loading fades linearly to zero NEAR_ROWS bands from the price and NEAR_COLUMNS columns
  * ahead, so a quote never jumps when the price crosses into the next band. The multiplier is
  * (1 − edge)/P, so that is extra house edge there only.
  */
@@ -97,8 +97,8 @@ export const REGIME_PERSISTENCE_MS = 6_000;
 export const MIXTURE_WEIGHT_MIN = 1e-3;
 /** κ: band widening per noise σ (step 3). */
 export const NOISE_WIDENING = 1;
-/** Extra P near the price (relative): the base part, and the part scaled by how much the horizons disagree. */
-export const NEAR_BASE = 0.06;
+/** Extra P near the price (relative): the base part (scaled by the tick noise, `noiseLoading`), and the part scaled by how much the horizons disagree. */
+export const NEAR_BASE = 0.1;
 export const NEAR_EXTRA = 0.03;
 /** The near loading fades to zero this many bands from the price and this many columns ahead. */
 export const NEAR_ROWS = 2;
@@ -116,6 +116,19 @@ const STEADY_RATIO_MAX = 0.02;
 export function nearLoading(fastVarPerMs: number, slowVarPerMs: number): number {
   if (!(fastVarPerMs > 0) || !(slowVarPerMs > 0)) return NEAR_EXTRA;
   return NEAR_EXTRA * Math.min(1, Math.abs(Math.log(fastVarPerMs / slowVarPerMs)));
+}
+
+/**
+ * The base part of the near loading: NEAR_BASE scaled by the tick noise relative to one tick's move,
+ * η/(σ_slow·√Δ), capped at 1. Near the price the model is only as good as its treatment of the noise
+ * (one noise σ of band widening; noise that reverts over a second or two is not estimated at all), so
+ * the loading grows with the noise it can see; a noise-free random walk gets none and keeps exactly
+ * the promised 0.95 (tests/pricing.montecarlo.test.ts).
+ */
+export function noiseLoading(inputs: Pick<QuoteInputs, "noiseVar" | "slowVarPerMs" | "tickIntervalMs">): number {
+  const tickMove = Math.sqrt(Math.max(inputs.slowVarPerMs, 0) * Math.max(inputs.tickIntervalMs, 0));
+  if (!(inputs.noiseVar > 0) || !(tickMove > 0)) return 0;
+  return NEAR_BASE * Math.min(1, Math.sqrt(inputs.noiseVar) / tickMove);
 }
 
 /** V(h): expected integrated variance over h ms (the term structure). */
@@ -166,7 +179,7 @@ export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, co
   }
   const edgeGapCents = Math.max(row * terms.rowCents - spot, spot - (row + 1) * terms.rowCents, 0);
   const nearness = Math.max(0, 1 - edgeGapCents / (NEAR_ROWS * terms.rowCents)) * Math.max(0, 1 - tau / (NEAR_COLUMNS * terms.columnMs));
-  p *= 1 + nearness * (NEAR_BASE + nearLoading(fast, slow));
+  p *= 1 + nearness * (noiseLoading(inputs) + nearLoading(fast, slow));
   return Math.min(p, 1);
 }
 
