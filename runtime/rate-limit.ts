@@ -4,13 +4,14 @@ import { TokenBuckets } from "../domain/token-bucket.ts";
 import { clientIp, ipSet } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { apiError } from "./errors.ts";
+import { GRID_SIZE } from "../services/api-docs/requests.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** Routes never limited here: health checks, Prometheus (nginx lets only the host reach it) and /ws (own limits). */
 const UNLIMITED_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/ws"]);
 
 /** The default grid (12 × 21 cells, SPEC §4): one read's worth of work. */
-const GRID_CELLS_PER_READ = 12 * 21;
+const GRID_CELLS_PER_READ = GRID_SIZE.cols.default * GRID_SIZE.rows.default;
 
 /**
  * What a read costs in tokens: 1, except `GET /api/grid`, which costs one per default grid's worth of
@@ -19,11 +20,11 @@ const GRID_CELLS_PER_READ = 12 * 21;
  */
 export function readCost(url: URL): number {
   if (url.pathname !== "/api/grid") return 1;
-  const size = (name: string, fallback: number, max: number) => {
-    const value = Number(url.searchParams.get(name) ?? fallback);
-    return Number.isInteger(value) && value >= 1 ? Math.min(value, max) : 1;
+  const size = (name: keyof typeof GRID_SIZE) => {
+    const value = Number(url.searchParams.get(name) ?? GRID_SIZE[name].default);
+    return Number.isInteger(value) && value >= 1 ? Math.min(value, GRID_SIZE[name].max) : 1;
   };
-  return Math.max(1, Math.ceil((size("cols", 12, 60) * size("rows", 21, 61)) / GRID_CELLS_PER_READ));
+  return Math.max(1, Math.ceil((size("cols") * size("rows")) / GRID_CELLS_PER_READ));
 }
 
 /**

@@ -26,12 +26,9 @@ import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
 import { quoteCell, regimeFields } from "../domain/pricing/quote.ts";
 import { MARKET_REGIMES } from "../domain/pricing/market-sim.ts";
 import { newTallies, runAdversaries, summarize } from "../services/pricing/adversary.ts";
+import { flag, option } from "./lib/args.ts";
 
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
 const quotesPerTick = Number(args[0] !== undefined && !args[0].startsWith("--") ? args[0] : 300);
 const PHASE_MS = 1_500;
 
@@ -167,11 +164,11 @@ async function main() {
 }
 
 function adversaryTable(): void {
-  const seeds = flag("--seeds", 4);
-  const minutes = flag("--minutes", 20);
+  const seeds = Number(option("seeds", "4"));
+  const minutes = Number(option("minutes", "20"));
   console.log(`\nadversary table: return per $1 [95 % CI], ${seeds} seeds × ${minutes} simulated minutes per regime (after 5 min warm-up)`);
-  const only = args.includes("--regimes") ? args[args.indexOf("--regimes") + 1]!.split(",") : undefined;
-  for (const regime of MARKET_REGIMES.filter((r) => only === undefined || only.includes(r.name))) {
+  const only = option("regimes", "").split(",").filter(Boolean);
+  for (const regime of MARKET_REGIMES.filter((r) => only.length === 0 || only.includes(r.name))) {
     const started = performance.now();
     const tallies = newTallies();
     for (let seed = 1; seed <= seeds; seed++) {
@@ -187,5 +184,5 @@ function adversaryTable(): void {
 }
 
 // The adversary table first: closing the server context below ends the process.
-if (!args.includes("--no-adversaries")) adversaryTable();
+if (!flag("no-adversaries")) adversaryTable();
 await main();

@@ -71,7 +71,7 @@ export interface QuoteInputs {
 
 type RegimeFields = Pick<QuoteInputs, "regimeQ1VarPerMs" | "regimeQ2VarPerMs" | "regimeQ3VarPerMs" | "regimeQ4VarPerMs">;
 
-/** The quote fields of a regime distribution of four groups (fewer or more: the slow level fills in / the rest is ignored). */
+/** The quote fields of a regime distribution of four groups (fewer: the last value repeats; more: the rest is ignored). */
 export function regimeFields(vars: readonly number[]): RegimeFields {
   const at = (k: number) => vars[k] ?? vars[vars.length - 1] ?? 0;
   return { regimeQ1VarPerMs: at(0), regimeQ2VarPerMs: at(1), regimeQ3VarPerMs: at(2), regimeQ4VarPerMs: at(3) };

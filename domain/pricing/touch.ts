@@ -79,9 +79,9 @@ export interface TouchStartInput {
 /**
  * The same model with the start of the window described by its variance alone: step 1's v² is given
  * (so a caller can add to it the variance of a noisy spot, or use a variance term structure instead
- * of σ²·τ) and σ applies inside the window only.
+ * of σ²·τ) and σ applies inside the window only. `points`: Gauss–Legendre nodes per tail integral
+ * (16 is within ~1e-4 of 32; quote.ts's mixtures of many components use it).
  */
-/** `points`: Gauss–Legendre nodes per tail integral (16 is within ~1e-4 of 32; mixtures of many components use it). */
 export function touchProbabilityWithStart(input: TouchStartInput, points: 16 | 32 = 32): number {
   const rule = points === 16 ? RULE16 : RULE;
   const { spotCents, bandLowCents: lo, bandHighCents: hi, sigmaPerSqrtMs: sigma } = input;

@@ -66,10 +66,13 @@ export const ledgerQuery = z.object({
   cursor: cursor.optional(),
 });
 
-/** `GET /api/grid?cols=&rows=` — SPEC §4: cols default 12 (max 60), rows default 21 (max 61). */
+/** SPEC §4: grid columns default 12 (max 60), rows default 21 (max 61). */
+export const GRID_SIZE = { cols: { default: 12, max: 60 }, rows: { default: 21, max: 61 } } as const;
+
+/** `GET /api/grid?cols=&rows=` — sizes of GRID_SIZE. */
 export const gridQuery = z.object({
-  cols: z.coerce.number().int().min(1).max(60).default(12),
-  rows: z.coerce.number().int().min(1).max(61).default(21),
+  cols: z.coerce.number().int().min(1).max(GRID_SIZE.cols.max).default(GRID_SIZE.cols.default),
+  rows: z.coerce.number().int().min(1).max(GRID_SIZE.rows.max).default(GRID_SIZE.rows.default),
 });
 
 /** The `:id` of `/api/bets/:id` (decimal, from `Bet.id`); anything else is answered like an unknown bet (404). */
