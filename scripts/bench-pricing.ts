@@ -8,11 +8,14 @@
  *   - cold: the full quote of one cell (domain/pricing/quote.ts: the regime mixture, noise, term structure), µs per cell,
  *     with steady and with bursty regimes;
  *   - then (unless --no-adversaries) the adversary table of issue 12: every strategy × market regime →
- *     return per $1 with its 95 % CI, over `--seeds` seeds × `--minutes` simulated minutes each.
+ *     return per $1 with its 95 % CI, over `--seeds` seeds × `--minutes` simulated minutes each; with
+ *     `--truth [paths]` also each strategy's EXPECTED return under the true conditional law of the
+ *     simulated market (market-truth.ts: multiplier × P_true, no outcome noise; `paths` Monte Carlo
+ *     paths per decision, default 400, a decision every 5 s and after every silence).
  * Each timing phase is bounded in time (1.5 s). Figures are noisy on a shared 2-core machine.
- *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--minutes 20] [--regimes calm,bursty,…] [--no-adversaries]
- * (the README's table: --seeds 8 --minutes 30, about 10 minutes of CPU for all regimes; split the
- *  regimes over two runs with --regimes to use both cores)
+ *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--minutes 20] [--regimes calm,bursty,…] [--truth [paths]] [--no-adversaries]
+ * (the README's tables: --seeds 8 --minutes 30, about 15 minutes of CPU for all regimes, and
+ *  --seeds 4 --minutes 15 --truth, about 40; split the regimes over two runs with --regimes to use both cores)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +28,7 @@ import { touchProbability } from "../domain/pricing/touch.ts";
 import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
 import { quoteCell, regimeFields } from "../domain/pricing/quote.ts";
 import { MARKET_REGIMES } from "../domain/pricing/market-sim.ts";
-import { newTallies, runAdversaries, summarize } from "../services/pricing/adversary.ts";
+import { newTallies, runAdversaries, summarize, type StrategyReturn } from "../services/pricing/adversary.ts";
 import { flag, option } from "./lib/args.ts";
 
 const args = process.argv.slice(2);
@@ -111,12 +114,17 @@ async function main() {
       noiseVar: (200 / priceCents) ** 2,
       tickIntervalMs: 100,
       ...regimeFields([steadyVar, steadyVar, steadyVar, steadyVar]),
+      jumpRatePerMs: 0,
+      jumpVar: 0,
     };
     const terms = { columnMs: 10_000, rowCents: 1_000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 };
     // Two markets: steady regimes (the start spread is negligible: 5 evaluations per cell) and bursty
     // ones (a calm/burst mixture: 9 evaluations per cell, the most the model does).
     const bursty = { ...inputs, ...regimeFields([0.4, 0.5, 0.7, 2.4].map((k) => k * steadyVar)) };
-    for (const [label, market] of [["steady regimes", inputs], ["bursty regimes", bursty]] as const) {
+    // Jumps (about one a minute, 6 bp) price up to three jump counts per cell.
+    const jumpy = { ...inputs, jumpRatePerMs: 1 / 60_000, jumpVar: 6e-4 ** 2 };
+    const both = { ...bursty, jumpRatePerMs: 1 / 60_000, jumpVar: 6e-4 ** 2 };
+    for (const [label, market] of [["steady regimes", inputs], ["bursty regimes", bursty], ["steady with jumps", jumpy], ["bursty with jumps", both]] as const) {
       timed(`cold: quoteCell, one cell, ${label}`, () => {
         for (let i = 0; i < 1_000; i++) {
           if (k % cells.length === 0) cells = cellsNow();
@@ -166,19 +174,26 @@ async function main() {
 function adversaryTable(): void {
   const seeds = Number(option("seeds", "4"));
   const minutes = Number(option("minutes", "20"));
+  const truthPaths = flag("truth") ? Number(option("truth", "400")) || 400 : 0;
   console.log(`\nadversary table: return per $1 [95 % CI], ${seeds} seeds × ${minutes} simulated minutes per regime (after 5 min warm-up)`);
+  if (truthPaths > 0) console.log(`expected: multiplier × P_true under the simulated market's own law (${truthPaths} paths per decision, a decision every 5 s and after each silence); realised: settled outcomes`);
   const only = option("regimes", "").split(",").filter(Boolean);
   for (const regime of MARKET_REGIMES.filter((r) => only.length === 0 || only.includes(r.name))) {
     const started = performance.now();
     const tallies = newTallies();
+    const expected = newTallies();
     for (let seed = 1; seed <= seeds; seed++) {
-      runAdversaries({ regime, seed, warmUpMs: 300_000, evalMs: minutes * 60_000, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000 }, tallies);
+      const truth = truthPaths > 0 ? { everyMs: 5_000, paths: truthPaths, expected } : undefined;
+      runAdversaries({ regime, seed, warmUpMs: 300_000, evalMs: minutes * 60_000, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000, truth }, tallies);
     }
     console.log(`regime ${regime.name} (${((performance.now() - started) / 1_000).toFixed(1)} s)`);
+    const cell = (r: StrategyReturn) => `${r.ret.toFixed(3)} [${r.ciLow.toFixed(3)}, ${r.ciHigh.toFixed(3)}] n=${String(r.bets).padStart(6)}`;
     for (const [name, tally] of tallies) {
       const r = summarize(name, tally);
       if (r.bets === 0) continue;
-      console.log(`  ${r.ret.toFixed(3)} [${r.ciLow.toFixed(3)}, ${r.ciHigh.toFixed(3)}] n=${String(r.bets).padStart(6)}  ${name}`);
+      const e = summarize(name, expected.get(name)!);
+      const expectedCell = truthPaths > 0 ? (e.bets > 0 ? `expected ${cell(e)}  realised ` : `expected –${" ".repeat(31)}  realised `) : "";
+      console.log(`  ${expectedCell}${cell(r)}  ${name}`);
     }
   }
 }

@@ -14,7 +14,7 @@ const SIGMA = sigmaFromAnnual(0.5);
 const T = 1_764_000_002_963;
 const SPOT = 9_500_437;
 const FIRST_COL = Math.ceil((T + 5_000) / 10_000);
-const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, noiseVar: 0, tickIntervalMs: 100, ...regimeFields([1, 1, 1, 1].map((k) => k * SIGMA ** 2)) };
+const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, noiseVar: 0, tickIntervalMs: 100, ...regimeFields([1, 1, 1, 1].map((k) => k * SIGMA ** 2)), jumpRatePerMs: 0, jumpVar: 0 };
 /** The same mean variance as `steady`, in bursts: three calm quarters and one at 4.6× (the bursty market's shape). */
 const burstyRegimes: QuoteInputs = { ...steady, ...regimeFields([0.4, 0.4, 0.4, 2.8].map((k) => k * SIGMA ** 2)) };
 
@@ -126,6 +126,26 @@ function feed(priceAt: (i: number) => number, count: number, dtMs = 100) {
   return { h: estimateHorizons(horizon, DEFAULT_HORIZON_OPTIONS), naive: estimateVolatility(naive, DEFAULT_VOLATILITY_OPTIONS) };
 }
 
+/**
+ * Five minutes of a calm noise-free market (seed `pathSeed`), then `steps` ticks 100 ms apart whose log
+ * returns are `logReturn(k, z_k)` (z from `zSeed`): the estimates before and after those ticks.
+ */
+function afterCalm(pathSeed: number, zSeed: number, steps: number, logReturn: (k: number, z: number) => number) {
+  const path = simulateMarket({ regime: { ...regimeByName("calm"), iidNoiseCents: 0 }, seed: pathSeed, startMs: T, durationMs: 400_000, startCents: SPOT });
+  const state = createHorizonState();
+  let i = 0;
+  for (; i < path.length && path.t[i]! < T + 300_000; i++) observeHorizonTick(state, path.t[i]!, path.priceCents[i]!, DEFAULT_HORIZON_OPTIONS);
+  const before = estimateHorizons(state, DEFAULT_HORIZON_OPTIONS);
+  const z = new Float64Array(steps);
+  new SeededRandom(zSeed).fillNormals(z);
+  let price = path.priceCents[i - 1]!;
+  for (let k = 0; k < steps; k++) {
+    price = Math.round(price * Math.exp(logReturn(k, z[k]!)));
+    observeHorizonTick(state, path.t[i - 1]! + (k + 1) * 100, price, DEFAULT_HORIZON_OPTIONS);
+  }
+  return { before, after: estimateHorizons(state, DEFAULT_HORIZON_OPTIONS) };
+}
+
 describe("multi-horizon volatility", () => {
   it("sees through iid tick noise that fools a 100 ms estimator, and measures the noise", () => {
     const n = 6_000;
@@ -147,20 +167,8 @@ describe("multi-horizon volatility", () => {
   });
 
   it("the fast horizon sees a burst within seconds, far more than the slow one", () => {
-    const path = simulateMarket({ regime: { ...regimeByName("calm"), iidNoiseCents: 0 }, seed: 4, startMs: T, durationMs: 400_000, startCents: SPOT });
-    const state = createHorizonState();
-    let i = 0;
-    for (; i < path.length && path.t[i]! < T + 300_000; i++) observeHorizonTick(state, path.t[i]!, path.priceCents[i]!, DEFAULT_HORIZON_OPTIONS);
-    const before = estimateHorizons(state, DEFAULT_HORIZON_OPTIONS);
-    // Then 10 s at 5× the volatility.
-    const z = new Float64Array(100);
-    new SeededRandom(5).fillNormals(z);
-    let price = path.priceCents[i - 1]!;
-    for (let k = 0; k < 100; k++) {
-      price = Math.round(price * Math.exp(5 * SIGMA * 10 * z[k]!));
-      observeHorizonTick(state, path.t[i - 1]! + (k + 1) * 100, price, DEFAULT_HORIZON_OPTIONS);
-    }
-    const after = estimateHorizons(state, DEFAULT_HORIZON_OPTIONS);
+    // After five calm minutes, 10 s at 5× the volatility.
+    const { before, after } = afterCalm(4, 5, 100, (_, z) => 5 * SIGMA * 10 * z);
     expect(after.fastVarPerMs).toBeGreaterThan(5 * before.fastVarPerMs);
     expect(after.fastVarPerMs / after.slowVarPerMs).toBeGreaterThan(3);
   });
@@ -181,5 +189,36 @@ describe("multi-horizon volatility", () => {
     expect(bursty.regimeVarsPerMs[3]! / bursty.regimeVarsPerMs[0]!).toBeGreaterThan(10);
     const mean = bursty.regimeVarsPerMs.reduce((a, b) => a + b, 0) / 4;
     expect(mean / bursty.slowVarPerMs).toBeCloseTo(1, 6);
+  });
+
+  it("files an isolated jump as a jump (out of the diffusion) and a burst as a burst", () => {
+    const run = (shock: (k: number) => number) => afterCalm(8, 6, 200, (k, z) => SIGMA * 10 * z + shock(k));
+    // One print 8 bp ($76) away, then calm: a jump. The fast horizon does not read it as a burst.
+    const jump = run((k) => (k === 50 ? 8e-4 : 0));
+    expect(jump.after.jumpRatePerMs).toBeGreaterThan(1.5 * jump.before.jumpRatePerMs);
+    expect(Math.sqrt(jump.after.jumpVar)).toBeGreaterThan(6e-4);
+    expect(Math.sqrt(jump.after.jumpVar)).toBeLessThan(9e-4);
+    expect(jump.after.fastVarPerMs / jump.after.slowVarPerMs).toBeLessThan(2);
+    // Ten seconds of returns ~3.5× the calm ones from the same start: no new jump, and the fast horizon sees it.
+    const burst = run((k) => (k >= 50 && k < 150 ? 5 * SIGMA * 10 * Math.sin(k * 2.1) : 0));
+    expect(burst.after.jumpRatePerMs).toBeLessThanOrEqual(burst.before.jumpRatePerMs);
+    expect(burst.after.fastVarPerMs / burst.after.slowVarPerMs).toBeGreaterThan(2);
+  });
+});
+
+describe("jumps in the quote", () => {
+  const jumpy: QuoteInputs = { ...steady, jumpRatePerMs: 1 / 60_000, jumpVar: 6e-4 ** 2 };
+  it("prices far cells up (a jump reaches them) and the price's own cell a little down (a jump moves the price away)", () => {
+    const p = (inputs: QuoteInputs, dRow: number) => quoteTouchProbability(inputs, TERMS, FIRST_COL, Math.floor(SPOT / 1_000) + dRow);
+    expect(p(jumpy, 8) / p(steady, 8)).toBeGreaterThan(2);
+    expect(p(jumpy, -8) / p(steady, -8)).toBeGreaterThan(2);
+    expect(p(jumpy, 0)).toBeLessThan(p(steady, 0));
+    expect(p(jumpy, 0) / p(steady, 0)).toBeGreaterThan(0.85);
+  });
+  it("prices nothing for jumps when none were seen (the same quote as before jumps existed)", () => {
+    for (const dRow of [-8, 0, 3]) {
+      const row = Math.floor(SPOT / 1_000) + dRow;
+      expect(quoteTouchProbability({ ...steady, jumpRatePerMs: 0, jumpVar: 1e-6 }, TERMS, FIRST_COL + 2, row)).toBe(quoteTouchProbability(steady, TERMS, FIRST_COL + 2, row));
+    }
   });
 });

@@ -71,6 +71,8 @@ describe("pricing on a realistic feed through the HTTP API", () => {
     const metrics = await (await server.request("/metrics")).text();
     expect(metrics).toMatch(/pricing_volatility_horizon_annualized\{horizon="fast"\} \d/);
     expect(metrics).toMatch(/pricing_volatility_horizon_annualized\{horizon="regime_q4"\} \d/);
+    expect(metrics).toMatch(/\npricing_jump_rate_per_minute [\d.e+-]+\n/);
+    expect(metrics).toMatch(/\npricing_jump_size_cents [\d.e+-]+\n/);
     expect(metrics).toMatch(/pricing_quote_requests_total\{state="paused"\} [1-9]/);
     clock = last;
   });

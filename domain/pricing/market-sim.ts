@@ -104,7 +104,27 @@ export interface MarketPath {
   priceCents: Float64Array;
   /** Whether a volatility burst was on at each tick (for diagnostics; not public information). */
   burst: Uint8Array;
+  /** The simulator's hidden state at each tick (not public information: what the true law of the future is conditioned on). */
+  hidden: HiddenSeries;
   length: number;
+}
+
+/** The hidden state at each tick: efficient log-price, mean-reverting noise, burst multiple and time left. */
+export interface HiddenSeries {
+  x: Float64Array;
+  u: Float64Array;
+  multiple: Float64Array;
+  burstLeftMs: Float64Array;
+}
+
+/** The simulator's state between steps (log-prices relative to the start price). */
+export interface MarketState {
+  now: number;
+  x: number;
+  u: number;
+  multiple: number;
+  burstLeftMs: number;
+  pauseLeftMs: number;
 }
 
 export interface MarketSpec {
@@ -120,15 +140,23 @@ export interface MarketSpec {
 /** Ticks are bounded: at most one per 50 ms of simulated time. */
 const MIN_TICK_MS = 50;
 
-/** Simulates one index path (see the module comment). O(duration / tick). */
-export function simulateMarket(spec: MarketSpec): MarketPath {
-  const { regime: g, durationMs, startMs, startCents } = spec;
-  const tickMs = Math.max(spec.tickMs ?? 100, MIN_TICK_MS / 0.6);
-  const capacity = Math.ceil(durationMs / (tickMs * 0.6)) + 2;
-  const t = new Float64Array(capacity);
-  const priceCents = new Float64Array(capacity);
-  const burst = new Uint8Array(capacity);
-  const rng = new SeededRandom(spec.seed);
+/** The mean tick spacing a spec asks for, bounded below. */
+export function tickSpacingMs(tickMs: number | undefined): number {
+  return Math.max(tickMs ?? 100, MIN_TICK_MS / 0.6);
+}
+
+/** What one step of the simulator produced: the end of the path, a step during a feed pause, or a tick. */
+export const STEP_END = 0;
+export const STEP_PAUSED = 1;
+export const STEP_TICK = 2;
+
+/**
+ * The simulator's step law, shared by `simulateMarket` and by the true conditional law
+ * (market-truth.ts), so both move the market the same way. `step(state, endMs)` advances `state` by one
+ * tick gap (mutates it) and returns STEP_END once `state.now` reaches `endMs`, STEP_PAUSED during a feed
+ * pause, or STEP_TICK with the observed log-price (efficient + noise) in `observed()`.
+ */
+export function createStepper(g: MarketRegime, startCents: number, tickMs: number, rng: SeededRandom) {
   const z = new Float64Array(1024);
   let used = z.length;
   const normal = () => {
@@ -142,46 +170,69 @@ export function simulateMarket(spec: MarketSpec): MarketPath {
   const perMs = (perMinute: number) => perMinute / 60_000;
   const iidSigma = g.iidNoiseCents / startCents;
   const mrSigma = g.mrNoiseCents / startCents;
-  let x = 0;
-  let u = mrSigma * normal();
-  let multiple = 1;
-  let burstLeftMs = 0;
-  let pauseLeftMs = 0;
-  let now = startMs;
-  let n = 0;
+  let observed = 0;
+  return {
+    normal,
+    mrSigma,
+    observed: () => observed,
+    step(st: MarketState, endMs: number): number {
+      const dt = tickMs * (0.6 + 0.8 * rng.next());
+      st.now += dt;
+      if (st.now >= endMs) return STEP_END;
+      // Volatility regime over this step (switches are resolved at step granularity: 100 ms ≪ bursts).
+      if (st.burstLeftMs > 0) {
+        st.burstLeftMs -= dt;
+        if (st.burstLeftMs <= 0) st.multiple = 1;
+      } else if (g.burstsPerMinute > 0 && rng.next() < perMs(g.burstsPerMinute) * dt) {
+        st.burstLeftMs = Math.min(40_000, Math.max(2_000, -g.burstMeanMs * Math.log(rng.next())));
+        st.multiple = g.burstMultipleMin + (g.burstMultipleMax - g.burstMultipleMin) * rng.next();
+      }
+      st.x += calmSigma * st.multiple * Math.sqrt(dt) * normal();
+      if (g.jumpsPerMinute > 0 && rng.next() < perMs(g.jumpsPerMinute) * dt) st.x += g.jumpSigmaLog * normal();
+      if (mrSigma > 0) {
+        const keep = Math.exp(-dt / g.mrNoiseTauMs);
+        st.u = st.u * keep + mrSigma * Math.sqrt(1 - keep * keep) * normal();
+      }
+      if (st.pauseLeftMs > 0) {
+        st.pauseLeftMs -= dt;
+        return STEP_PAUSED;
+      }
+      if (g.pausesPerMinute > 0 && rng.next() < perMs(g.pausesPerMinute) * dt) {
+        st.pauseLeftMs = g.pauseMinMs + (g.pauseMaxMs - g.pauseMinMs) * rng.next() - dt;
+        return STEP_PAUSED;
+      }
+      observed = st.x + st.u + (iidSigma > 0 ? iidSigma * normal() : 0);
+      return STEP_TICK;
+    },
+  };
+}
+
+/** Simulates one index path (see the module comment). O(duration / tick). */
+export function simulateMarket(spec: MarketSpec): MarketPath {
+  const { regime: g, durationMs, startMs, startCents } = spec;
+  const tickMs = tickSpacingMs(spec.tickMs);
+  const capacity = Math.ceil(durationMs / (tickMs * 0.6)) + 2;
+  const t = new Float64Array(capacity);
+  const priceCents = new Float64Array(capacity);
+  const burst = new Uint8Array(capacity);
+  const hidden: HiddenSeries = { x: new Float64Array(capacity), u: new Float64Array(capacity), multiple: new Float64Array(capacity), burstLeftMs: new Float64Array(capacity) };
+  const stepper = createStepper(g, startCents, tickMs, new SeededRandom(spec.seed));
+  const st: MarketState = { now: startMs, x: 0, u: stepper.mrSigma * stepper.normal(), multiple: 1, burstLeftMs: 0, pauseLeftMs: 0 };
   const endMs = startMs + durationMs;
+  let n = 0;
   while (n < capacity) {
-    const dt = tickMs * (0.6 + 0.8 * rng.next());
-    now += dt;
-    if (now >= endMs) break;
-    // Volatility regime over this step (switches are resolved at step granularity: 100 ms ≪ bursts).
-    if (burstLeftMs > 0) {
-      burstLeftMs -= dt;
-      if (burstLeftMs <= 0) multiple = 1;
-    } else if (g.burstsPerMinute > 0 && rng.next() < perMs(g.burstsPerMinute) * dt) {
-      burstLeftMs = Math.min(40_000, Math.max(2_000, -g.burstMeanMs * Math.log(rng.next())));
-      multiple = g.burstMultipleMin + (g.burstMultipleMax - g.burstMultipleMin) * rng.next();
-    }
-    x += calmSigma * multiple * Math.sqrt(dt) * normal();
-    if (g.jumpsPerMinute > 0 && rng.next() < perMs(g.jumpsPerMinute) * dt) x += g.jumpSigmaLog * normal();
-    if (mrSigma > 0) {
-      const keep = Math.exp(-dt / g.mrNoiseTauMs);
-      u = u * keep + mrSigma * Math.sqrt(1 - keep * keep) * normal();
-    }
-    if (pauseLeftMs > 0) {
-      pauseLeftMs -= dt;
-      continue;
-    }
-    if (g.pausesPerMinute > 0 && rng.next() < perMs(g.pausesPerMinute) * dt) {
-      pauseLeftMs = g.pauseMinMs + (g.pauseMaxMs - g.pauseMinMs) * rng.next() - dt;
-      continue;
-    }
-    const observed = x + u + (iidSigma > 0 ? iidSigma * normal() : 0);
-    t[n] = Math.round(now);
+    const kind = stepper.step(st, endMs);
+    if (kind === STEP_END) break;
+    if (kind === STEP_PAUSED) continue;
+    t[n] = Math.round(st.now);
     if (n > 0 && t[n]! <= t[n - 1]!) t[n] = t[n - 1]! + 1;
-    priceCents[n] = Math.round(startCents * Math.exp(observed));
-    burst[n] = multiple > 1 ? 1 : 0;
+    priceCents[n] = Math.round(startCents * Math.exp(stepper.observed()));
+    burst[n] = st.multiple > 1 ? 1 : 0;
+    hidden.x[n] = st.x;
+    hidden.u[n] = st.u;
+    hidden.multiple[n] = st.multiple;
+    hidden.burstLeftMs[n] = st.burstLeftMs;
     n++;
   }
-  return { t, priceCents, burst, length: n };
+  return { t, priceCents, burst, hidden, length: n };
 }

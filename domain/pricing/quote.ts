@@ -1,5 +1,7 @@
 import { isOffered, multiplierHundredths } from "./multiplier.ts";
-import { touchProbabilityWithStart } from "./touch.ts";
+import { touchProbabilityWithStart, type TouchStartInput } from "./touch.ts";
+
+type TouchBase = Omit<TouchStartInput, "startVariance" | "sigmaPerSqrtMs">;
 
 /**
  * The quote of one cell from the inputs of one index tick (SPEC §4 "Robust to the real market",
@@ -40,6 +42,10 @@ import { touchProbabilityWithStart } from "./touch.ts";
  *      about η of it: the band is widened by κ·η on each side, κ = 1 (the expected max of the noise
  *      draws on the ~4 ticks near the path's extreme is 1.03 σ);
  *   4. discrete monitoring with the mean tick interval Δ.
+ * Jumps (a sweep of one exchange's book: one print of 5–20 σ) are priced apart from the diffusion:
+ * horizons.ts files an isolated big return as a jump (rate λ, squared size σ²_J) and keeps it out of
+ * the diffusion sums; every component above is then a Poisson mixture over the number of jumps before
+ * the window ends (0, 1, 2+), each adding σ²_J to the start variance (see quoteTouchProbability).
  * Extra edge where the model is least sure: near the price in the next minute (tick noise that reverts
  * over a second or two, feed pauses, the peak of the start distribution all matter most there), P gets
  * up to NEAR_BASE more in proportion to the tick noise it sees (none on a noise-free random walk), plus
@@ -67,6 +73,9 @@ export interface QuoteInputs {
   regimeQ2VarPerMs: number;
   regimeQ3VarPerMs: number;
   regimeQ4VarPerMs: number;
+  /** Jumps per ms and the variance of one jump's log size (horizons.ts; 0 when none were seen). */
+  jumpRatePerMs: number;
+  jumpVar: number;
 }
 
 type RegimeFields = Pick<QuoteInputs, "regimeQ1VarPerMs" | "regimeQ2VarPerMs" | "regimeQ3VarPerMs" | "regimeQ4VarPerMs">;
@@ -107,6 +116,19 @@ export const NEAR_COLUMNS = 6;
 const START_SPREAD_MIN = 0.05;
 /** Regime rates within this relative spread are priced as one (their P differ by well under 1 %). */
 const STEADY_RATIO_MAX = 0.02;
+/**
+ * The sweep of an in-window jump, as a share of the jump variance rate added inside the window. A jump
+ * of size J in the window pays every band between its ends (the cross rule); spreading its variance
+ * as diffusion over the window (share 1) overstates a window's range (a Brownian range is ~1.6σ, a
+ * jump's ~0.8σ, and most windows hold none), share 0 ignores the sweep. Checked against the true
+ * conditional law of the simulated jumpy market (expected return of all offered cells, seeds 1–4):
+ * 0 left the own cell in the first column at 1.0, 1 overcharged every cell (0.82); 0.4 prices near
+ * cells at 0.96 and keeps far cells overcharged rather than under.
+ */
+export const JUMP_SWEEP = 0.4;
+/** Jump counts priced: 0, 1 and "2 or more" (priced as 2). */
+const JUMPS_MAX = 2;
+const FACTORIAL = [1, 1, 2];
 
 /**
  * The near-cell loading: NEAR_EXTRA scaled by how much the horizons disagree (|ln(σ²_fast/σ²_slow)|,
@@ -148,13 +170,37 @@ export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, co
   const widenCents = NOISE_WIDENING * Math.sqrt(noiseVar) * spot;
   const base = { spotCents: spot, bandLowCents: row * terms.rowCents - widenCents, bandHighCents: (row + 1) * terms.rowCents + widenCents, windowMs, tickIntervalMs: tickMs };
   const startH = tau + tickMs / 2;
+  // Jumps (horizons.ts fileJumps: rate λ, squared size σ²_J): N ~ Poisson(λ·(τ + Δ/2 + T)) of them before
+  // the window ends, each adding σ²_J to the start variance (a jump in the window moves the price as one
+  // before it does: a far band it lands on or passes over pays, by the touch or the cross rule), and
+  // the in-window rate gains JUMP_SWEEP·λ·σ²_J for the range a jump in the window sweeps on its way.
+  const jumpMean = Math.max(inputs.jumpRatePerMs, 0) * (startH + windowMs);
+  const jumpRateVar = JUMP_SWEEP * Math.max(inputs.jumpRatePerMs, 0) * Math.max(inputs.jumpVar, 0);
+  const jumpVar = Math.max(inputs.jumpVar, 0);
+  let p = 0;
+  let left = 1;
+  for (let k = 0; k <= JUMPS_MAX && left >= MIXTURE_WEIGHT_MIN; k++) {
+    const w = k === JUMPS_MAX || !(jumpVar > 0) ? left : Math.exp(-jumpMean) * jumpMean ** k / FACTORIAL[k]!;
+    if (w >= MIXTURE_WEIGHT_MIN) p += w * diffusionTouch(inputs, base, tau, startH, windowMs, k * jumpVar, jumpRateVar);
+    left -= w;
+  }
+  const edgeGapCents = Math.max(row * terms.rowCents - spot, spot - (row + 1) * terms.rowCents, 0);
+  const nearness = Math.max(0, 1 - edgeGapCents / (NEAR_ROWS * terms.rowCents)) * Math.max(0, 1 - tau / (NEAR_COLUMNS * terms.columnMs));
+  p *= 1 + nearness * (noiseLoading(inputs) + nearLoading(fast, slow));
+  return Math.min(p, 1);
+}
+
+/** The regime mixture's P(touch) (see the module comment) with `extraVar` more start variance (jumps). */
+function diffusionTouch(inputs: QuoteInputs, base: TouchBase, tau: number, startH: number, windowMs: number, extraVar: number, extraRate: number): number {
+  const { fastVarPerMs: fast, slowVarPerMs: slow } = inputs;
+  const noiseVar = Math.max(inputs.noiseVar, 0);
   // The current regime's weight; a weight under MIXTURE_WEIGHT_MIN is dropped (and its P not computed).
   const decay = Math.exp(-tau / REGIME_PERSISTENCE_MS);
   const persist = decay < MIXTURE_WEIGHT_MIN ? 0 : decay > 1 - MIXTURE_WEIGHT_MIN ? 1 : decay;
   let p = 0;
   if (persist > 0) {
     const rate = Math.max(fast, 0);
-    p += persist * touchProbabilityWithStart({ ...base, startVariance: rate * startH + noiseVar, sigmaPerSqrtMs: Math.sqrt(rate) });
+    p += persist * touchProbabilityWithStart({ ...base, startVariance: rate * startH + noiseVar + extraVar, sigmaPerSqrtMs: Math.sqrt(rate + extraRate) });
   }
   if (persist < 1) {
     const regimes = regimeRates(inputs);
@@ -173,14 +219,11 @@ export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, co
     const points = starts.length * rates.length > 1 ? 16 : 32;
     let fresh = 0;
     for (const start of starts) {
-      for (const rate of rates) fresh += touchProbabilityWithStart({ ...base, startVariance: start + noiseVar, sigmaPerSqrtMs: Math.sqrt(rate) }, points);
+      for (const rate of rates) fresh += touchProbabilityWithStart({ ...base, startVariance: start + noiseVar + extraVar, sigmaPerSqrtMs: Math.sqrt(rate + extraRate) }, points);
     }
     p += ((1 - persist) * fresh) / (starts.length * rates.length);
   }
-  const edgeGapCents = Math.max(row * terms.rowCents - spot, spot - (row + 1) * terms.rowCents, 0);
-  const nearness = Math.max(0, 1 - edgeGapCents / (NEAR_ROWS * terms.rowCents)) * Math.max(0, 1 - tau / (NEAR_COLUMNS * terms.columnMs));
-  p *= 1 + nearness * (noiseLoading(inputs) + nearLoading(fast, slow));
-  return Math.min(p, 1);
+  return p;
 }
 
 /** The four regime rates (non-negative), lowest first. */

@@ -1,6 +1,7 @@
 import { resolveBet, type Tick } from "../../domain/resolution.ts";
 import { PricingEngine } from "./engine.ts";
 import { simulateMarket, type MarketPath, type MarketRegime } from "../../domain/pricing/market-sim.ts";
+import { trueTouchGrid, type TruthGrid } from "../../domain/pricing/market-truth.ts";
 import { DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
 
 /**
@@ -19,6 +20,7 @@ import { DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
 
 export const GEOMETRY = { columnMs: 10_000, rowCents: 1_000, lockMs: 5_000, horizonColumns: 60 };
 const STALE_MS = 2_000;
+const START_CENTS = 9_500_000;
 const BLOCK_MS = 60_000;
 
 export interface AdversarySpec {
@@ -35,6 +37,13 @@ export interface AdversarySpec {
   quoteMaxAgeMs?: number;
   /** The player's bet reaches the server this long after the tick it reacts to. */
   latencyMs?: number;
+  /**
+   * Also score bets by their EXPECTED payout under the true conditional law (market-truth.ts), into
+   * `expected` tallies: at a decision every `everyMs` and at every decision after a silence, each
+   * strategy's picks and the whole offered grid, each bet worth multiplier × P_true(win) + P_true(void).
+   * No outcome noise: only the market states sampled remain (the intervals come from the same blocks).
+   */
+  truth?: { everyMs: number; paths: number; expected: Map<string, Tally> };
 }
 
 /** What a strategy may look at: public information only. */
@@ -189,7 +198,7 @@ function indexAt(path: MarketPath, t: number, hi: number): number {
 export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>): MarketPath {
   const T0 = 1_764_000_000_000;
   const tailMs = 13 * GEOMETRY.columnMs + GEOMETRY.lockMs;
-  const path = simulateMarket({ regime: spec.regime, seed: spec.seed, startMs: T0, durationMs: spec.warmUpMs + spec.evalMs + tailMs, startCents: 9_500_000 });
+  const path = simulateMarket({ regime: spec.regime, seed: spec.seed, startMs: T0, durationMs: spec.warmUpMs + spec.evalMs + tailMs, startCents: START_CENTS });
   let current: { t: number; priceCents: number } | undefined;
   const engine = new PricingEngine(
     {
@@ -226,6 +235,7 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
   const blockBase = spec.seed * 1_000_000;
   let nextDecision = evalStart;
   let nextAll = evalStart;
+  let nextTruth = evalStart;
   for (let i = 0; i < path.length; i++) {
     const t = path.t[i]!;
     current = { t, priceCents: path.priceCents[i]! };
@@ -261,10 +271,19 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
       },
       rowAgo: (ms) => Math.floor(path.priceCents[Math.max(0, indexAt(path, t - ms, i))]! / GEOMETRY.rowCents),
     };
+    const truth = spec.truth && (t >= nextTruth || gapMs >= 400) ? truthAt(spec, path, i, m) : undefined;
+    if (truth && t >= nextTruth) nextTruth = t + spec.truth!.everyMs;
     for (let s = 0; s < STRATEGIES.length; s++) {
       for (const [col, row] of STRATEGIES[s]!.pick(m)) {
         const q = engine.quote(col, row, now);
-        if (q.ok) pending.push({ tally: strategyTallies[s]!, block, col, row, multiplier: q.quote.multiplierHundredths! });
+        if (!q.ok) continue;
+        pending.push({ tally: strategyTallies[s]!, block, col, row, multiplier: q.quote.multiplierHundredths! });
+        if (truth) addExpected(spec.truth!.expected.get(STRATEGIES[s]!.name)!, block, truth, col, row, q.quote.multiplierHundredths!);
+      }
+    }
+    if (truth) {
+      for (const cell of engine.grid(12, 21, now)?.cells ?? []) {
+        if (cell.multiplierHundredths !== null) addExpected(spec.truth!.expected.get(ALL_OFFERED)!, block, truth, cell.col, cell.row, cell.multiplierHundredths);
       }
     }
     if (t >= nextAll) {
@@ -280,4 +299,43 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
     add(bet.tally, bet.block, 1, outcome === "won" ? bet.multiplier / 100 : outcome === "void" ? 1 : 0);
   }
   return path;
+}
+
+/** The true law's grid around a decision: 12 windows from the first open one, the price's row ± 12. */
+interface TruthAt extends TruthGrid {
+  firstCol: number;
+  rowFrom: number;
+}
+
+const TRUTH_COLUMNS = 12;
+const TRUTH_ROWS_EACH_SIDE = 12;
+
+function truthAt(spec: AdversarySpec, path: MarketPath, i: number, m: Market): TruthAt {
+  const h = path.hidden;
+  const rowFrom = m.priceRow - TRUTH_ROWS_EACH_SIDE;
+  const grid = trueTouchGrid({
+    regime: spec.regime,
+    startCents: START_CENTS,
+    state: { now: path.t[i]!, x: h.x[i]!, u: h.u[i]!, multiple: h.multiple[i]!, burstLeftMs: h.burstLeftMs[i]! },
+    lastTickMs: path.t[i]!,
+    firstWindowStartMs: m.firstCol * GEOMETRY.columnMs,
+    windowMs: GEOMETRY.columnMs,
+    windows: TRUTH_COLUMNS,
+    rowCents: GEOMETRY.rowCents,
+    rowFrom,
+    rowTo: m.priceRow + TRUTH_ROWS_EACH_SIDE,
+    staleMs: STALE_MS,
+    paths: spec.truth!.paths,
+    seed: spec.seed * 1_000_003 + i,
+  });
+  return { ...grid, firstCol: m.firstCol, rowFrom };
+}
+
+/** Adds one $1 bet's expected payout (cells outside the truth grid are left out). */
+function addExpected(tally: Tally, block: number, truth: TruthAt, col: number, row: number, multiplierHundredths: number): void {
+  const w = col - truth.firstCol;
+  const r = row - truth.rowFrom;
+  if (w < 0 || w >= TRUTH_COLUMNS || r < 0 || r >= truth.rows) return;
+  const k = w * truth.rows + r;
+  add(tally, block, 1, (multiplierHundredths / 100) * truth.win[k]! + truth.void[k]!);
 }

@@ -186,6 +186,8 @@ export class PricingEngine {
       noiseVar: h.noiseVar,
       tickIntervalMs: h.tickIntervalMs,
       ...regimeFields(h.regimeVarsPerMs),
+      jumpRatePerMs: h.jumpRatePerMs,
+      jumpVar: h.jumpVar,
     });
   }
 

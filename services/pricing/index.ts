@@ -116,6 +116,23 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
     },
   });
   new Gauge({
+    name: "pricing_jump_rate_per_minute",
+    help: "Jumps of the index per minute the quotes price (isolated returns beyond 4 sigma; upper end of the count's one-sigma interval)",
+    registers,
+    collect() {
+      this.set(engine.horizons().jumpRatePerMs * 60_000);
+    },
+  });
+  new Gauge({
+    name: "pricing_jump_size_cents",
+    help: "Standard deviation of one jump of the index at the current price, cents",
+    registers,
+    collect() {
+      const tick = ctx.services.price?.latest();
+      this.set(tick ? Math.sqrt(engine.horizons().jumpVar) * tick.priceCents : 0);
+    },
+  });
+  new Gauge({
     name: "pricing_tick_noise_cents",
     help: "Estimated tick-noise standard deviation of the index at the current price, cents",
     registers,
