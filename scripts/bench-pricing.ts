@@ -111,11 +111,13 @@ async function main() {
       priceCents,
       fastVarPerMs: sigmaFromAnnual(0.9) ** 2,
       slowVarPerMs: steadyVar,
+      fastVarSdPerMs: 0.3 * sigmaFromAnnual(0.9) ** 2,
       noiseVar: (200 / priceCents) ** 2,
       tickIntervalMs: 100,
       ...regimeFields([steadyVar, steadyVar, steadyVar, steadyVar]),
       jumpRatePerMs: 0,
       jumpVar: 0,
+      staleGapRatePerMs: 0,
     };
     const terms = { columnMs: 10_000, rowCents: 1_000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 };
     // Two markets: steady regimes (the start spread is negligible: 5 evaluations per cell) and bursty

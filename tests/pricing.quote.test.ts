@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createHorizonState, DEFAULT_HORIZON_OPTIONS, estimateHorizons, observeHorizonTick } from "../domain/pricing/horizons.ts";
 import { regimeByName, simulateMarket } from "../domain/pricing/market-sim.ts";
 import { multiplierHundredths } from "../domain/pricing/multiplier.ts";
-import { NEAR_BASE, NEAR_COLUMNS, NEAR_ROWS, nearLoading, noiseLoading, quoteMultiplierHundredths, quoteTouchProbability, regimeFields, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
+import { NEAR_BASE, NEAR_COLUMNS, NEAR_ROWS, nearLoading, noiseLoading, quoteCell, quoteMultiplierHundredths, quoteTouchProbability, refundAdjusted, refundProbability, regimeFields, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
 import { SeededRandom } from "../domain/pricing/simulation.ts";
 import { touchProbability } from "../domain/pricing/touch.ts";
 import { createVolatilityState, DEFAULT_VOLATILITY_OPTIONS, estimateVolatility, observeTick, sigmaFromAnnual } from "../domain/pricing/volatility.ts";
@@ -14,7 +14,7 @@ const SIGMA = sigmaFromAnnual(0.5);
 const T = 1_764_000_002_963;
 const SPOT = 9_500_437;
 const FIRST_COL = Math.ceil((T + 5_000) / 10_000);
-const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, noiseVar: 0, tickIntervalMs: 100, ...regimeFields([1, 1, 1, 1].map((k) => k * SIGMA ** 2)), jumpRatePerMs: 0, jumpVar: 0 };
+const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, fastVarSdPerMs: 0, noiseVar: 0, tickIntervalMs: 100, ...regimeFields([1, 1, 1, 1].map((k) => k * SIGMA ** 2)), jumpRatePerMs: 0, jumpVar: 0, staleGapRatePerMs: 0 };
 /** The same mean variance as `steady`, in bursts: three calm quarters and one at 4.6× (the bursty market's shape). */
 const burstyRegimes: QuoteInputs = { ...steady, ...regimeFields([0.4, 0.4, 0.4, 2.8].map((k) => k * SIGMA ** 2)) };
 
@@ -220,5 +220,56 @@ describe("jumps in the quote", () => {
       const row = Math.floor(SPOT / 1_000) + dRow;
       expect(quoteTouchProbability({ ...steady, jumpRatePerMs: 0, jumpVar: 1e-6 }, TERMS, FIRST_COL + 2, row)).toBe(quoteTouchProbability(steady, TERMS, FIRST_COL + 2, row));
     }
+  });
+});
+
+describe("what the model is unsure of, and refunds", () => {
+  const row = (d: number) => Math.floor(SPOT / 1_000) + d;
+  it("prices the fast level's sampling error: far cells of the first columns dearer, the model unchanged without it", () => {
+    const unsure: QuoteInputs = { ...steady, fastVarSdPerMs: 0.3 * SIGMA ** 2 };
+    expect(quoteTouchProbability(unsure, TERMS, FIRST_COL, row(8)) / quoteTouchProbability(steady, TERMS, FIRST_COL, row(8))).toBeGreaterThan(1.02);
+    expect(quoteTouchProbability(unsure, TERMS, FIRST_COL, row(0)) / quoteTouchProbability(steady, TERMS, FIRST_COL, row(0))).toBeGreaterThan(0.97);
+  });
+
+  it("the fast horizon's sampling error grows when a feed pause makes one return long", () => {
+    const steadyEnd = afterCalm(3, 4, 20, (_, z) => SIGMA * 10 * z);
+    const relative = steadyEnd.after.fastVarSdPerMs / steadyEnd.after.fastVarPerMs;
+    expect(relative).toBeGreaterThan(0.15);
+    expect(relative).toBeLessThan(0.6);
+  });
+
+  it("pays for the refund of a void window: m·P + P(void)·(1 − P) is the promised 0.95", () => {
+    for (const [p, v] of [[0.04, 0.02], [0.3, 0.02], [0.9, 0.05]] as const) {
+      const m = 0.95 / refundAdjusted(p, v, 500);
+      expect(m * p + v * (1 - p)).toBeCloseTo(0.95, 12);
+    }
+    expect(refundAdjusted(0.2, 0, 500)).toBe(0.2);
+    expect(refundAdjusted(0.01, 0.99, 500)).toBe(Number.POSITIVE_INFINITY);
+    // Silences over PRICE_STALE_MS twice a minute: a 10 s window is void with P = 1 − e^(−1/3).
+    const silent: QuoteInputs = { ...steady, staleGapRatePerMs: 2 / 60_000 };
+    expect(refundProbability(silent, TERMS)).toBeCloseTo(-Math.expm1(-1 / 3), 12);
+    const far = (inputs: QuoteInputs) => quoteCell(inputs, TERMS, FIRST_COL, row(6)).multiplierHundredths!;
+    const near = (inputs: QuoteInputs) => quoteCell(inputs, TERMS, FIRST_COL, row(0)).multiplierHundredths!;
+    expect(far(silent) / far(steady)).toBeLessThan(0.8);
+    expect(near(silent) / near(steady)).toBeGreaterThan(0.85);
+  });
+
+  it("counts silences longer than the stale threshold", () => {
+    const state = createHorizonState();
+    let price = SPOT;
+    const z = new Float64Array(20_000);
+    new SeededRandom(12).fillNormals(z);
+    let t = T;
+    for (let i = 0; i < 6_000; i++) {
+      t += i % 600 === 599 ? 2_500 : 100; // a 2.5 s silence once a minute
+      price = Math.round(price * Math.exp(SIGMA * 10 * z[i]!));
+      observeHorizonTick(state, t, price, DEFAULT_HORIZON_OPTIONS);
+    }
+    const perMinute = estimateHorizons(state, DEFAULT_HORIZON_OPTIONS).staleGapRatePerMs * 60_000;
+    // Ten silences in ~10.4 minutes (a 10-minute half-life weighs the recent ones more): about one a minute.
+    expect(perMinute).toBeGreaterThan(0.8);
+    expect(perMinute).toBeLessThan(1.25);
+    const quiet = afterCalm(3, 4, 20, (_, zk) => SIGMA * 10 * zk);
+    expect(quiet.after.staleGapRatePerMs).toBe(0);
   });
 });

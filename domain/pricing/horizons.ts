@@ -51,10 +51,12 @@ export interface HorizonOptions {
   regimeMinBlocks: number;
   /**
    * Jumps (see fileJumps): a coarse return beyond `jumpThresholdSd` σ of the diffusion, followed by
-   * quiet returns, is a jump; the jump statistics decay with `jumpHalfLifeMs`.
+   * quiet returns, is a jump. Jumps and stale gaps are rare: their counts decay with `rareHalfLifeMs`.
    */
   jumpThresholdSd: number;
-  jumpHalfLifeMs: number;
+  rareHalfLifeMs: number;
+  /** A silence between ticks longer than this makes a window void (PRICE_STALE_MS): its rate is counted. */
+  staleGapMs: number;
 }
 
 /** The regime distribution is summarised by this many groups (the means of the sorted block variances, in quarters). */
@@ -76,7 +78,8 @@ export const DEFAULT_HORIZON_OPTIONS: HorizonOptions = {
   regimeBlocks: 120,
   regimeMinBlocks: 24,
   jumpThresholdSd: 5,
-  jumpHalfLifeMs: 10 * 60_000,
+  rareHalfLifeMs: 10 * 60_000,
+  staleGapMs: 2_000,
 };
 
 interface PendingJump {
@@ -94,6 +97,8 @@ interface Decayed {
   r2: number;
   dt: number;
   n: number;
+  /** Σ (weight · dt)²: the sampling variance of r2/dt is 2·(r2/dt)²·dt2/dt² (Gaussian returns). */
+  dt2: number;
 }
 
 export interface HorizonState {
@@ -118,6 +123,9 @@ export interface HorizonState {
   jumps: number;
   jumpR2: number;
   jumpSpanMs: number;
+  /** Decayed count of tick gaps over `staleGapMs` and the time they were counted over (ms). */
+  staleGaps: number;
+  staleSpanMs: number;
   /** A jump candidate waiting for the next returns to tell a jump (isolated) from a burst (persists). */
   pending: PendingJump | undefined;
   /** Ring of finished blocks' raw Σr², Σdt and counts (noise is removed when the groups are formed). */
@@ -137,18 +145,20 @@ export function createHorizonState(o: HorizonOptions = DEFAULT_HORIZON_OPTIONS):
     anchorT: 0,
     anchorLog: 0,
     lastCoarseReturn: undefined,
-    fast: { r2: 0, dt: 0, n: 0 },
-    slow: { r2: 0, dt: 0, n: 0 },
+    fast: { r2: 0, dt: 0, n: 0, dt2: 0 },
+    slow: { r2: 0, dt: 0, n: 0, dt2: 0 },
     tickCross: 0,
     tickCrossN: 0,
     tickDt: 0,
     tickN: 0,
     coarseReturns: 0,
-    block: { r2: 0, dt: 0, n: 0 },
+    block: { r2: 0, dt: 0, n: 0, dt2: 0 },
     jumps: 0,
     jumpR2: 0,
     jumpSpanMs: 0,
     pending: undefined,
+    staleGaps: 0,
+    staleSpanMs: 0,
     blockR2: new Float64Array(o.regimeBlocks),
     blockDt: new Float64Array(o.regimeBlocks),
     blockN: new Float64Array(o.regimeBlocks),
@@ -162,6 +172,7 @@ function decayFactor(dtMs: number, halfLifeMs: number): number {
 }
 
 function fold(sums: Decayed, decay: number, r2: number, dtMs: number): void {
+  sums.dt2 = sums.dt2 * decay * decay + dtMs * dtMs;
   sums.r2 = sums.r2 * decay + r2;
   sums.dt = sums.dt * decay + dtMs;
   sums.n = sums.n * decay + 1;
@@ -181,6 +192,9 @@ export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: num
   const dt = tMs - s.lastT;
   if (!(dt > 0)) return;
   const slowDecay = decayFactor(dt, o.slowHalfLifeMs);
+  const rareDecay = decayFactor(dt, o.rareHalfLifeMs);
+  s.staleGaps = s.staleGaps * rareDecay + (dt > o.staleGapMs ? 1 : 0);
+  s.staleSpanMs = s.staleSpanMs * rareDecay + dt;
   const r = log - s.lastLog;
   s.tickDt = s.tickDt * slowDecay + Math.min(dt, o.maxTickIntervalMs);
   s.tickN = s.tickN * slowDecay + 1;
@@ -199,7 +213,11 @@ export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: num
   const r2 = rc * rc;
   const expected = expectedSquare(s, coarseDt, o);
   // The coarse sums decay by the time since the previous coarse return (its span).
-  fold(s.fast, decayFactor(coarseDt, o.fastHalfLifeMs), r2, coarseDt);
+  // The fast horizon weighs every return as one of `coarseMs`: a return across a feed pause is a single
+  // χ²₁ draw however long it is, and at its full length (2 s = a quarter of the fast sums) it swung the
+  // fast level by ±30 % right after every silence (far cells then returned 1.06 per $1).
+  const fastWeight = Math.min(1, o.coarseMs / coarseDt);
+  fold(s.fast, decayFactor(coarseDt, o.fastHalfLifeMs), r2 * fastWeight, coarseDt * fastWeight);
   const coarseSlowDecay = decayFactor(coarseDt, o.slowHalfLifeMs);
   fold(s.slow, coarseSlowDecay, r2, coarseDt);
   s.lastCoarseReturn = rc;
@@ -240,7 +258,7 @@ function expectedSquare(s: HorizonState, dtMs: number, o: HorizonOptions): numbe
  * (so did a 4 σ threshold, quiet check or not: 5 σ still sees 60 % of 6 bp jumps at 50 %/year).
  */
 function fileJumps(s: HorizonState, r2: number, expected: number, dtMs: number, o: HorizonOptions): void {
-  const decay = decayFactor(dtMs, o.jumpHalfLifeMs);
+  const decay = decayFactor(dtMs, o.rareHalfLifeMs);
   s.jumps *= decay;
   s.jumpR2 *= decay;
   s.jumpSpanMs = s.jumpSpanMs * decay + dtMs;
@@ -268,7 +286,7 @@ function fileJumps(s: HorizonState, r2: number, expected: number, dtMs: number, 
     return;
   }
   if (r2 > o.jumpThresholdSd * o.jumpThresholdSd * expected) {
-    s.pending = { r2, expected, fastDecay: 1, slowDecay: 1, block: s.blocks, seen: 0, nextR2: 0, nextExpected: 0 };
+    s.pending = { r2, expected, fastDecay: Math.min(1, o.coarseMs / dtMs), slowDecay: 1, block: s.blocks, seen: 0, nextR2: 0, nextExpected: 0 };
   }
 }
 
@@ -283,7 +301,7 @@ function endBlock(s: HorizonState, o: HorizonOptions): void {
   s.blockDt[slot] = s.block.dt;
   s.blockN[slot] = s.block.n;
   s.blocks += 1;
-  s.block = { r2: 0, dt: 0, n: 0 };
+  s.block = { r2: 0, dt: 0, n: 0, dt2: 0 };
   s.regimeGroups = undefined;
 }
 
@@ -328,6 +346,12 @@ export interface HorizonEstimate {
   /** σ² per ms at the fast and slow horizons (noise removed, clamped). */
   fastVarPerMs: number;
   slowVarPerMs: number;
+  /**
+   * The sampling standard deviation of `fastVarPerMs` (per ms): a 6 s half-life rests on ~20 returns,
+   * so the fast level is uncertain by ~30 % in a steady market (more when a feed pause makes one
+   * return long), and far cells' P is very convex in it (see quote.ts).
+   */
+  fastVarSdPerMs: number;
   /** Variance of the tick noise (log-price units²). */
   noiseVar: number;
   tickIntervalMs: number;
@@ -342,6 +366,8 @@ export interface HorizonEstimate {
   /** Jumps per ms and the variance of one jump's log size (0 and 0 when none were seen). */
   jumpRatePerMs: number;
   jumpVar: number;
+  /** Silences longer than `staleGapMs` per ms (0 when none were seen). */
+  staleGapRatePerMs: number;
 }
 
 export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEstimate {
@@ -354,7 +380,16 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
   const slowWarm = s.coarseReturns >= o.slowMinReturns && s.slow.dt > 0;
   const slowVarPerMs = clamp(slowWarm ? perMs(s.slow) : o.fallbackSigmaPerSqrtMs ** 2);
   const fastWarm = s.coarseReturns >= o.fastMinReturns && s.fast.dt > 0;
-  const fastVarPerMs = fastWarm ? clamp(perMs(s.fast)) : slowVarPerMs;
+  const fastRaw = fastWarm ? clamp(perMs(s.fast)) : slowVarPerMs;
+  const relativeSd = (d: Decayed) => (d.dt > 0 ? Math.sqrt(2 * d.dt2) / d.dt : 0);
+  const fastVarSdPerMs = fastRaw * (fastWarm ? relativeSd(s.fast) : slowWarm ? relativeSd(s.slow) : 0);
+  // Positive-part James–Stein: the fast level's departure from the slow one, d, is kept in proportion
+  // to how far it stands out of its own sampling error, (1 − sd²/d²)⁺. A burst (d several sd) keeps
+  // nearly all of it; in a steady market, where d is mostly sampling noise, the quotes stop swinging
+  // with it (a player who bets far cells gains E[P_true/P_model] from every swing: far cells right
+  // after a feed pause returned 1.05 per $1 without this, 1.02 with it).
+  const departure = fastRaw - slowVarPerMs;
+  const fastVarPerMs = departure !== 0 ? slowVarPerMs + departure * Math.max(0, 1 - (fastVarSdPerMs * fastVarSdPerMs) / (departure * departure)) : fastRaw;
   let regimeVarsPerMs = Array.from({ length: REGIME_GROUPS }, () => slowVarPerMs);
   if (slowWarm && s.blocks >= o.regimeMinBlocks) {
     const groups = regimeGroups(s, noiseVar);
@@ -367,5 +402,8 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
   // undercharges exactly the far cells a jump pays (their return was 1.06 at the point estimate).
   const jumpRatePerMs = jumpWarm ? (s.jumps + Math.sqrt(s.jumps)) / s.jumpSpanMs : 0;
   const jumpVar = jumpWarm ? s.jumpR2 / s.jumps : 0;
-  return { fastVarPerMs, slowVarPerMs, noiseVar, tickIntervalMs, samples: slowWarm ? s.coarseReturns : 0, regimeVarsPerMs, jumpRatePerMs, jumpVar };
+  // The point estimate: a refund's value is linear in the rate (no convexity to load for), and the
+  // (n + √n) of the jump rate doubled it here (all offered cells of a pausing market at 0.86).
+  const staleGapRatePerMs = s.staleSpanMs > 0 ? s.staleGaps / s.staleSpanMs : 0;
+  return { fastVarPerMs, slowVarPerMs, fastVarSdPerMs, noiseVar, tickIntervalMs, samples: slowWarm ? s.coarseReturns : 0, regimeVarsPerMs, jumpRatePerMs, jumpVar, staleGapRatePerMs };
 }

@@ -46,6 +46,9 @@ type TouchBase = Omit<TouchStartInput, "startVariance" | "sigmaPerSqrtMs">;
  * horizons.ts files an isolated big return as a jump (rate λ, squared size σ²_J) and keeps it out of
  * the diffusion sums; every component above is then a Poisson mixture over the number of jumps before
  * the window ends (0, 1, 2+), each adding σ²_J to the start variance (see quoteTouchProbability).
+ * The fast level is an estimate from ~20 returns: the current regime is priced at fast ∓ its sampling
+ * sd (and the term structure's start spread carries it), since far cells' P is convex in the variance.
+ * Refunds (a window void for a silence over PRICE_STALE_MS) are paid for in the multiplier (quoteCell).
  * Extra edge where the model is least sure: near the price in the next minute (tick noise that reverts
  * over a second or two, feed pauses, the peak of the start distribution all matter most there), P gets
  * up to NEAR_BASE more in proportion to the tick noise it sees (none on a noise-free random walk), plus
@@ -61,6 +64,8 @@ export interface QuoteInputs {
   /** Variance rate of the log-price per ms at the fast (seconds) and slow (minutes) horizon. */
   fastVarPerMs: number;
   slowVarPerMs: number;
+  /** The sampling standard deviation of `fastVarPerMs` (per ms; horizons.ts). */
+  fastVarSdPerMs: number;
   /** Variance of the tick noise, log-price units². */
   noiseVar: number;
   /** Mean time between index ticks (ms). */
@@ -76,6 +81,8 @@ export interface QuoteInputs {
   /** Jumps per ms and the variance of one jump's log size (horizons.ts; 0 when none were seen). */
   jumpRatePerMs: number;
   jumpVar: number;
+  /** Feed silences longer than PRICE_STALE_MS per ms (horizons.ts): each makes the windows it meets void. */
+  staleGapRatePerMs: number;
 }
 
 type RegimeFields = Pick<QuoteInputs, "regimeQ1VarPerMs" | "regimeQ2VarPerMs" | "regimeQ3VarPerMs" | "regimeQ4VarPerMs">;
@@ -198,9 +205,16 @@ function diffusionTouch(inputs: QuoteInputs, base: TouchBase, tau: number, start
   const decay = Math.exp(-tau / REGIME_PERSISTENCE_MS);
   const persist = decay < MIXTURE_WEIGHT_MIN ? 0 : decay > 1 - MIXTURE_WEIGHT_MIN ? 1 : decay;
   let p = 0;
+  // The fast level is an estimate (±fastVarSdPerMs): priced at the two points fast ∓ sd. Far cells'
+  // P is convex in the variance, so one point at the estimate would quote them at E[1/P] too cheap
+  // on average: a player who always bets far cells of the first column kept 1.03 per $1 in a market
+  // with feed pauses (a pause makes one long return, which the fast level swings with).
+  const fastSd = Math.min(Math.max(inputs.fastVarSdPerMs, 0), 0.9 * Math.max(fast, 0));
   if (persist > 0) {
-    const rate = Math.max(fast, 0);
-    p += persist * touchProbabilityWithStart({ ...base, startVariance: rate * startH + noiseVar + extraVar, sigmaPerSqrtMs: Math.sqrt(rate + extraRate) });
+    const rates = fastSd > START_SPREAD_MIN * fast ? [fast - fastSd, fast + fastSd] : [Math.max(fast, 0)];
+    for (const rate of rates) {
+      p += (persist / rates.length) * touchProbabilityWithStart({ ...base, startVariance: rate * startH + noiseVar + extraVar, sigmaPerSqrtMs: Math.sqrt(rate + extraRate) }, rates.length > 1 ? 16 : 32);
+    }
   }
   if (persist < 1) {
     const regimes = regimeRates(inputs);
@@ -209,7 +223,10 @@ function diffusionTouch(inputs: QuoteInputs, base: TouchBase, tau: number, start
     // τ_fresh = τ − θ·(1 − e^{−τ/θ}) (the term structure's own split); its n = τ_fresh/T blocks
     // average out as 1/√n. The two points keep the mean (the spread is capped below the mean).
     const freshH = Math.max(startH - REGIME_PERSISTENCE_MS * -Math.expm1(-startH / REGIME_PERSISTENCE_MS), 0);
-    const startSd = Math.min((regimeSd(regimes) * freshH) / Math.sqrt(Math.max(1, freshH / windowMs)), 0.9 * meanStart);
+    // The current regime's part of the way, θ·(1 − e^{−h/θ}), carries the fast level's uncertainty.
+    const regimePart = (regimeSd(regimes) * freshH) / Math.sqrt(Math.max(1, freshH / windowMs));
+    const fastPart = fastSd * (startH - freshH);
+    const startSd = Math.min(Math.hypot(regimePart, fastPart), 0.9 * meanStart);
     const starts = startSd > START_SPREAD_MIN * meanStart ? [meanStart - startSd, meanStart + startSd] : [meanStart];
     // A steady market has (after de-noising) four equal rates: one evaluation instead of four.
     const steady = regimes[3]! <= regimes[0]! * (1 + STEADY_RATIO_MAX);
@@ -244,8 +261,33 @@ export function quoteCell(inputs: QuoteInputs, terms: QuoteTerms, col: number, r
     return { pTouch: 0, multiplierHundredths: null };
   }
   const pTouch = quoteTouchProbability(inputs, terms, col, row);
-  const hundredths = multiplierHundredths(pTouch, terms.houseEdgeBp);
+  const hundredths = multiplierHundredths(refundAdjusted(pTouch, refundProbability(inputs, terms), terms.houseEdgeBp), terms.houseEdgeBp);
   return { pTouch, multiplierHundredths: isOffered(hundredths, terms.minMultiplierHundredths, terms.maxMultiplierHundredths) ? hundredths : null };
+}
+
+/**
+ * P(void): a window the feed falls silent in for longer than PRICE_STALE_MS is void and the stake
+ * refunded (SPEC §5) unless it already won. With silences at rate λ (horizons.ts), one meets a window
+ * of T with probability 1 − e^{−λT} (a silence of G > stale covers the times from stale to G after its
+ * start, so it meets the window when it starts within T + G − stale of it; G − stale is a fraction of
+ * a second).
+ */
+export function refundProbability(inputs: Pick<QuoteInputs, "staleGapRatePerMs">, terms: Pick<QuoteTerms, "columnMs">): number {
+  return -Math.expm1(-Math.max(inputs.staleGapRatePerMs, 0) * terms.columnMs);
+}
+
+/**
+ * The probability to price the multiplier with so that the refund is paid for too: a bet returns
+ * m·P + P_void·(1 − P) per $1 (a refund only without a win), and that must be (1 − edge), so
+ * m = ((1 − edge) − P_void·(1 − P))/P = (1 − edge)/P' with P' = P·(1 − edge)/((1 − edge) − P_void·(1 − P)).
+ * Far cells feel it most (a 2 % refund chance is half of a 4 % touch). Infinity (nothing offered) when
+ * the refund alone is worth the whole (1 − edge).
+ */
+export function refundAdjusted(pTouch: number, pVoid: number, houseEdgeBp: number): number {
+  if (!(pVoid > 0)) return pTouch;
+  const keep = 1 - houseEdgeBp / 10_000;
+  const left = keep - pVoid * (1 - Math.min(Math.max(pTouch, 0), 1));
+  return left > 0 ? (pTouch * keep) / left : Number.POSITIVE_INFINITY;
 }
 
 /**

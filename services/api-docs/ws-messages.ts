@@ -46,7 +46,7 @@ export const wsQuote = z
   .meta({
     id: "WsQuote",
     description:
-      "pricing inputs of this tick (domain/pricing/quote.ts `QuoteInputs`): t, priceCents and further numeric model inputs, today `fastVarPerMs` and `slowVarPerMs` (variance of the log-price per ms at the fast and slow horizons), `noiseVar` (tick-noise variance), `tickIntervalMs` (mean time between index ticks) and `regimeQ1VarPerMs`…`regimeQ4VarPerMs` (the regime distribution: four equally likely variance rates per ms of a 5 s block, lowest first), `jumpRatePerMs` and `jumpVar` (jumps per ms and the variance of one jump's log size); the model's fields may change, so treat them as opaque numbers for quoteMultiplierHundredths",
+      "pricing inputs of this tick (domain/pricing/quote.ts `QuoteInputs`): t, priceCents and further numeric model inputs, today `fastVarPerMs` and `slowVarPerMs` (variance of the log-price per ms at the fast and slow horizons), `fastVarSdPerMs` (the sampling standard deviation of the fast one), `noiseVar` (tick-noise variance), `tickIntervalMs` (mean time between index ticks) and `regimeQ1VarPerMs`…`regimeQ4VarPerMs` (the regime distribution: four equally likely variance rates per ms of a 5 s block, lowest first), `jumpRatePerMs` and `jumpVar` (jumps per ms and the variance of one jump's log size), `staleGapRatePerMs` (feed silences over PRICE_STALE_MS per ms: the refund a void window pays is priced in); the model's fields may change, so treat them as opaque numbers for quoteMultiplierHundredths",
   });
 
 export const wsPrice = z

@@ -183,11 +183,13 @@ export class PricingEngine {
       priceCents: tick.priceCents,
       fastVarPerMs: h.fastVarPerMs,
       slowVarPerMs: h.slowVarPerMs,
+      fastVarSdPerMs: h.fastVarSdPerMs,
       noiseVar: h.noiseVar,
       tickIntervalMs: h.tickIntervalMs,
       ...regimeFields(h.regimeVarsPerMs),
       jumpRatePerMs: h.jumpRatePerMs,
       jumpVar: h.jumpVar,
+      staleGapRatePerMs: h.staleGapRatePerMs,
     });
   }
 

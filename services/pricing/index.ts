@@ -34,6 +34,7 @@ export const installPricing: InstallModule = (ctx) => {
       maxMultiplierHundredths: config.MAX_MULTIPLIER_HUNDREDTHS,
       volatility: DEFAULT_VOLATILITY_OPTIONS,
       quoteMaxAgeMs: config.QUOTE_MAX_AGE_MS,
+      horizons: { staleGapMs: config.PRICE_STALE_MS },
     },
     () => ctx.services.price?.latest(),
   );
