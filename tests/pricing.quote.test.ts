@@ -271,5 +271,11 @@ describe("what the model is unsure of, and refunds", () => {
     expect(perMinute).toBeLessThan(1.25);
     const quiet = afterCalm(3, 4, 20, (_, zk) => SIGMA * 10 * zk);
     expect(quiet.after.staleGapRatePerMs).toBe(0);
+    // One silence seconds after a start is not a rate of one per few seconds (that would price a
+    // refund worth the whole stake): rare events are counted over at least five minutes.
+    const fresh = createHorizonState();
+    observeHorizonTick(fresh, T, SPOT, DEFAULT_HORIZON_OPTIONS);
+    observeHorizonTick(fresh, T + 3_000, SPOT + 100, DEFAULT_HORIZON_OPTIONS);
+    expect(estimateHorizons(fresh, DEFAULT_HORIZON_OPTIONS).staleGapRatePerMs * 60_000).toBeLessThanOrEqual(0.2);
   });
 });

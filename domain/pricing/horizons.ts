@@ -370,6 +370,15 @@ export interface HorizonEstimate {
   staleGapRatePerMs: number;
 }
 
+/**
+ * Rare events (jumps, stale gaps) are counted over at least half their half-life: right after a start
+ * one silence over a few seconds of data would read as a rate of one per few seconds (a refund worth
+ * the whole stake: nothing offered), one jump as a burst of them.
+ */
+function rareSpanMin(o: HorizonOptions): number {
+  return o.rareHalfLifeMs / 2;
+}
+
 export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEstimate {
   const tickIntervalMs = s.tickN > 0 ? s.tickDt / s.tickN : o.fallbackTickIntervalMs;
   const noiseVar = noiseVariance(s, o);
@@ -400,10 +409,10 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
   // The rate is priced at the upper end of its one-σ Poisson interval, (n + √n)/span: about ten jumps
   // are seen in the memory of ten minutes, so the count alone is ±30 %, and an underestimated rate
   // undercharges exactly the far cells a jump pays (their return was 1.06 at the point estimate).
-  const jumpRatePerMs = jumpWarm ? (s.jumps + Math.sqrt(s.jumps)) / s.jumpSpanMs : 0;
+  const jumpRatePerMs = jumpWarm ? (s.jumps + Math.sqrt(s.jumps)) / Math.max(s.jumpSpanMs, rareSpanMin(o)) : 0;
   const jumpVar = jumpWarm ? s.jumpR2 / s.jumps : 0;
   // The point estimate: a refund's value is linear in the rate (no convexity to load for), and the
   // (n + √n) of the jump rate doubled it here (all offered cells of a pausing market at 0.86).
-  const staleGapRatePerMs = s.staleSpanMs > 0 ? s.staleGaps / s.staleSpanMs : 0;
+  const staleGapRatePerMs = s.staleSpanMs > 0 ? s.staleGaps / Math.max(s.staleSpanMs, rareSpanMin(o)) : 0;
   return { fastVarPerMs, slowVarPerMs, fastVarSdPerMs, noiseVar, tickIntervalMs, samples: slowWarm ? s.coarseReturns : 0, regimeVarsPerMs, jumpRatePerMs, jumpVar, staleGapRatePerMs };
 }
