@@ -119,13 +119,11 @@ export interface HorizonState {
   coarseReturns: number;
   /** The block being filled: Σr², Σdt and count of its coarse returns. */
   block: Decayed;
-  /** Decayed count of jumps, Σ of their squared sizes, and the time they were counted over (ms). */
+  /** Rare events, decayed with `rareHalfLifeMs`: jumps, Σ of their squared sizes, tick gaps over `staleGapMs`, and the time they were counted over (ms). */
   jumps: number;
   jumpR2: number;
-  jumpSpanMs: number;
-  /** Decayed count of tick gaps over `staleGapMs` and the time they were counted over (ms). */
   staleGaps: number;
-  staleSpanMs: number;
+  rareSpanMs: number;
   /** A jump candidate waiting for the next returns to tell a jump (isolated) from a burst (persists). */
   pending: PendingJump | undefined;
   /** Ring of finished blocks' raw Σr², Σdt and counts (noise is removed when the groups are formed). */
@@ -155,10 +153,9 @@ export function createHorizonState(o: HorizonOptions = DEFAULT_HORIZON_OPTIONS):
     block: { r2: 0, dt: 0, n: 0, dt2: 0 },
     jumps: 0,
     jumpR2: 0,
-    jumpSpanMs: 0,
-    pending: undefined,
     staleGaps: 0,
-    staleSpanMs: 0,
+    rareSpanMs: 0,
+    pending: undefined,
     blockR2: new Float64Array(o.regimeBlocks),
     blockDt: new Float64Array(o.regimeBlocks),
     blockN: new Float64Array(o.regimeBlocks),
@@ -193,8 +190,10 @@ export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: num
   if (!(dt > 0)) return;
   const slowDecay = decayFactor(dt, o.slowHalfLifeMs);
   const rareDecay = decayFactor(dt, o.rareHalfLifeMs);
+  s.jumps *= rareDecay;
+  s.jumpR2 *= rareDecay;
   s.staleGaps = s.staleGaps * rareDecay + (dt > o.staleGapMs ? 1 : 0);
-  s.staleSpanMs = s.staleSpanMs * rareDecay + dt;
+  s.rareSpanMs = s.rareSpanMs * rareDecay + dt;
   const r = log - s.lastLog;
   s.tickDt = s.tickDt * slowDecay + Math.min(dt, o.maxTickIntervalMs);
   s.tickN = s.tickN * slowDecay + 1;
@@ -235,12 +234,16 @@ function noiseVariance(s: HorizonState, o: HorizonOptions): number {
   return Math.min(Math.max(rollTick, 0), o.maxNoiseSigma * o.maxNoiseSigma);
 }
 
+/** σ² per ms of decayed sums, the noise (2η² per return) removed but never below half the raw rate. */
+function diffusionRatePerMs(d: Decayed, noiseVar: number): number {
+  return Math.max(d.r2 - 2 * noiseVar * d.n, 0.5 * d.r2) / d.dt;
+}
+
 /** E[r²] of a coarse return of `dtMs` under the diffusion (+∞ before the estimate is warm: no candidates). */
 function expectedSquare(s: HorizonState, dtMs: number, o: HorizonOptions): number {
   if (s.coarseReturns < o.slowMinReturns || !(s.fast.dt > 0) || !(s.slow.dt > 0)) return Number.POSITIVE_INFINITY;
   const noiseVar = noiseVariance(s, o);
-  const perMs = (d: Decayed) => Math.max(d.r2 - 2 * noiseVar * d.n, 0.5 * d.r2) / d.dt;
-  return Math.max(perMs(s.fast), perMs(s.slow)) * dtMs + 2 * noiseVar;
+  return Math.max(diffusionRatePerMs(s.fast, noiseVar), diffusionRatePerMs(s.slow, noiseVar)) * dtMs + 2 * noiseVar;
 }
 
 /**
@@ -258,10 +261,6 @@ function expectedSquare(s: HorizonState, dtMs: number, o: HorizonOptions): numbe
  * (so did a 4 σ threshold, quiet check or not: 5 σ still sees 60 % of 6 bp jumps at 50 %/year).
  */
 function fileJumps(s: HorizonState, r2: number, expected: number, dtMs: number, o: HorizonOptions): void {
-  const decay = decayFactor(dtMs, o.rareHalfLifeMs);
-  s.jumps *= decay;
-  s.jumpR2 *= decay;
-  s.jumpSpanMs = s.jumpSpanMs * decay + dtMs;
   if (!(o.jumpThresholdSd > 0) || !Number.isFinite(expected)) return;
   const p = s.pending;
   if (p !== undefined) {
@@ -385,7 +384,7 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
   const minVar = o.minSigmaPerSqrtMs * o.minSigmaPerSqrtMs;
   const maxVar = o.maxSigmaPerSqrtMs * o.maxSigmaPerSqrtMs;
   const clamp = (v: number) => Math.min(Math.max(v, minVar), maxVar);
-  const perMs = (d: Decayed) => Math.max(d.r2 - 2 * noiseVar * d.n, 0.5 * d.r2) / d.dt;
+  const perMs = (d: Decayed) => diffusionRatePerMs(d, noiseVar);
   const slowWarm = s.coarseReturns >= o.slowMinReturns && s.slow.dt > 0;
   const slowVarPerMs = clamp(slowWarm ? perMs(s.slow) : o.fallbackSigmaPerSqrtMs ** 2);
   const fastWarm = s.coarseReturns >= o.fastMinReturns && s.fast.dt > 0;
@@ -405,14 +404,14 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
     const mean = groups.reduce((a, b) => a + b, 0) / groups.length;
     if (mean > 0) regimeVarsPerMs = groups.map((v) => clamp((v * slowVarPerMs) / mean));
   }
-  const jumpWarm = slowWarm && s.jumps > 1e-9 && s.jumpSpanMs > 0;
+  const jumpWarm = slowWarm && s.jumps > 1e-9 && s.rareSpanMs > 0;
   // The rate is priced at the upper end of its one-σ Poisson interval, (n + √n)/span: about ten jumps
   // are seen in the memory of ten minutes, so the count alone is ±30 %, and an underestimated rate
   // undercharges exactly the far cells a jump pays (their return was 1.06 at the point estimate).
-  const jumpRatePerMs = jumpWarm ? (s.jumps + Math.sqrt(s.jumps)) / Math.max(s.jumpSpanMs, rareSpanMin(o)) : 0;
+  const jumpRatePerMs = jumpWarm ? (s.jumps + Math.sqrt(s.jumps)) / Math.max(s.rareSpanMs, rareSpanMin(o)) : 0;
   const jumpVar = jumpWarm ? s.jumpR2 / s.jumps : 0;
   // The point estimate: a refund's value is linear in the rate (no convexity to load for), and the
   // (n + √n) of the jump rate doubled it here (all offered cells of a pausing market at 0.86).
-  const staleGapRatePerMs = s.staleSpanMs > 0 ? s.staleGaps / Math.max(s.staleSpanMs, rareSpanMin(o)) : 0;
+  const staleGapRatePerMs = s.rareSpanMs > 0 ? s.staleGaps / Math.max(s.rareSpanMs, rareSpanMin(o)) : 0;
   return { fastVarPerMs, slowVarPerMs, fastVarSdPerMs, noiseVar, tickIntervalMs, samples: slowWarm ? s.coarseReturns : 0, regimeVarsPerMs, jumpRatePerMs, jumpVar, staleGapRatePerMs };
 }

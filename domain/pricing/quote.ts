@@ -128,9 +128,9 @@ const STEADY_RATIO_MAX = 0.02;
  * of size J in the window pays every band between its ends (the cross rule); spreading its variance
  * as diffusion over the window (share 1) overstates a window's range (a Brownian range is ~1.6σ, a
  * jump's ~0.8σ, and most windows hold none), share 0 ignores the sweep. Checked against the true
- * conditional law of the simulated jumpy market (expected return of all offered cells, seeds 1–4):
- * 0 left the own cell in the first column at 1.0, 1 overcharged every cell (0.82); 0.4 prices near
- * cells at 0.96 and keeps far cells overcharged rather than under.
+ * conditional law of the simulated jumpy market (expected return per cell priced, seeds 1–4): share 0
+ * priced the own cell of the first column at ≈ 1.0 (no edge), 0.45 overcharged far cells there by 28 %;
+ * 0.4 prices near cells at 0.96 and leaves far cells overcharged rather than under.
  */
 export const JUMP_SWEEP = 0.4;
 /** Jump counts priced: 0, 1 and "2 or more" (priced as 2). */

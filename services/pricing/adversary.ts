@@ -281,17 +281,13 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
         if (truth) addExpected(spec.truth!.expected.get(STRATEGIES[s]!.name)!, block, truth, col, row, q.quote.multiplierHundredths!);
       }
     }
-    if (truth) {
-      for (const cell of engine.grid(12, 21, now)?.cells ?? []) {
-        if (cell.multiplierHundredths !== null) addExpected(spec.truth!.expected.get(ALL_OFFERED)!, block, truth, cell.col, cell.row, cell.multiplierHundredths);
-      }
-    }
-    if (t >= nextAll) {
-      nextAll = t + spec.allOfferedEveryMs;
-      const grid = engine.grid(12, 21, now);
-      for (const cell of grid?.cells ?? []) {
-        if (cell.multiplierHundredths !== null) pending.push({ tally: allTally, block, col: cell.col, row: cell.row, multiplier: cell.multiplierHundredths });
-      }
+    const allDue = t >= nextAll;
+    if (allDue) nextAll = t + spec.allOfferedEveryMs;
+    // One offered grid per decision serves both scorings.
+    const offered = truth || allDue ? (engine.grid(12, 21, now)?.cells ?? []).filter((cell) => cell.multiplierHundredths !== null) : [];
+    for (const cell of offered) {
+      if (allDue) pending.push({ tally: allTally, block, col: cell.col, row: cell.row, multiplier: cell.multiplierHundredths! });
+      if (truth) addExpected(spec.truth!.expected.get(ALL_OFFERED)!, block, truth, cell.col, cell.row, cell.multiplierHundredths!);
     }
   }
   for (const bet of pending) {

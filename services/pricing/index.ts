@@ -95,6 +95,11 @@ function warmUp(ctx: AppContext, engine: PricingEngine): void {
 
 function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   const registers = [ctx.metrics.registry];
+  /** A log-price variance as a standard deviation in cents at the current index (0 without one). */
+  const centsAtPrice = (logVar: number) => {
+    const tick = ctx.services.price?.latest();
+    return tick ? Math.sqrt(logVar) * tick.priceCents : 0;
+  };
   new Gauge({
     name: "pricing_volatility_annualized",
     help: "Volatility estimate used for pricing, annualised (0.6 = 60%/year)",
@@ -118,7 +123,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   });
   new Gauge({
     name: "pricing_jump_rate_per_minute",
-    help: "Jumps of the index per minute the quotes price (isolated returns beyond 4 sigma; upper end of the count's one-sigma interval)",
+    help: "Jumps of the index per minute the quotes price (isolated returns beyond 5 sigma; upper end of the count's one-sigma interval)",
     registers,
     collect() {
       this.set(engine.horizons().jumpRatePerMs * 60_000);
@@ -129,8 +134,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
     help: "Standard deviation of one jump of the index at the current price, cents",
     registers,
     collect() {
-      const tick = ctx.services.price?.latest();
-      this.set(tick ? Math.sqrt(engine.horizons().jumpVar) * tick.priceCents : 0);
+      this.set(centsAtPrice(engine.horizons().jumpVar));
     },
   });
   new Gauge({
@@ -138,8 +142,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
     help: "Estimated tick-noise standard deviation of the index at the current price, cents",
     registers,
     collect() {
-      const tick = ctx.services.price?.latest();
-      this.set(tick ? Math.sqrt(engine.horizons().noiseVar) * tick.priceCents : 0);
+      this.set(centsAtPrice(engine.horizons().noiseVar));
     },
   });
   new Gauge({
