@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createHorizonState, DEFAULT_HORIZON_OPTIONS, estimateHorizons, observeHorizonTick } from "../domain/pricing/horizons.ts";
 import { regimeByName, simulateMarket } from "../domain/pricing/market-sim.ts";
 import { multiplierHundredths } from "../domain/pricing/multiplier.ts";
-import { NEAR_BASE, NEAR_COLUMNS, NEAR_ROWS, nearLoading, noiseLoading, quoteCell, quoteMultiplierHundredths, quoteTouchProbability, refundAdjusted, refundProbability, regimeFields, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
+import { NEAR_BASE, NEAR_COLUMNS, NEAR_EXTRA, NEAR_ROWS, nearLoading, noiseLoading, quoteCell, quoteMultiplierHundredths, quoteTouchProbability, refundAdjusted, refundProbability, regimeFields, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
 import { SeededRandom } from "../domain/pricing/simulation.ts";
 import { touchProbability } from "../domain/pricing/touch.ts";
 import { createVolatilityState, DEFAULT_VOLATILITY_OPTIONS, estimateVolatility, observeTick, sigmaFromAnnual } from "../domain/pricing/volatility.ts";
@@ -105,7 +105,7 @@ describe("quoteMultiplierHundredths", () => {
 
   it("loads near cells more when the horizons disagree (a burst starting or ending)", () => {
     expect(nearLoading(SIGMA ** 2, SIGMA ** 2)).toBe(0);
-    expect(nearLoading(4 * SIGMA ** 2, SIGMA ** 2)).toBeCloseTo(0.03, 10);
+    expect(nearLoading(4 * SIGMA ** 2, SIGMA ** 2)).toBeCloseTo(NEAR_EXTRA, 10);
     expect(nearLoading(1.2 * SIGMA ** 2, SIGMA ** 2)).toBeGreaterThan(0);
   });
 

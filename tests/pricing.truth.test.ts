@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { regimeByName, simulateMarket } from "../domain/pricing/market-sim.ts";
 import { trueTouchGrid } from "../domain/pricing/market-truth.ts";
 import { touchProbability } from "../domain/pricing/touch.ts";
+import { resolveBet, type Tick } from "../domain/resolution.ts";
 import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
 
 /**
@@ -48,6 +49,45 @@ describe("the true law of the simulated market", () => {
     expect(Math.max(...short.void)).toBeLessThan(0.02);
     const long = trueTouchGrid({ ...spec, regime: { ...regimeByName("pausing"), pausesPerMinute: 30, pauseMinMs: 2_500, pauseMaxMs: 3_000 } });
     expect(Math.min(...long.void)).toBeGreaterThan(0.5);
+  });
+
+  it("agrees with settling simulated paths by the SPEC §5 rule itself, in a market with bursts, jumps, noise and silences that void windows", () => {
+    // The truth reads a cell as won from the range of in-window ticks and void from silences; here the
+    // same law is sampled the long way: independent simulated paths, each bet settled by resolveBet.
+    const regime = { ...regimeByName("mixed"), mrNoiseCents: 0, burstsPerMinute: 2, jumpsPerMinute: 2, pausesPerMinute: 6, pauseMinMs: 500, pauseMaxMs: 3_000 };
+    const windows = 2;
+    const rows = [9_492, 9_495, 9_498, 9_500, 9_502, 9_505, 9_508];
+    const truth = trueTouchGrid({ ...base, regime, state: calm, firstWindowStartMs: T + 10_000, windows, rowFrom: 9_492, rowTo: 9_508, paths: 20_000 });
+    const paths = 3_000;
+    const won = new Float64Array(windows * rows.length);
+    const voided = new Float64Array(windows * rows.length);
+    for (let seed = 1; seed <= paths; seed++) {
+      const path = simulateMarket({ regime, seed: 10_000 + seed, startMs: T, durationMs: 10_000 + windows * 10_000, startCents: START_CENTS });
+      const ticks: Tick[] = [];
+      for (let i = 0; i < path.length; i++) ticks.push({ t: path.t[i]!, priceCents: path.priceCents[i]! });
+      for (let w = 0; w < windows; w++) {
+        const windowStart = T + 10_000 + w * 10_000;
+        rows.forEach((row, k) => {
+          const bet = { windowStart, windowEnd: windowStart + 10_000, bandLowCents: row * 1_000, bandHighCents: (row + 1) * 1_000 };
+          // Nothing is known after the path ends: a silence running into the end counts up to it.
+          const verdict = resolveBet(bet, { ticks, staleGaps: [], staleMs: 2_000, knownUntil: bet.windowEnd });
+          if (verdict.status === "won") won[w * rows.length + k]! += 1 / paths;
+          if (verdict.status === "void") voided[w * rows.length + k]! += 1 / paths;
+        });
+      }
+    }
+    let voidsSeen = 0;
+    for (let w = 0; w < windows; w++) {
+      rows.forEach((row, k) => {
+        const at = w * truth.rows + (row - 9_492);
+        for (const [what, sampled, law] of [["win", won[w * rows.length + k]!, truth.win[at]!], ["void", voided[w * rows.length + k]!, truth.void[at]!]] as const) {
+          const se = Math.sqrt(Math.max(law * (1 - law), 1e-4) / paths);
+          expect(Math.abs(sampled - law), `${what}, window ${w}, row ${row}: settled ${sampled.toFixed(4)} vs truth ${law.toFixed(4)}`).toBeLessThan(4.5 * se + 0.002);
+        }
+        voidsSeen += voided[w * rows.length + k]!;
+      });
+    }
+    expect(voidsSeen).toBeGreaterThan(0.1);
   });
 
   it("the simulator records the hidden state it continues from", () => {

@@ -168,11 +168,13 @@ function decayFactor(dtMs: number, halfLifeMs: number): number {
   return Math.exp((-Math.LN2 * dtMs) / halfLifeMs);
 }
 
-function fold(sums: Decayed, decay: number, r2: number, dtMs: number): void {
-  sums.dt2 = sums.dt2 * decay * decay + dtMs * dtMs;
-  sums.r2 = sums.r2 * decay + r2;
-  sums.dt = sums.dt * decay + dtMs;
-  sums.n = sums.n * decay + 1;
+/** Folds one return in with `weight` (its r², dt and its count, so that the noise removed, 2η² per return, is weighed alike). */
+function fold(sums: Decayed, decay: number, r2: number, dtMs: number, weight = 1): void {
+  const dtWeighed = dtMs * weight;
+  sums.dt2 = sums.dt2 * decay * decay + dtWeighed * dtWeighed;
+  sums.r2 = sums.r2 * decay + r2 * weight;
+  sums.dt = sums.dt * decay + dtWeighed;
+  sums.n = sums.n * decay + weight;
 }
 
 /** Folds one index tick in (mutates). Bad ticks (not after the last, non-positive price) are ignored. */
@@ -216,7 +218,7 @@ export function observeHorizonTick(s: HorizonState, tMs: number, priceCents: num
   // χ²₁ draw however long it is, and at its full length (2 s = a quarter of the fast sums) it swung the
   // fast level by ±30 % right after every silence (far cells then returned 1.06 per $1).
   const fastWeight = Math.min(1, o.coarseMs / coarseDt);
-  fold(s.fast, decayFactor(coarseDt, o.fastHalfLifeMs), r2 * fastWeight, coarseDt * fastWeight);
+  fold(s.fast, decayFactor(coarseDt, o.fastHalfLifeMs), r2, coarseDt, fastWeight);
   const coarseSlowDecay = decayFactor(coarseDt, o.slowHalfLifeMs);
   fold(s.slow, coarseSlowDecay, r2, coarseDt);
   s.lastCoarseReturn = rc;
@@ -396,8 +398,14 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
   // nearly all of it; in a steady market, where d is mostly sampling noise, the quotes stop swinging
   // with it (a player who bets far cells gains E[P_true/P_model] from every swing: far cells right
   // after a feed pause returned 1.05 per $1 without this, 1.02 with it).
+  // The sampling error judged is the one the fast level would have AT the slow level (no departure,
+  // the null hypothesis of the shrinkage). Judged at the fast level itself, a high reading was shrunk
+  // more than a low one, and the fast level sat under the slow one on average in a steady market
+  // (fast/true 0.97, 0.98 and 0.93 in the calm, pausing and noisy markets, slow 0.99–1.01; now
+  // 1.01, 1.03, 1.01): far cells bet right after a feed pause then returned 0.97 per $1, now 0.94.
   const departure = fastRaw - slowVarPerMs;
-  const fastVarPerMs = departure !== 0 ? slowVarPerMs + departure * Math.max(0, 1 - (fastVarSdPerMs * fastVarSdPerMs) / (departure * departure)) : fastRaw;
+  const nullSd = fastRaw > 0 ? (fastVarSdPerMs * slowVarPerMs) / fastRaw : 0;
+  const fastVarPerMs = departure !== 0 ? slowVarPerMs + departure * Math.max(0, 1 - (nullSd * nullSd) / (departure * departure)) : fastRaw;
   let regimeVarsPerMs = Array.from({ length: REGIME_GROUPS }, () => slowVarPerMs);
   if (slowWarm && s.blocks >= o.regimeMinBlocks) {
     const groups = regimeGroups(s, noiseVar);

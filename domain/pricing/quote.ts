@@ -115,7 +115,12 @@ export const MIXTURE_WEIGHT_MIN = 1e-3;
 export const NOISE_WIDENING = 1;
 /** Extra P near the price (relative): the base part (scaled by the tick noise, `noiseLoading`), and the part scaled by how much the horizons disagree. */
 export const NEAR_BASE = 0.1;
-export const NEAR_EXTRA = 0.03;
+/**
+ * 5 %: at 3 % the price's own cell in the first column returned 0.970 per $1 in the bursty market (seeds
+ * 11–13, expected payout) once the fast level stopped sitting below the slow one (horizons.ts); at 5 %
+ * 0.960, with all offered cells unchanged (0.918).
+ */
+export const NEAR_EXTRA = 0.05;
 /** The near loading fades to zero this many bands from the price and this many columns ahead. */
 export const NEAR_ROWS = 2;
 export const NEAR_COLUMNS = 6;
@@ -139,7 +144,7 @@ const FACTORIAL = [1, 1, 2];
 
 /**
  * The near-cell loading: NEAR_EXTRA scaled by how much the horizons disagree (|ln(σ²_fast/σ²_slow)|,
- * capped at 1): none when the model is sure (a steady market: fast = slow), the full 3 % when the
+ * capped at 1): none when the model is sure (a steady market: fast = slow), the full 5 % when the
  * current variance is a factor e away from its level (a burst starting or ending).
  */
 export function nearLoading(fastVarPerMs: number, slowVarPerMs: number): number {

@@ -97,6 +97,10 @@ export const STRATEGIES: readonly Strategy[] = [
   { name: "near cells (±1) first column, own 30 s vol < 0.5× server slow", pick: (m) => (m.ownVar(30_000, 1_000) < 0.5 * m.serverSlowVar ? rowsAround(m, m.firstCol, -1, 1) : []) },
   { name: "rows −4…4, first column, right after ≥ 0.5 s of silence", pick: (m) => (m.gapMs >= 500 ? rowsAround(m, m.firstCol, -4, 4) : []) },
   {
+    name: "far cells (±6…±10) of the first 2 columns, right after ≥ 0.5 s of silence",
+    pick: (m) => (m.gapMs >= 500 ? [0, 1].flatMap((dc) => [...rowsAround(m, m.firstCol + dc, -10, -6), ...rowsAround(m, m.firstCol + dc, 6, 10)]) : []),
+  },
+  {
     name: "fade the last 1 s move (1–2 bands back)",
     pick: (m) => {
       const move = m.move(1_000);

@@ -7,6 +7,7 @@ import { gridSnapshot, gridSourceOf } from "../pricing/grid-json.ts";
 import type { QuoteInputs, QuoteTerms } from "../../domain/pricing/quote.ts";
 import { PLAYER_EVENTS_CHANNEL } from "./player-events.ts";
 import { rawSocketOf, textFrame, type RawSocket } from "./wire.ts";
+import { GRID_SIZE } from "../api-docs/requests.ts";
 
 /** WebSocket close codes we use (4xxx are application codes). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -16,8 +17,9 @@ export const CLOSE_GOING_AWAY = 1001;
 
 /** Where SessionManager announces revoked sessions (sha256 of the token); see services/auth/sessions.ts. */
 const SESSION_REVOKED_CHANNEL = "session:revoked";
-const GRID_COLS = 12;
-const GRID_ROWS = 21;
+/** The grid pushed to every client is the HTTP grid's default size. */
+const GRID_COLS = GRID_SIZE.cols.default;
+const GRID_ROWS = GRID_SIZE.rows.default;
 const GRID_INTERVAL_MS = 1000;
 /** Ticks whose pricing inputs are kept until their bus message arrives (a burst of ticks fits). */
 const QUOTE_INPUTS_KEPT_MAX = 64;
