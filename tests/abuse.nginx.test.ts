@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -121,6 +121,16 @@ describe.runIf(hasNginx)("abuse: nginx in front of the app, bypasses closed", ()
     const limited = answers.filter((a) => a.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     expectApiError(limited[0]!, 429, "rate_limited");
+  });
+
+  it("does not write an error-log line per refused request (a flood must not fill the disk)", async () => {
+    const errorLog = join(prefixDir, "logs", "error.log");
+    const before = existsSync(errorLog) ? statSync(errorLog).size : 0;
+    const answers = await Promise.all(Array.from({ length: 200 }, () => rawRequest(port, "GET", "/api/price", undefined, {}, OUTSIDER)));
+    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThan(100);
+    // The test config logs at warn; rejections at the default level (error) wrote ~200 bytes each.
+    const after = existsSync(errorLog) ? statSync(errorLog).size : 0;
+    expect(after - before, readFileSync(errorLog, "utf8").slice(before, before + 400)).toBeLessThan(2_000);
   });
 
   it("answers 413, 414, an oversized header and a malformed request in the API's error shape", async () => {
