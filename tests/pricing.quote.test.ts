@@ -215,6 +215,13 @@ describe("jumps in the quote", () => {
     expect(p(jumpy, 0)).toBeLessThan(p(steady, 0));
     expect(p(jumpy, 0) / p(steady, 0)).toBeGreaterThan(0.85);
   });
+  it("keeps pricing jumps seen long ago on far cells: a small jump weight still counts", () => {
+    const p = (inputs: QuoteInputs) => quoteTouchProbability(inputs, TERMS, FIRST_COL, Math.floor(SPOT / 1_000) + 8);
+    // About 3e-4 chance of a jump before the first window ends: its component's weight.
+    const rare: QuoteInputs = { ...jumpy, jumpRatePerMs: 1.5e-8 };
+    expect(p(rare) / p(steady)).toBeGreaterThan(1.001);
+    expect(p(rare)).toBeLessThan(p(jumpy));
+  });
   it("prices nothing for jumps when none were seen (the same quote as before jumps existed)", () => {
     for (const dRow of [-8, 0, 3]) {
       const row = Math.floor(SPOT / 1_000) + dRow;

@@ -111,6 +111,13 @@ export interface QuoteTerms {
 export const REGIME_PERSISTENCE_MS = 6_000;
 /** Mixture components with less weight than this are skipped (their P changes the total by < 0.1 %). */
 export const MIXTURE_WEIGHT_MIN = 1e-3;
+/**
+ * The jump counts' floor is lower: a jump component's P is many times the jump-free one on a far cell,
+ * so skipping a weight under 1e-3 (jumps seen long ago, the rate decayed) took ~1 % off the P of a cell
+ * 10 bands away in the first column (weight 8e-4, jumps of 6 bp), more further out. Under 1e-5 the
+ * loss is at most 1e-5 of P(touch) in absolute terms.
+ */
+const JUMP_WEIGHT_MIN = 1e-5;
 /** κ: band widening per noise σ (step 3). */
 export const NOISE_WIDENING = 1;
 /** Extra P near the price (relative): the base part (scaled by the tick noise, `noiseLoading`), and the part scaled by how much the horizons disagree. */
@@ -191,9 +198,9 @@ export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, co
   const jumpVar = Math.max(inputs.jumpVar, 0);
   let p = 0;
   let left = 1;
-  for (let k = 0; k <= JUMPS_MAX && left >= MIXTURE_WEIGHT_MIN; k++) {
+  for (let k = 0; k <= JUMPS_MAX && left >= JUMP_WEIGHT_MIN; k++) {
     const w = k === JUMPS_MAX || !(jumpVar > 0) ? left : Math.exp(-jumpMean) * jumpMean ** k / FACTORIAL[k]!;
-    if (w >= MIXTURE_WEIGHT_MIN) p += w * diffusionTouch(inputs, base, tau, startH, windowMs, k * jumpVar, jumpRateVar);
+    if (w >= JUMP_WEIGHT_MIN) p += w * diffusionTouch(inputs, base, tau, startH, windowMs, k * jumpVar, jumpRateVar);
     left -= w;
   }
   const edgeGapCents = Math.max(row * terms.rowCents - spot, spot - (row + 1) * terms.rowCents, 0);
