@@ -13,7 +13,7 @@
  *     simulated market (market-truth.ts: multiplier × P_true, no outcome noise; `paths` Monte Carlo
  *     paths per decision, default 400, a decision every 5 s and after every silence).
  * Each timing phase is bounded in time (1.5 s). Figures are noisy on a shared 2-core machine.
- *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--minutes 20] [--regimes calm,bursty,…] [--truth [paths]] [--no-adversaries]
+ *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--first-seed 1] [--minutes 20] [--regimes calm,bursty,…] [--truth [paths]] [--no-adversaries]
  * (the README's tables: --seeds 8 --minutes 30, about 15 minutes of CPU for all regimes, and
  *  --seeds 4 --minutes 15 --truth, about 40; split the regimes over two runs with --regimes to use both cores)
  */
@@ -175,16 +175,17 @@ async function main() {
 
 function adversaryTable(): void {
   const seeds = Number(option("seeds", "4"));
+  const firstSeed = Number(option("first-seed", "1"));
   const minutes = Number(option("minutes", "20"));
   const truthPaths = flag("truth") ? Number(option("truth", "400")) || 400 : 0;
-  console.log(`\nadversary table: return per $1 [95 % CI], ${seeds} seeds × ${minutes} simulated minutes per regime (after 5 min warm-up)`);
+  console.log(`\nadversary table: return per $1 [95 % CI], ${seeds} seeds from ${firstSeed} × ${minutes} simulated minutes per regime (after 5 min warm-up)`);
   if (truthPaths > 0) console.log(`expected: multiplier × P_true under the simulated market's own law (${truthPaths} paths per decision, a decision every 5 s and after each silence); realised: settled outcomes`);
   const only = option("regimes", "").split(",").filter(Boolean);
   for (const regime of MARKET_REGIMES.filter((r) => only.length === 0 || only.includes(r.name))) {
     const started = performance.now();
     const tallies = newTallies();
     const expected = newTallies();
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
       const truth = truthPaths > 0 ? { everyMs: 5_000, paths: truthPaths, expected } : undefined;
       runAdversaries({ regime, seed, warmUpMs: 300_000, evalMs: minutes * 60_000, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000, truth }, tallies);
     }
