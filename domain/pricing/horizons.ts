@@ -392,7 +392,8 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
   const fastWarm = s.coarseReturns >= o.fastMinReturns && s.fast.dt > 0;
   const fastRaw = fastWarm ? clamp(perMs(s.fast)) : slowVarPerMs;
   const relativeSd = (d: Decayed) => (d.dt > 0 ? Math.sqrt(2 * d.dt2) / d.dt : 0);
-  const fastVarSdPerMs = fastRaw * (fastWarm ? relativeSd(s.fast) : slowWarm ? relativeSd(s.slow) : 0);
+  const fastRelativeSd = fastWarm ? relativeSd(s.fast) : slowWarm ? relativeSd(s.slow) : 0;
+  const fastVarSdPerMs = fastRaw * fastRelativeSd;
   // Positive-part James–Stein: the fast level's departure from the slow one, d, is kept in proportion
   // to how far it stands out of its own sampling error, (1 − sd²/d²)⁺. A burst (d several sd) keeps
   // nearly all of it; in a steady market, where d is mostly sampling noise, the quotes stop swinging
@@ -404,7 +405,7 @@ export function estimateHorizons(s: HorizonState, o: HorizonOptions): HorizonEst
   // (fast/true 0.97, 0.98 and 0.93 in the calm, pausing and noisy markets, slow 0.99–1.01; now
   // 1.01, 1.03, 1.01): far cells bet right after a feed pause then returned 0.97 per $1, now 0.94.
   const departure = fastRaw - slowVarPerMs;
-  const nullSd = fastRaw > 0 ? (fastVarSdPerMs * slowVarPerMs) / fastRaw : 0;
+  const nullSd = slowVarPerMs * fastRelativeSd;
   const fastVarPerMs = departure !== 0 ? slowVarPerMs + departure * Math.max(0, 1 - (nullSd * nullSd) / (departure * departure)) : fastRaw;
   let regimeVarsPerMs = Array.from({ length: REGIME_GROUPS }, () => slowVarPerMs);
   if (slowWarm && s.blocks >= o.regimeMinBlocks) {
