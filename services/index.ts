@@ -6,6 +6,7 @@ import { installRealtime } from "./realtime/index.ts";
 import { installBets } from "./bets/index.ts";
 import { installResolver } from "./resolver/index.ts";
 import { installArchive } from "./archive/index.ts";
+import { installBackup } from "./backup/index.ts";
 
 /** The modules of the service in install order: each may use what the ones before it installed. */
 export const MODULES: InstallModule[] = [
@@ -16,4 +17,5 @@ export const MODULES: InstallModule[] = [
   installBets,
   installResolver,
   installArchive,
+  installBackup,
 ];
