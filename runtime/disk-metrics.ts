@@ -35,24 +35,20 @@ export function registerDiskMetrics(metrics: Metrics, volumes: Volume[]): void {
         return []; // unreadable: no sample, so an alert on the ratio goes quiet rather than wrong
       }
     });
-  new Gauge({
-    name: "disk_available_bytes",
-    help: "Bytes the service may still write on the volume (statfs f_bavail): data = DATA_DIR, backups = BACKUP_DIR",
-    labelNames: ["volume"] as const,
-    registers: [metrics.registry],
-    collect() {
-      this.reset();
-      for (const v of read()) this.set({ volume: v.volume }, v.availableBytes);
-    },
-  });
-  new Gauge({
-    name: "disk_size_bytes",
-    help: "Size of the volume (statfs f_blocks): data = DATA_DIR, backups = BACKUP_DIR",
-    labelNames: ["volume"] as const,
-    registers: [metrics.registry],
-    collect() {
-      this.reset();
-      for (const v of read()) this.set({ volume: v.volume }, v.sizeBytes);
-    },
-  });
+  const gauges: [name: string, help: string, pick: (space: ReturnType<typeof diskSpace>) => number][] = [
+    ["disk_available_bytes", "Bytes the service may still write on the volume (statfs f_bavail): data = DATA_DIR, backups = BACKUP_DIR", (v) => v.availableBytes],
+    ["disk_size_bytes", "Size of the volume (statfs f_blocks): data = DATA_DIR, backups = BACKUP_DIR", (v) => v.sizeBytes],
+  ];
+  for (const [name, help, pick] of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["volume"] as const,
+      registers: [metrics.registry],
+      collect() {
+        this.reset();
+        for (const v of read()) this.set({ volume: v.volume }, pick(v));
+      },
+    });
+  }
 }
