@@ -151,3 +151,39 @@ describe("restore drill", () => {
     }
   });
 });
+
+describe("restore.sh --force", () => {
+  const base = mkdtempSync(join(tmpdir(), "tap-restore-force-"));
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  it("restores under a process that holds the files open only when told, and says so", async () => {
+    const source = join(base, "source");
+    const target = join(base, "target");
+    const job = await runBackupJob({ DATA_DIR: source, BACKUP_DIR: join(base, "backups"), PRICE_SOURCES: "manual" });
+    expect(job.code, job.stderr).toBe(0);
+    migratedDataDir(target); // the target gets databases of its own
+    const holder = new Database(join(target, "current.db")); // this test process holds the target open
+    try {
+      const refused = restore(join(base, "backups"), target);
+      expect(refused.status).toBe(75);
+      expect(refused.stderr).toContain(`pid ${process.pid}`);
+      const forced = restore("--force", join(base, "backups"), target);
+      expect(forced.status, forced.stderr).toBe(0);
+      expect(forced.stdout).toMatch(/--force: restoring although the files are open/);
+      expect(forced.stdout).toMatch(/moved what was there to .*pre-restore-/);
+    } finally {
+      holder.close();
+    }
+  });
+});
+
+/** Creates a data directory's databases (the job CLI migrates them on its way). */
+function migratedDataDir(dataDir: string): void {
+  const run = spawnSync(process.execPath, ["--import", "tsx", join(root, "runtime", "job-cli.ts"), "integrity"], {
+    cwd: root,
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "warn", PRICE_SOURCES: "manual" },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (run.status !== 0) throw new Error(run.stderr);
+}
