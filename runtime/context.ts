@@ -83,6 +83,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         },
       })
     : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError }), COMMANDS);
+  if (queue instanceof ThreadWriter && queue.osThreadId !== undefined) metrics.osThreads.set("writer", queue.osThreadId);
   const redisLimits = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, pendingMax: config.REDIS_PENDING_MAX };
   const embedded = config.REDIS_URL
     ? undefined

@@ -27,11 +27,13 @@ const port = parentPort!;
 const db = openDatabase(data.path, data.db);
 const checkpointer =
   data.checkpointIntervalMs > 0
-    ? await spawnWorker(moduleUrl("../storage/checkpointer.ts", import.meta.url), {
-        path: data.path,
-        db: data.db,
-        intervalMs: data.checkpointIntervalMs,
-      } satisfies CheckpointerData)
+    ? (
+        await spawnWorker(moduleUrl("../storage/checkpointer.ts", import.meta.url), {
+          path: data.path,
+          db: data.db,
+          intervalMs: data.checkpointIntervalMs,
+        } satisfies CheckpointerData)
+      ).worker
     : undefined;
 db.exec(`PRAGMA wal_autocheckpoint = ${Math.trunc(data.walAutocheckpointPages)}`);
 const stats = statsRecorder();

@@ -1,4 +1,5 @@
 import type { MessagePort } from "node:worker_threads";
+import { currentOsThreadId } from "./thread-cpu.ts";
 import type { BatchQueue } from "./batch-queue.ts";
 import { encodeError, type WireError } from "./wire-errors.ts";
 import type { CommandMap } from "./writer.ts";
@@ -14,7 +15,7 @@ export interface BatchStats {
 }
 
 export type FromWriter =
-  | { t: "ready" }
+  | { t: "ready"; osThreadId?: number }
   | { t: "done"; results: [number, boolean, unknown][]; stats: BatchStats }
   | { t: "batchError"; error: WireError }
   | { t: "closed" };
@@ -107,5 +108,5 @@ export function serveWriter(
       });
     }
   });
-  port.postMessage({ t: "ready" } satisfies FromWriter);
+  port.postMessage({ t: "ready", osThreadId: currentOsThreadId() } satisfies FromWriter);
 }
