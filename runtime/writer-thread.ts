@@ -5,7 +5,7 @@ import { openDatabase, type OpenOptions } from "../storage/db.ts";
 import { encodeError } from "../storage/wire-errors.ts";
 import { moduleUrl, spawnWorker } from "../storage/workers.ts";
 import { serveWriter, statsRecorder, type FromWriter } from "../storage/writer-host.ts";
-import { COMMANDS } from "../services/commands.ts";
+import { COMMANDS, WRITER_HOOKS } from "../services/commands.ts";
 
 /** What runtime/context.ts hands the writer thread. */
 export interface WriterThreadData {
@@ -45,6 +45,7 @@ const queue = new BatchQueue({
   queueLengthMax: data.queueLengthMax,
   metrics: stats.metrics,
   onBatchError: (error) => port.postMessage({ t: "batchError", error: encodeError(error) } satisfies FromWriter),
+  transactionHooks: WRITER_HOOKS,
 });
 serveWriter(port, queue, COMMANDS, stats, async () => {
   if (checkpointer) {

@@ -11,6 +11,7 @@
  * 2. Open loop at `--rate` 3 000 bets/s (scripts/bench-bets.ts, its own process): straight to the
  *    product, then through nginx (the repository's config); offered and achieved rate, p50/p99/max.
  *
+ * The product runs from its build (dist/, as in production; bench.sh builds it first).
  * Every load is followed by the data check: every 201 is a row with its ledger entries (and the
  * rows without a 201 are at most the requests in flight when the load stopped), and the integrity
  * check passes. Every server started here is stopped, also on failure or Ctrl-C.
@@ -29,7 +30,7 @@ import Database from "libsql";
 import { renderNginx, startNginx } from "./lib/nginx.ts";
 import { acknowledgedBetIds, runClosedLoop, type ClosedLoopResult } from "./lib/closed-loop.ts";
 import { signInPlayers } from "./lib/players.ts";
-import { startChildServer } from "../tests/helpers/child.ts";
+import { BUILT_SERVER_ARGS, startChildServer } from "../tests/helpers/child.ts";
 import { freePort } from "../tests/helpers/services.ts";
 import { processCpuSeconds, threadCpuSeconds } from "../storage/thread-cpu.ts";
 import { flag, option } from "./lib/args.ts";
@@ -147,7 +148,7 @@ async function closedLoopMinimal(round: number): Promise<Measured> {
 
 async function closedLoopProduct(round: number): Promise<Measured> {
   const dir = mkdtempSync(join(work, `product-${round}-`));
-  const app = await startChildServer(productEnv(dir, LIMITS_OUT_OF_REACH));
+  const app = await startChildServer(productEnv(dir, LIMITS_OUT_OF_REACH), 60_000, BUILT_SERVER_ARGS);
   const stop = once(async () => {
     app.child.kill("SIGTERM");
     await app.exited;
@@ -197,7 +198,7 @@ async function measure(
 
 async function openLoop(): Promise<{ label: string; achieved: string; p50: string; p99: string; max: string; barMs: number; dataOk: boolean }[]> {
   const dir = mkdtempSync(join(work, "paced-"));
-  const app = await startChildServer(productEnv(dir));
+  const app = await startChildServer(productEnv(dir), 60_000, BUILT_SERVER_ARGS);
   cleanups.push(
     once(async () => {
       app.child.kill("SIGTERM");

@@ -3,6 +3,29 @@ import type { Db } from "./db.ts";
 /** An operation runs inside the batch's transaction; it may throw to fail only itself. */
 export type Operation<T> = (db: Db) => T;
 
+/**
+ * How an operation is guarded. By default each runs in a savepoint of its own, so a throw undoes
+ * only its writes. An operation that cannot fail half-way may run without one: it throws only
+ * refusals (`isRefusal`) and only once nothing of it is written (or after undoing it exactly);
+ * any other error it throws fails the whole transaction — nothing of the batch commits.
+ */
+export interface OperationGuard {
+  savepoint: false;
+  isRefusal(error: unknown): boolean;
+}
+
+/**
+ * Called by the queue at the edges of every transaction, with the writer's connection: after BEGIN,
+ * just before COMMIT (still inside the transaction; a throw fails the batch), and after a ROLLBACK
+ * of a whole batch. State the writer keeps in memory beside the database follows its transactions
+ * through these (services/bets/writer-state.ts).
+ */
+export interface TransactionHooks {
+  afterBegin?(db: Db): void;
+  beforeCommit?(db: Db): void;
+  afterRollback?(db: Db): void;
+}
+
 export interface BatchQueueOptions {
   db: Db;
   /**
@@ -30,6 +53,7 @@ export interface BatchQueueOptions {
   queueLengthMax: number;
   metrics?: QueueMetrics;
   onBatchError?: (error: unknown) => void;
+  transactionHooks?: readonly TransactionHooks[];
 }
 
 /** What the queue reports (prom-client metrics in the main thread; a recorder in the writer thread). */
@@ -56,6 +80,7 @@ export class QueueClosedError extends Error {
 
 interface Pending {
   op: Operation<unknown>;
+  guard: OperationGuard | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -101,7 +126,7 @@ export class BatchQueue {
     return this.#batches;
   }
 
-  enqueue<T>(op: Operation<T>): Promise<T> {
+  enqueue<T>(op: Operation<T>, guard?: OperationGuard): Promise<T> {
     if (this.#closed) {
       this.#options.metrics?.batchRejected.inc({ reason: "closed" });
       return Promise.reject(new QueueClosedError());
@@ -111,7 +136,7 @@ export class BatchQueue {
       return Promise.reject(new QueueFullError());
     }
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      this.#pending.push({ op, guard, resolve: resolve as (v: unknown) => void, reject });
       this.#options.metrics?.batchQueueDepth.set(this.#pending.length);
       this.#schedule();
     });
@@ -196,6 +221,7 @@ export class BatchQueue {
   /** Runs operations until the batch or the time budget ends (at least one), then commits. */
   #runTransaction(batch: Pending[], deadline: number): Outcome[] {
     const s = this.#statements;
+    const { db, transactionHooks: hooks = [] } = this.#options;
     try {
       s.begin.run();
     } catch (error) {
@@ -205,23 +231,42 @@ export class BatchQueue {
     const outcomes: Outcome[] = [];
     let taken = 0;
     try {
+      for (const hook of hooks) hook.afterBegin?.(db);
       for (const item of batch) {
         taken++;
-        outcomes.push(this.#runOne(item));
+        outcomes.push(item.guard ? this.#runUnguarded(item, item.guard) : this.#runOne(item));
         if (performance.now() >= deadline) break;
       }
+      for (const hook of hooks) hook.beforeCommit?.(db);
       s.commit.run();
       return outcomes;
     } catch (error) {
-      // The transaction as a whole failed (e.g. disk full at COMMIT): nothing in it happened.
+      // The transaction as a whole failed (e.g. disk full at COMMIT, or an operation without a
+      // savepoint failed half-way): nothing in it happened.
       this.#options.onBatchError?.(error);
       try {
         s.rollback.run();
       } catch {
         // the transaction may already be gone
       }
+      for (const hook of hooks) hook.afterRollback?.(db);
       return batch.slice(0, taken).map(() => ({ ok: false, error }));
     }
+  }
+
+  /** An operation without a savepoint: a refusal fails it alone; any other error ends the transaction. */
+  #runUnguarded(item: Pending, guard: OperationGuard): Outcome {
+    let value: unknown;
+    try {
+      value = item.op(this.#options.db);
+    } catch (error) {
+      if (!guard.isRefusal(error)) throw error;
+      if (!this.#options.db.inTransaction) throw new Error("a batch operation ended the transaction it runs in", { cause: error });
+      return { ok: false, error };
+    }
+    if (value instanceof Promise) throw new Error("batch operations must be synchronous");
+    if (!this.#options.db.inTransaction) throw new Error("a batch operation ended the transaction it runs in");
+    return { ok: true, value };
   }
 
   #runOne(item: Pending): Outcome {

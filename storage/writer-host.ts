@@ -2,7 +2,7 @@ import type { MessagePort } from "node:worker_threads";
 import { currentOsThreadId } from "./thread-cpu.ts";
 import type { BatchQueue } from "./batch-queue.ts";
 import { encodeError, type WireError } from "./wire-errors.ts";
-import type { CommandMap } from "./writer.ts";
+import { guardOf, type CommandMap } from "./writer.ts";
 
 /** [id, command name ("" = barrier), arguments] */
 export type WriterOp = [number, string, unknown[]];
@@ -90,7 +90,7 @@ export function serveWriter(
           answer(id, false, encodeError(new Error(`unknown write command ${name}`)));
           continue;
         }
-        queue.enqueue((d) => command(d, ...args)).then(
+        queue.enqueue((d) => command(d, ...args), guardOf(command)).then(
           (value) => answer(id, true, value),
           (error: unknown) => answer(id, false, encodeError(error)),
         );

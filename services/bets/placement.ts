@@ -6,7 +6,7 @@ import { BET_COLUMNS, payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.
 import type { ExposureBook } from "./exposure-book.ts";
 import type { OpenBet } from "../resolver/types.ts";
 import { publishPlayerEvent } from "../realtime/player-events.ts";
-import { ArchivedBet, ExistingBet, placeStatements, type ArchivedKey, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
+import { ArchivedBet, ExistingBet, newBetRow, placeArgs, placeStatements, type ArchivedKey, type OpLimits, type Placed, type PlaceParams } from "./place-op.ts";
 import { statementCache, type Db } from "../../storage/db.ts";
 import { TokenBucketLimiter } from "./rate-limiter.ts";
 import { BetRefusal } from "./refusals.ts";
@@ -89,10 +89,10 @@ export class BetPlacement {
     }
 
     const op = this.#enqueue(params);
-    const betOnly = op.then((placed) => placed.bet);
+    const betOnly = op.then(([betId]) => newBetRow(betId, params));
     betOnly.catch(() => undefined);
     this.#inFlight.set(flightKey, betOnly);
-    let placed: PlacedBet;
+    let placed: Placed;
     try {
       placed = await op;
     } catch (error) {
@@ -102,8 +102,10 @@ export class BetPlacement {
     } finally {
       if (this.#inFlight.get(flightKey) === betOnly) this.#inFlight.delete(flightKey);
     }
-    this.#afterCommit(placed.bet, placed.balanceMicroUsd);
-    return { status: 201, bet: toBetJson(placed.bet), balanceMicroUsd: placed.balanceMicroUsd };
+    const [betId, balanceMicroUsd] = placed;
+    const bet = newBetRow(betId, params);
+    this.#afterCommit(bet, balanceMicroUsd);
+    return { status: 201, bet: toBetJson(bet), balanceMicroUsd };
   }
 
   /** Stake range, circuit breaker and the quote; everything the bet row needs, as integers. */
@@ -149,9 +151,9 @@ export class BetPlacement {
   }
 
   /**
-   * Early refusals from the in-memory book, saving a queue round trip. The book holds committed open
-   * bets only, so it never refuses what the database would accept (unless a settlement was not
-   * reported yet; the periodic resync bounds that); the database check inside the op is the authority.
+   * Early refusals from this process's book, saving a queue round trip. The book holds committed
+   * open bets only, so it never refuses what the writer would accept (unless a settlement was not
+   * reported yet; the periodic resync bounds that); the writer's own figures are the authority.
    */
   #preCheck(player: Player, p: PlaceParams): void {
     const l = this.#limits;
@@ -169,9 +171,8 @@ export class BetPlacement {
     }
   }
 
-  #enqueue(params: PlaceParams): Promise<PlacedBet> {
-    const limits = this.#limits;
-    return this.ctx.queue.run("bets.place", params, limits).catch((error: unknown) => {
+  #enqueue(params: PlaceParams) {
+    return this.ctx.queue.run("bets.place", placeArgs(params, this.#limits)).catch((error: unknown) => {
       if (error instanceof QueueFullError) throw new BetRefusal("overloaded", { queue: "full" }, 1000);
       if (error instanceof QueueClosedError) throw new BetRefusal("shutting_down", undefined, 1000);
       throw error;
