@@ -100,7 +100,7 @@ try {
 
 for (const file of readdirSync(profiles).sort()) {
   const profile = JSON.parse(readFileSync(join(profiles, file), "utf8")) as Profile;
-  const { byFunction, byModule, totalUs, idleUs } = selfTimes(profile, windowUs);
+  const { byFunction, byModule, inclusive, totalUs, idleUs } = selfTimes(profile, windowUs);
   const busyUs = totalUs - idleUs;
   if (busyUs < 0.05 * totalUs) continue;
   const perBet = (x: number) => (created ? (x / created).toFixed(1) : "?");
@@ -111,6 +111,10 @@ for (const file of readdirSync(profiles).sort()) {
   }
   console.log(`  by function (self):`);
   for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`    ${perBet(us).padStart(7)}  ${((100 * us) / busyUs).toFixed(1).padStart(5)} %  ${name}`);
+  }
+  console.log(`  by function of this repository, with what it calls (inclusive):`);
+  for (const [name, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`    ${perBet(us).padStart(7)}  ${((100 * us) / busyUs).toFixed(1).padStart(5)} %  ${name}`);
   }
 }
@@ -153,7 +157,24 @@ function selfTimes(p: Profile, window: [number, number]) {
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
     byModule.set(where || frame.functionName, (byModule.get(where || frame.functionName) ?? 0) + us);
   }
-  return { byFunction, byModule, totalUs, idleUs };
+  // Inclusive time of the repository's own functions: each sample counts once for every distinct
+  // such function on its stack.
+  const inclusive = new Map<string, number>();
+  const nameOf = (n: ProfileNode) => {
+    const where = moduleOf(n.callFrame.url);
+    return where.startsWith("dist/") || /^(runtime|services|storage|handlers|domain)\//.test(where) ? `${n.callFrame.functionName || "(anonymous)"} ${where}:${n.callFrame.lineNumber + 1}` : undefined;
+  };
+  for (const [id, us] of self) {
+    const seen = new Set<string>();
+    for (let n: ProfileNode | undefined = nodes.get(id); n; n = parents.get(n.id)) {
+      const name = nameOf(n);
+      if (name && !seen.has(name)) {
+        seen.add(name);
+        inclusive.set(name, (inclusive.get(name) ?? 0) + us);
+      }
+    }
+  }
+  return { byFunction, byModule, inclusive, totalUs, idleUs };
 }
 
 function moduleOf(url: string): string {
