@@ -5,7 +5,7 @@ import { recordStaleThreshold } from "./price/stale-thresholds.ts";
 import { creditOp } from "./bets/credit.ts";
 import { ArchivedBet, ExistingBet, placeBetOp } from "./bets/place-op.ts";
 import { BetRefusal } from "./bets/refusals.ts";
-import { BET_WRITER_HOOKS, checkBetWriterState } from "./bets/writer-state.ts";
+import { BET_WRITER_HOOKS, betWriterSnapshot, checkBetWriterState } from "./bets/writer-state.ts";
 import type { TransactionHooks } from "../storage/batch-queue.ts";
 import { settleBets } from "./resolver/settle.ts";
 import { finishRun, startRun } from "./archive/runs.ts";
@@ -26,6 +26,7 @@ export const COMMANDS = {
   "price.recordStaleThreshold": recordStaleThreshold,
   "bets.place": placeBetOp,
   "bets.checkWriterState": checkBetWriterState,
+  "bets.writerSnapshot": betWriterSnapshot,
   "resolver.settle": settleBets,
   "archive.startRun": startRun,
   "archive.finishRun": finishRun,

@@ -219,6 +219,12 @@ export const BET_WRITER_HOOKS: TransactionHooks = {
   },
 };
 
+/** A batch-queue command (diagnostics, tests): the writer's figures as they are, checked against bets_generation. */
+export function betWriterSnapshot(db: Db): BetWriterSnapshot & { generation: number } {
+  const state = betWriterState(db, true);
+  return { generation: state.generation, ...state.snapshot() };
+}
+
 /**
  * A batch-queue command: the writer's figures against a fresh load from the database, in the same
  * transaction (so both see the same bets). Up to `differencesMax` differences, described.
