@@ -70,6 +70,8 @@ export interface BatchQueueOptions {
 export interface WalSync {
   start(done: (error: Error | null) => void): void;
   now(): void;
+  /** Releases what it holds (the queue's connection closes after it). */
+  close?(): void;
 }
 
 /** What the queue reports (prom-client metrics in the main thread; a recorder in the writer thread). */
@@ -405,5 +407,6 @@ export class BatchQueue {
     this.drain();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#options.walSync?.close?.();
   }
 }

@@ -1,4 +1,4 @@
-import { close, closeSync, fdatasync, fdatasyncSync, open, openSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync } from "node:fs";
 import type { WalSync } from "./batch-queue.ts";
 
 /**
@@ -9,33 +9,46 @@ import type { WalSync } from "./batch-queue.ts";
  * returns, every transaction committed before it started survives a power cut, exactly as with
  * `synchronous=FULL`, whose COMMIT runs the same sync itself.
  *
- * The file is opened for each sync rather than kept open: SQLite deletes the WAL only after
- * checkpointing all of it into the database and syncing that, so a sync that finds no file (or a
- * file that replaced it) has nothing of the transactions before it left to make durable.
- * `start` runs in the thread pool, so the writer goes on with its next transactions meanwhile.
+ * The file stays open between syncs (one trip to the thread pool per sync). SQLite deletes a WAL
+ * only after checkpointing all of it into the database and syncing that, when its last connection
+ * closes — never while the writer's connection is open — and checks here make sure of it anyway: a
+ * WAL file that was unlinked (no links left) is closed and the current one opened, and no WAL file
+ * at all means nothing is left to make durable.
+ * `start` runs the fdatasync in the thread pool, so the writer goes on with its next transactions.
  */
 export function walFileSync(databasePath: string): WalSync {
   const walPath = `${databasePath}-wal`;
+  let fd: number | undefined;
+  /** The open WAL file, reopened if it was unlinked; undefined when there is none. */
+  const current = (): number | undefined => {
+    if (fd !== undefined && fstatSync(fd).nlink > 0) return fd;
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    try {
+      fd = openSync(walPath, "r");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    return fd;
+  };
   return {
     start(done) {
-      open(walPath, "r", (openError, fd) => {
-        if (openError) return done(openError.code === "ENOENT" ? null : openError);
-        fdatasync(fd, (syncError) => close(fd, (closeError) => done(syncError ?? closeError ?? null)));
-      });
+      let file: number | undefined;
+      try {
+        file = current();
+      } catch (error) {
+        return done(error as Error);
+      }
+      if (file === undefined) return done(null);
+      fdatasync(file, (error) => done(error));
     },
     now() {
-      let fd: number;
-      try {
-        fd = openSync(walPath, "r");
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-        throw error;
-      }
-      try {
-        fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      const file = current();
+      if (file !== undefined) fdatasyncSync(file);
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }
