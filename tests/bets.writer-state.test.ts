@@ -11,6 +11,7 @@ import { ADMIN_TOKEN, START_PRICE_CENTS, feedPrice, integrity, newKey, pickCell,
 import { startTestServer } from "./helpers/server.ts";
 import { loadBetWriterState, type BetWriterSnapshot } from "../services/bets/writer-state.ts";
 import type { Settlement } from "../services/resolver/settle.ts";
+import type { BetJson } from "../services/bets/bet-json.ts";
 
 /**
  * The open-bet figures the writer keeps in memory to check limits (services/bets/writer-state.ts,
@@ -20,21 +21,8 @@ import type { Settlement } from "../services/resolver/settle.ts";
  */
 const USD = 1_000_000;
 
-interface PlacedBet {
-  id: string;
-  col: number;
-  row: number;
-  windowStart: number;
-  windowEnd: number;
-  bandLowCents: number;
-  bandHighCents: number;
-  stakeMicroUsd: number;
-  payoutMicroUsd: number;
-  address: string;
-}
-
 /** The figures the open bets imply, computed independently of the writer's code. */
-function expectedFigures(open: { accountId: number; bet: PlacedBet }[]): Omit<BetWriterSnapshot, "openBets"> & { openBets: number } {
+function expectedFigures(open: { accountId: number; bet: BetJson }[]): Omit<BetWriterSnapshot, "openBets"> & { openBets: number } {
   const byAccount = new Map<number, number>();
   const byColumn = new Map<number, number>();
   const cells = new Map<string, { col: number; row: number; payoutMicroUsd: number; stakes: Map<number, number> }>();
@@ -70,7 +58,7 @@ describe("the writer's open-bet figures", () => {
     const players: TestPlayer[] = [];
     for (let i = 0; i < 3; i++) players.push(await createPlayer(server.ctx, 100 * USD));
     const cells = [await pickCell(server, 0), await pickCell(server, 1), await pickCell(server, 2)];
-    const placed: { accountId: number; bet: PlacedBet }[] = [];
+    const placed: { accountId: number; bet: BetJson }[] = [];
     for (let i = 0; i < 12; i++) {
       const player = players[i % 3]!;
       const cell = cells[i % cells.length]!;

@@ -159,7 +159,21 @@ function placeBet(db: Db, a: PlaceArgs): Placed {
     throw new Error(`bet ${betId} of account ${accountId}: balance ${balance} out of range after the stake`);
   }
   state.open({ accountId, col, row, stakeMicroUsd: stake, payoutMicroUsd: payout });
+  assertWithinLimits(state, a);
   return [betId, balance];
+}
+
+/** Postcondition: with the new bet counted, every figure is within its limit (the checks above let it in). */
+function assertWithinLimits(state: BetWriterState, a: PlaceArgs): void {
+  const [accountId, , col, row, , , , , , , , , , , openBetsMax, cellStakeMax, cellCap, columnCap] = a;
+  if (
+    state.openBetsOf(accountId) > openBetsMax ||
+    state.playerCellStake(accountId, col, row) > cellStakeMax ||
+    state.cellPayout(col, row) > cellCap ||
+    state.columnPayout(col) > columnCap
+  ) {
+    throw new Error(`bet of account ${accountId} in cell ${col}:${row} left a limit exceeded`);
+  }
 }
 
 export const placeBetOp = withoutSavepoint(placeBet, [BetRefusal, ExistingBet, ArchivedBet]);
