@@ -267,6 +267,7 @@ export class BatchQueue {
         settle(batch, outcomes);
       }
       this.#startSync();
+      if (this.#pending.length > 0) this.#scheduleNext();
     });
   }
 
@@ -299,9 +300,15 @@ export class BatchQueue {
     this.#options.onSyncFailure?.(error);
   }
 
-  /** Group commit: on the next turn of the loop, or once the commit spacing has passed. */
+  /**
+   * Group commit: on the next turn of the loop, or once the commit spacing has passed. With
+   * walSync, not while every sync slot is busy: a transaction committed now would wait for a free
+   * one before its own sync could even start, so the queue waits instead and commits one larger
+   * batch when a sync completes (the disk, not the writer, sets the pace then).
+   */
   #flushSoon(): void {
     if (this.#immediate || this.#timer) return;
+    if (this.#options.walSync && this.#syncsInFlight >= WAL_SYNCS_IN_FLIGHT_MAX) return;
     const waitMs = this.#lastFlushAt + (this.#options.commitSpacingMs ?? 0) - performance.now();
     if (waitMs < 1) this.#flushNextTurn();
     else

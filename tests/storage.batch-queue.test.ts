@@ -195,6 +195,28 @@ describe("shared batch queue (ADR-005)", () => {
     expect(await third).toBe(4);
   });
 
+  it("group commit waits while every sync slot is busy, then commits what gathered as one batch", async () => {
+    const m = manualSync();
+    const q = queue({ walSync: m.sync, flushIntervalMs: 0, commitSpacingMs: 0 });
+    const first = q.enqueue(insert(1));
+    await turn();
+    const second = q.enqueue(insert(2));
+    await turn();
+    expect(m.started).toHaveLength(2); // both slots busy
+    const waiting = [q.enqueue(insert(3)), q.enqueue(insert(4)), q.enqueue(insert(5))];
+    await turn();
+    await turn();
+    expect(q.batches).toBe(2); // nothing more committed meanwhile
+    m.started[0]!(null);
+    expect(await first).toBe(1);
+    await turn();
+    expect(q.batches).toBe(3); // the three as one transaction
+    expect(stored()).toEqual([1, 2, 3, 4, 5]);
+    m.started[1]!(null);
+    m.started[2]!(null);
+    expect(await Promise.all([second, ...waiting])).toEqual([2, 3, 4, 5]);
+  });
+
   it("a refusal inside a committed batch also waits for the sync (it was decided on that state)", async () => {
     const m = manualSync();
     const q = queue({ walSync: m.sync, flushIntervalMs: 1000 });
