@@ -87,6 +87,11 @@ function tooLarge(limitBytes: number) {
  * surrogate (`"\ud800"`) → 400; then the schema (400 naming the fields).
  */
 export async function readJson<S extends z.ZodType>(event: H3Event, schema: S): Promise<z.output<S>> {
+  return validate(schema, await readJsonValue(event), "body");
+}
+
+/** `readJson` up to the schema: the parsed JSON value (undefined for an empty body). */
+export async function readJsonValue(event: H3Event): Promise<unknown> {
   const limitBytes = (event.context.bodyLimitBytes as number | undefined) ?? 16_384;
   const type = event.req.headers.get("content-type");
   if (type !== null && !isJsonMediaType(type)) throw unsupportedMediaType(type);
@@ -105,7 +110,7 @@ export async function readJson<S extends z.ZodType>(event: H3Event, schema: S): 
       throw apiError(400, "invalid_request", "strings must be well-formed Unicode", { fields: { [path || "body"]: "contains a lone UTF-16 surrogate" } });
     }
   }
-  return validate(schema, data, "body");
+  return data;
 }
 
 /** `application/json`, optionally with parameters; a charset, if given, must be UTF-8 (RFC 8259 §8.1). */

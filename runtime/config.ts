@@ -135,7 +135,7 @@ export const configSchema = z
      * this many ms (0: the writer does it itself, SQLite's default), and the writer's own checkpoint
      * waits for this many WAL pages (by then mostly copied, so it only restarts the WAL).
      */
-    DB_CHECKPOINT_INTERVAL_MS: int(50, 0, 60_000),
+    DB_CHECKPOINT_INTERVAL_MS: int(250, 0, 60_000),
     DB_WAL_AUTOCHECKPOINT_PAGES: int(4000, 100, 1_000_000),
 
     // HTTP and WebSocket

@@ -7,7 +7,7 @@ import { CURRENT_MIGRATIONS_DIR, HISTORY_MIGRATIONS_DIR, migrate, openDatabase, 
 import { BatchQueue } from "../storage/batch-queue.ts";
 import { ThreadWriter } from "../storage/thread-writer.ts";
 import { InlineWriter, type Writer } from "../storage/writer.ts";
-import { COMMAND_ERRORS, COMMANDS, type Commands } from "../services/commands.ts";
+import { COMMAND_ERRORS, COMMANDS, WRITER_HOOKS, type Commands } from "../services/commands.ts";
 import type { WriterThreadData } from "./writer-thread.ts";
 import { moduleUrl } from "../storage/workers.ts";
 import { createRedisKv, openEmbeddedKv, type Kv } from "../storage/kv/index.ts";
@@ -84,7 +84,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
           options.onFatal?.(error);
         },
       })
-    : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError }), COMMANDS);
+    : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError, transactionHooks: WRITER_HOOKS }), COMMANDS);
+  if (queue instanceof ThreadWriter && queue.osThreadId !== undefined) metrics.osThreads.set("writer", queue.osThreadId);
   const redisLimits = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, pendingMax: config.REDIS_PENDING_MAX };
   const embedded = config.REDIS_URL
     ? undefined

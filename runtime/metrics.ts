@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { currentOsThreadId, threadCpuSeconds } from "../storage/thread-cpu.ts";
 
 /**
  * One Prometheus registry per server instance, so several in one test process do not collide.
@@ -50,7 +51,24 @@ export function createMetrics() {
     labelNames: ["job", "outcome"] as const,
     registers: [registry],
   });
-  return { registry, requestSeconds, batchSize, batchCommitSeconds, batchQueueDepth, batchQueueMax, batchRejected, jobRuns };
+  /** OS thread ids by name; "event_loop" is this (the creating) thread, others are added (the writer). */
+  const osThreads = new Map<string, number>();
+  const eventLoopTid = currentOsThreadId();
+  if (eventLoopTid !== undefined) osThreads.set("event_loop", eventLoopTid);
+  new Counter({
+    name: "thread_cpu_seconds_total",
+    help: "CPU time of this process's threads by name (Linux /proc): the event loop, and the writer thread when WRITER_MODE=thread",
+    labelNames: ["thread"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [thread, tid] of osThreads) {
+        const seconds = threadCpuSeconds(tid);
+        if (seconds !== undefined) this.inc({ thread }, seconds);
+      }
+    },
+  });
+  return { registry, requestSeconds, batchSize, batchCommitSeconds, batchQueueDepth, batchQueueMax, batchRejected, jobRuns, osThreads };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -91,14 +91,14 @@ async function main() {
     const mb = (p: string) => (existsSync(p) ? statSync(p).size / 1e6 : 0);
     console.log(`seeded ${bets} bets, ${2 * bets} ledger entries, ${bets} ticks: current.db ${mb(join(dir, "current.db")).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-    const writer = await spawnWorker(moduleUrl("./lib/backup-bench-writer.ts", import.meta.url), { path: join(dir, "current.db"), periodMs });
+    const { worker: writer } = await spawnWorker(moduleUrl("./lib/backup-bench-writer.ts", import.meta.url), { path: join(dir, "current.db"), periodMs });
     const done = new Promise<{ startedAt: number; samples: [number, number][] }>((resolve) => writer.on("message", (m) => m.t === "done" && resolve(m)));
     let walPeakMb = 0;
     const walWatch = setInterval(() => (walPeakMb = Math.max(walPeakMb, mb(join(dir, "current.db-wal")))), 50);
     await new Promise((r) => setTimeout(r, beforeS * 1000));
     const walBefore = walPeakMb;
     const backupStart = performance.now() + performance.timeOrigin;
-    const backup = await spawnWorker(moduleUrl("../storage/backup-thread.ts", import.meta.url), { dataDir: dir, root: join(dir, "backups"), busyTimeoutMs: 5000, now: Date.now(), nice });
+    const { worker: backup } = await spawnWorker(moduleUrl("../storage/backup-thread.ts", import.meta.url), { dataDir: dir, root: join(dir, "backups"), busyTimeoutMs: 5000, now: Date.now(), nice });
     t = performance.now();
     const manifest = await new Promise<BackupManifest>((resolve, reject) => {
       backup.once("message", (m) => (m.t === "done" ? resolve(m.manifest) : reject(new Error(m.message))));

@@ -25,7 +25,7 @@
 import autocannon from "autocannon";
 import { runPaced } from "./lib/paced.ts";
 import { randomBytes } from "node:crypto";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { signInPlayers } from "./lib/players.ts";
 
 const args = parseArgs(process.argv.slice(2));
 const url = (args.url ?? "http://127.0.0.1:3000").replace(/\/$/, "");
@@ -59,36 +59,6 @@ async function json(path: string, init: RequestInit = {}, base = url): Promise<{
   const res = await fetch(base + path, { ...init, headers: { "content-type": "application/json", ...(init.headers ?? {}) } });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function signInOne(): Promise<string> {
-  const account = privateKeyToAccount(generatePrivateKey());
-  for (let attempt = 0; ; attempt++) {
-    const nonce = await json("/api/auth/nonce", { method: "POST", body: JSON.stringify({ address: account.address }) }, authUrl);
-    if (nonce.status === 200) {
-      const signature = await account.signMessage({ message: nonce.body.message });
-      const verify = await json("/api/auth/verify", { method: "POST", body: JSON.stringify({ message: nonce.body.message, signature }) }, authUrl);
-      if (verify.status === 200) return verify.body.token as string;
-      if (verify.status !== 429 && verify.status !== 503) throw new Error(`verify: ${verify.status} ${JSON.stringify(verify.body)}`);
-    } else if (nonce.status !== 429 && nonce.status !== 503) {
-      throw new Error(`nonce: ${nonce.status} ${JSON.stringify(nonce.body)}`);
-    }
-    if (attempt > 50) throw new Error("sign-in kept being refused");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function signInAll(n: number): Promise<string[]> {
-  const tokens: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      next++;
-      tokens.push(await signInOne());
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(32, n) }, worker));
-  return tokens;
 }
 
 interface Cell {
@@ -142,7 +112,7 @@ async function main() {
   if (!adminToken) throw new Error("--admin-token (or ADMIN_TOKEN) is needed for the data checks");
   const before = await integrityReport();
   const t0 = performance.now();
-  const tokens = await signInAll(players);
+  const tokens = await signInPlayers(authUrl, players);
   console.log(`signed in ${tokens.length} players via SIWE in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const feed = cellFeed();
   await feed.ready();

@@ -3,9 +3,10 @@ import { InsufficientBalanceError, ensurePlayerAccount } from "../storage/ledger
 import { closeGaps, insertTick, openGap } from "./price/persistence.ts";
 import { recordStaleThreshold } from "./price/stale-thresholds.ts";
 import { creditOp } from "./bets/credit.ts";
-import { pruneExposureBefore } from "./bets/exposure-prune.ts";
 import { ArchivedBet, ExistingBet, placeBetOp } from "./bets/place-op.ts";
 import { BetRefusal } from "./bets/refusals.ts";
+import { BET_WRITER_HOOKS, betWriterSnapshot, checkBetWriterState } from "./bets/writer-state.ts";
+import type { TransactionHooks } from "../storage/batch-queue.ts";
 import { settleBets } from "./resolver/settle.ts";
 import { finishRun, startRun } from "./archive/runs.ts";
 import { markBetKeysBackfilled, pruneArchivedBetKeys, purgeBets, purgeGaps, purgeTicks, rememberArchivedBetKeys } from "./archive/purge.ts";
@@ -24,7 +25,8 @@ export const COMMANDS = {
   "price.closeGaps": closeGaps,
   "price.recordStaleThreshold": recordStaleThreshold,
   "bets.place": placeBetOp,
-  "bets.pruneExposure": pruneExposureBefore,
+  "bets.checkWriterState": checkBetWriterState,
+  "bets.writerSnapshot": betWriterSnapshot,
   "resolver.settle": settleBets,
   "archive.startRun": startRun,
   "archive.finishRun": finishRun,
@@ -38,6 +40,12 @@ export const COMMANDS = {
 } satisfies CommandMap;
 
 export type Commands = typeof COMMANDS;
+
+/**
+ * What the writer keeps in memory beside the database follows its transactions through these hooks
+ * (every batch queue that runs COMMANDS must have them).
+ */
+export const WRITER_HOOKS: readonly TransactionHooks[] = [BET_WRITER_HOOKS];
 
 /** Errors a command may throw that callers tell apart with instanceof (rebuilt across the thread). */
 export const COMMAND_ERRORS = [BetRefusal, ExistingBet, ArchivedBet, InsufficientBalanceError];

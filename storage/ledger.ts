@@ -34,14 +34,15 @@ export interface TransferResult {
 
 function prepare(db: Db) {
   return {
-    debit: db.prepare(
-      `UPDATE accounts SET balance_micro_usd = balance_micro_usd - ?
-        WHERE id = ? AND (kind <> 'player' OR balance_micro_usd >= ?)
-        RETURNING balance_micro_usd AS balance`,
-    ),
-    credit: db.prepare(
-      "UPDATE accounts SET balance_micro_usd = balance_micro_usd + ? WHERE id = ? RETURNING balance_micro_usd AS balance",
-    ),
+    debit: db
+      .prepare(
+        `UPDATE accounts SET balance_micro_usd = balance_micro_usd - ?
+          WHERE id = ? AND (kind <> 'player' OR balance_micro_usd >= ?)
+          RETURNING balance_micro_usd`,
+      )
+      .raw(true),
+    credit: db.prepare("UPDATE accounts SET balance_micro_usd = balance_micro_usd + ? WHERE id = ? RETURNING balance_micro_usd").raw(true),
+    undoDebit: db.prepare("UPDATE accounts SET balance_micro_usd = balance_micro_usd + ? WHERE id = ?"),
     // Both entries in one statement (the debit first). transfer_id is the id AUTOINCREMENT gives the
     // debit entry: the sequence + 1 (sqlite_sequence is only written at the end of the statement, so
     // both rows read the same value). ?1 debit account, ?2 credit account, ?3 amount, ?4 kind,
@@ -67,27 +68,54 @@ const stmts = statementCache(prepare);
  * Throws InsufficientBalanceError when the debit would take a player below zero.
  */
 export function transfer(db: Db, input: TransferInput): TransferResult {
+  const debitBalanceAfterMicroUsd = debit(db, input.debitAccountId, input.amountMicroUsd);
+  if (debitBalanceAfterMicroUsd === undefined) throw new InsufficientBalanceError(input.debitAccountId);
+  return creditAndRecord(db, input, debitBalanceAfterMicroUsd);
+}
+
+/**
+ * The first half of a transfer: the conditional deduction (ADR-009). Returns the balance after it,
+ * or undefined when it would take a player below zero (then nothing was written). The caller
+ * completes it with `creditAndRecord` in the same transaction, or takes it back with `undoDebit`.
+ */
+export function debit(db: Db, accountId: number, amountMicroUsd: number): number | undefined {
+  assertAmount(amountMicroUsd);
+  return (stmts(db).debit.get(amountMicroUsd, accountId, amountMicroUsd) as [number] | undefined)?.[0];
+}
+
+/** Takes back a `debit` whose transfer cannot go on (the balance is exactly what it was before). */
+export function undoDebit(db: Db, accountId: number, amountMicroUsd: number): void {
+  if (stmts(db).undoDebit.run(amountMicroUsd, accountId).changes !== 1) throw new Error(`could not undo the debit of account ${accountId}`);
+}
+
+/**
+ * The second half of a transfer whose debit is done (`debitBalanceAfterMicroUsd`): the credit and
+ * the two immutable entries of ADR-010, the debit's first.
+ */
+export function creditAndRecord(db: Db, input: TransferInput, debitBalanceAfterMicroUsd: number): TransferResult {
   const { amountMicroUsd: amount } = input;
-  if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`transfer amount must be a positive safe integer, got ${amount}`);
+  assertAmount(amount);
   if (input.debitAccountId === input.creditAccountId) throw new Error("transfer needs two different accounts");
   const s = stmts(db);
-  const debited = s.debit.get(amount, input.debitAccountId, amount) as { balance: number } | undefined;
-  if (!debited) throw new InsufficientBalanceError(input.debitAccountId);
-  const credited = s.credit.get(amount, input.creditAccountId) as { balance: number } | undefined;
-  if (!credited) throw new Error(`no account ${input.creditAccountId}`);
+  const credited = (s.credit.get(amount, input.creditAccountId) as [number] | undefined)?.[0];
+  if (credited === undefined) throw new Error(`no account ${input.creditAccountId}`);
   const betId = input.betId ?? null;
   const reference = input.reference ?? null;
   // `.run()`, not a RETURNING read: libsql's all() costs ~30 µs per call on this hot path. The two
   // rows take consecutive AUTOINCREMENT ids (one statement, one writer), so the debit entry's id,
   // which the statement stored as transfer_id, is the last id minus one.
   const written = s.entries.run(
-    input.debitAccountId, input.creditAccountId, amount, input.kind, betId, reference, input.at, debited.balance, credited.balance,
+    input.debitAccountId, input.creditAccountId, amount, input.kind, betId, reference, input.at, debitBalanceAfterMicroUsd, credited,
   );
   if (written.changes !== 2) throw new Error(`a transfer writes two ledger entries, wrote ${written.changes}`);
   const transferId = Number(written.lastInsertRowid) - 1;
-  assertSafe(debited.balance, "debit balance");
-  assertSafe(credited.balance, "credit balance");
-  return { transferId, debitBalanceAfterMicroUsd: debited.balance, creditBalanceAfterMicroUsd: credited.balance };
+  assertSafe(debitBalanceAfterMicroUsd, "debit balance");
+  assertSafe(credited, "credit balance");
+  return { transferId, debitBalanceAfterMicroUsd, creditBalanceAfterMicroUsd: credited };
+}
+
+function assertAmount(amount: number): void {
+  if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`transfer amount must be a positive safe integer, got ${amount}`);
 }
 
 /**

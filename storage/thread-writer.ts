@@ -45,9 +45,13 @@ export class ThreadWriter<C extends CommandMap> implements Writer<C> {
   readonly #exited: Promise<void>;
   #onClosed: (() => void) | undefined;
 
-  private constructor(options: ThreadWriterOptions, worker: Worker) {
+  /** The thread's OS thread id (Linux), so its CPU time can be read (runtime/thread-cpu.ts). */
+  readonly osThreadId: number | undefined;
+
+  private constructor(options: ThreadWriterOptions, worker: Worker, osThreadId: number | undefined) {
     this.#options = options;
     this.#worker = worker;
+    this.osThreadId = osThreadId;
     this.#exited = new Promise((resolve) => worker.once("exit", () => resolve()));
     worker.on("message", (message: FromWriter) => this.#onMessage(message));
     worker.on("error", (error) => this.#fail(error));
@@ -59,8 +63,8 @@ export class ThreadWriter<C extends CommandMap> implements Writer<C> {
 
   /** Starts the thread and waits until it has opened the database. */
   static async start<C extends CommandMap>(options: ThreadWriterOptions): Promise<ThreadWriter<C>> {
-    const worker = await spawnWorker(options.entry, options.data);
-    const writer = new ThreadWriter<C>(options, worker);
+    const { worker, ready } = await spawnWorker(options.entry, options.data);
+    const writer = new ThreadWriter<C>(options, worker, ready.osThreadId);
     worker.unref();
     return writer;
   }

@@ -18,17 +18,23 @@ export function nodeArgsFor(file: string): string[] {
   return file.endsWith(".ts") ? ["--import", "tsx", file] : [file];
 }
 
+/** What a thread says once it is ready; `osThreadId` lets the parent read the thread's CPU time. */
+export interface ReadyMessage {
+  t: "ready";
+  osThreadId?: number;
+}
+
 /**
  * Starts `entry` (a .ts or .js module) in a worker thread with `data` as `workerData.data`, and
  * waits for its `{ t: "ready" }` message. Rejects if the thread fails or exits first.
  */
-export async function spawnWorker(entry: URL, data: unknown): Promise<Worker> {
+export async function spawnWorker(entry: URL, data: unknown): Promise<{ worker: Worker; ready: ReadyMessage }> {
   const worker = new Worker(BOOT, { workerData: { entry: entry.href, data } });
-  await new Promise<void>((resolve, reject) => {
+  const ready = await new Promise<ReadyMessage>((resolve, reject) => {
     const onMessage = (message: { t?: string }) => {
       if (message?.t !== "ready") return;
       cleanup();
-      resolve();
+      resolve(message as ReadyMessage);
     };
     const onError = (error: Error) => {
       cleanup();
@@ -47,5 +53,5 @@ export async function spawnWorker(entry: URL, data: unknown): Promise<Worker> {
     worker.once("error", onError);
     worker.once("exit", onExit);
   });
-  return worker;
+  return { worker, ready };
 }

@@ -1,7 +1,8 @@
 import type { MessagePort } from "node:worker_threads";
+import { currentOsThreadId } from "./thread-cpu.ts";
 import type { BatchQueue } from "./batch-queue.ts";
 import { encodeError, type WireError } from "./wire-errors.ts";
-import type { CommandMap } from "./writer.ts";
+import { guardOf, type CommandMap } from "./writer.ts";
 
 /** [id, command name ("" = barrier), arguments] */
 export type WriterOp = [number, string, unknown[]];
@@ -14,7 +15,7 @@ export interface BatchStats {
 }
 
 export type FromWriter =
-  | { t: "ready" }
+  | { t: "ready"; osThreadId?: number }
   | { t: "done"; results: [number, boolean, unknown][]; stats: BatchStats }
   | { t: "batchError"; error: WireError }
   | { t: "closed" };
@@ -89,7 +90,7 @@ export function serveWriter(
           answer(id, false, encodeError(new Error(`unknown write command ${name}`)));
           continue;
         }
-        queue.enqueue((d) => command(d, ...args)).then(
+        queue.enqueue((d) => command(d, ...args), guardOf(command)).then(
           (value) => answer(id, true, value),
           (error: unknown) => answer(id, false, encodeError(error)),
         );
@@ -107,5 +108,5 @@ export function serveWriter(
       });
     }
   });
-  port.postMessage({ t: "ready" } satisfies FromWriter);
+  port.postMessage({ t: "ready", osThreadId: currentOsThreadId() } satisfies FromWriter);
 }

@@ -1,5 +1,6 @@
 import type { Db } from "./db.ts";
-import type { BatchQueue } from "./batch-queue.ts";
+import type { BatchQueue, OperationGuard } from "./batch-queue.ts";
+import type { ErrorClass } from "./wire-errors.ts";
 
 /**
  * A named write (ADR-005): a synchronous function of the writer's connection and arguments that
@@ -11,6 +12,24 @@ export type Command = (db: Db, ...args: any[]) => unknown;
 export type CommandMap = Record<string, Command>;
 export type CommandArgs<F> = F extends (db: Db, ...args: infer A) => unknown ? A : never;
 export type CommandResult<F> = F extends (...args: never[]) => infer R ? R : never;
+
+const GUARD = Symbol("operation guard");
+
+/**
+ * Marks a command that runs without a savepoint of its own (storage/batch-queue.ts OperationGuard):
+ * it throws instances of `refusals` only while nothing of it is written (or after undoing exactly
+ * what it wrote), and any other error it throws fails its whole transaction. For hot commands
+ * that cannot fail half-way (bet placement): a savepoint and its release are two statements more.
+ */
+export function withoutSavepoint<F extends Command>(command: F, refusals: readonly ErrorClass[]): F {
+  const guard: OperationGuard = { savepoint: false, isRefusal: (error) => refusals.some((c) => error instanceof c) };
+  return Object.assign(command, { [GUARD]: guard });
+}
+
+/** The guard `withoutSavepoint` gave a command, or undefined (the command runs in its own savepoint). */
+export function guardOf(command: Command): OperationGuard | undefined {
+  return (command as { [GUARD]?: OperationGuard })[GUARD];
+}
 
 /** The one write path of the service: every change to the current database goes through it. */
 export interface Writer<C extends CommandMap> {
@@ -36,7 +55,7 @@ export class InlineWriter<C extends CommandMap> implements Writer<C> {
   run<K extends keyof C & string>(name: K, ...args: CommandArgs<C[K]>): Promise<CommandResult<C[K]>> {
     const command = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
     if (!command) return Promise.reject(new Error(`unknown write command ${name}`));
-    return this.queue.enqueue((db) => command(db, ...args) as CommandResult<C[K]>);
+    return this.queue.enqueue((db) => command(db, ...args) as CommandResult<C[K]>, guardOf(command));
   }
 
   barrier(): Promise<void> {

@@ -137,7 +137,7 @@ describe("POST /api/bets: a retry while the first request is still in the batch 
     // Both operations are queued directly (no in-process dedup): the op's key lookup sees the first.
     const player = await createPlayer(server.ctx, 10_000_000);
     const cell = await pickCell(server);
-    const { placeBetOp, ExistingBet } = await import("../services/bets/place-op.ts");
+    const { placeArgs, ExistingBet } = await import("../services/bets/place-op.ts");
     const params = {
       accountId: player.accountId, address: player.address, col: cell.col, row: cell.row,
       windowStart: cell.col * 10_000, windowEnd: (cell.col + 1) * 10_000, bandLowCents: cell.row * 1000, bandHighCents: (cell.row + 1) * 1000,
@@ -145,13 +145,15 @@ describe("POST /api/bets: a retry while the first request is still in the batch 
       idempotencyKey: newKey(), requestHash: "h",
     };
     const limits = { openBetsMax: 200, cellStakeMaxMicroUsd: 1e12, cellExposureMaxMicroUsd: 1e12, columnExposureMaxMicroUsd: 1e12 };
-    const [a, b] = await Promise.allSettled([0, 1].map(() => server.ctx.queue.run("bets.place", params, limits)));
+    const [a, b] = await Promise.allSettled([0, 1].map(() => server.ctx.queue.run("bets.place", placeArgs(params, limits))));
     expect(a!.status).toBe("fulfilled");
     expect(b!.status).toBe("rejected");
     const existing = (b as PromiseRejectedResult).reason;
     expect(existing).toBeInstanceOf(ExistingBet);
-    expect(existing.bet.id).toBe((a as PromiseFulfilledResult<{ bet: { id: number } }>).value.bet.id);
+    expect(existing.bet.id).toBe((a as PromiseFulfilledResult<[number, number]>).value[0]);
     const stakes = server.ctx.db.prepare("SELECT COUNT(*) AS n FROM ledger_entries WHERE account_id = ? AND kind = 'stake'").get(player.accountId) as { n: number };
     expect(stakes.n).toBe(1);
+    // The second copy's debit (made before its insert found the key) was taken back: one stake paid.
+    expect((await getJson(server, "/api/me", player.token)).body.balanceMicroUsd).toBe(10_000_000 - STAKE);
   });
 });

@@ -1,7 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ExposureBook } from "../services/bets/exposure-book.ts";
 import { TokenBucketLimiter } from "../services/bets/rate-limiter.ts";
-import { minMultiplierHundredths, requestHash } from "../services/bets/request.ts";
+import { minMultiplierHundredths, parsePlaceBetBody, placeBetBody, requestHash } from "../services/bets/request.ts";
 
 describe("token bucket", () => {
   it("allows the burst, then the rate", () => {
@@ -74,5 +75,37 @@ describe("request fingerprint", () => {
     expect(minMultiplierHundredths(1.1)).toBe(110);
     expect(minMultiplierHundredths(3.471)).toBe(348);
     expect(minMultiplierHundredths(undefined)).toBeUndefined();
+  });
+});
+
+describe("the bet body's fast check", () => {
+  it("accepts exactly what the schema accepts, with the same value, and refuses the rest as the schema does", () => {
+    const anyValue = fc.oneof(fc.anything(), fc.double(), fc.integer(), fc.string(), fc.constant(1e12 + 1), fc.constant(-1e12), fc.constant(Number.MAX_SAFE_INTEGER + 2));
+    const mostly = <T,>(valid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 5 }, { arbitrary: anyValue, weight: 1 });
+    const body = fc.record(
+      {
+        col: mostly(fc.integer({ min: -1e12, max: 1e12 })),
+        row: mostly(fc.integer({ min: -5, max: 20_000 })),
+        stakeMicroUsd: mostly(fc.oneof(fc.integer({ min: -10, max: 200_000_000 }), fc.constant(Number.MAX_SAFE_INTEGER), fc.constant(0.5))),
+        minMultiplier: mostly(fc.oneof(fc.double({ min: -1, max: 2e6, noNaN: true }), fc.constant(1_000_000), fc.constant(0))),
+        idempotencyKey: mostly(fc.string({ minLength: 6, maxLength: 66 })),
+        extra: fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: anyValue, weight: 1 }),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.oneof({ arbitrary: body, weight: 9 }, { arbitrary: fc.jsonValue(), weight: 1 }), (raw) => {
+        const value = JSON.parse(JSON.stringify(raw) ?? "null"); // as the handler gets it
+        const schema = placeBetBody.safeParse(value);
+        let fast: unknown;
+        try {
+          fast = parsePlaceBetBody(value);
+        } catch {
+          fast = undefined;
+        }
+        expect(fast).toEqual(schema.success ? schema.data : undefined);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -102,14 +102,17 @@ describe("integrity check", () => {
     expect(cli.report.ok).toBe(false);
   });
 
-  it("finds a missing stake entry, a negative player balance, an entry without an account, and exposure rows that drifted", async () => {
+  it("finds a missing stake entry, a negative player balance, an entry without an account, and writer figures that drifted", async () => {
     const bet = bets[1];
     tamper(server.dataDir, "DELETE FROM ledger_entries WHERE bet_id = ? AND kind = 'stake'", Number(bet.id));
     tamper(server.dataDir, "INSERT INTO ledger_entries (transfer_id, account_id, kind, amount_micro_usd, balance_after_micro_usd, at) VALUES (999999, 999999, 'adjustment', 5, 5, 0)");
     tamper(server.dataDir, "UPDATE accounts SET balance_micro_usd = -1 WHERE id = ?", p.accountId);
-    tamper(server.dataDir, "UPDATE cell_exposure SET payout_micro_usd = payout_micro_usd + 1");
+    // An open bet changed behind the writer's back (without bumping bets_generation): the payout the
+    // writer counts for the house's exposure in that cell and column is no longer the database's.
+    tamper(server.dataDir, "UPDATE bets SET payout_micro_usd = payout_micro_usd + 1 WHERE id = ?", Number(bets[2].id));
     const report = await integrity(server);
-    expect(checksOf(report)).toEqual(["account_balance", "balances_sum", "bet_entries", "entries_sum", "entries_without_account", "exposure_rows", "negative_balance"]);
+    expect(checksOf(report)).toEqual(["account_balance", "balances_sum", "bet_entries", "entries_sum", "entries_without_account", "negative_balance", "writer_state"]);
+    expect((report.problems as { check: string }[]).filter((x) => x.check === "writer_state")).toHaveLength(2); // the cell and the column
     expect(report.problems).toContainEqual(expect.objectContaining({ check: "bet_entries", details: expect.objectContaining({ betId: Number(bet.id), stakes: 0 }) }));
   });
 });

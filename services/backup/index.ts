@@ -26,7 +26,7 @@ declare module "../types.ts" {
 
 /** Runs one takeBackup in a thread of its own; resolves with its manifest, rejects with its error. */
 async function backupInThread(data: BackupThreadData): Promise<BackupManifest & { dir: string }> {
-  const worker = await spawnWorker(moduleUrl("../../storage/backup-thread.ts", import.meta.url), data);
+  const { worker } = await spawnWorker(moduleUrl("../../storage/backup-thread.ts", import.meta.url), data);
   try {
     return await new Promise((resolve, reject) => {
       worker.once("message", (message: { t: string; manifest?: BackupManifest & { dir: string }; name?: string; message?: string }) => {

@@ -34,16 +34,22 @@ interface Totals {
   payoutMicroUsd: number;
 }
 
-const cellKey = (col: number, row: number) => `${col}:${row}`;
+/** One column's open bets: their totals, their ids (for the sweep of ended columns) and their cells. */
+interface Column {
+  totals: Totals;
+  ids: Set<number>;
+  rows: Map<number, Cell>;
+}
+
+interface Cell extends CellExposure {
+  stakeByAccount: Map<number, number>;
+}
 
 export class ExposureBook {
   #bets = new Map<number, OpenBetEntry>();
-  /** Bet ids by column, so the sweep of ended columns never walks the whole book. */
-  #idsByColumn = new Map<number, Set<number>>();
-  #cells = new Map<string, CellExposure>();
-  #columns = new Map<number, Totals>();
+  /** By column, then row: numeric keys only, so the per-bet update builds no strings. */
+  #columns = new Map<number, Column>();
   #playerOpen = new Map<number, number>();
-  #playerCellStake = new Map<string, number>();
   #total: Totals = { bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
 
   add(bet: OpenBetEntry): void {
@@ -64,11 +70,8 @@ export class ExposureBook {
   /** Replaces the whole book with a database snapshot of the open bets. */
   replaceAll(bets: Iterable<OpenBetEntry>): void {
     this.#bets = new Map();
-    this.#idsByColumn = new Map();
-    this.#cells = new Map();
     this.#columns = new Map();
     this.#playerOpen = new Map();
-    this.#playerCellStake = new Map();
     this.#total = { bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
     for (const bet of bets) this.add(bet);
   }
@@ -76,7 +79,7 @@ export class ExposureBook {
   /** Ids of bets in columns before `col` (at most `max`): candidates for a settlement nobody reported. */
   idsBeforeColumn(col: number, max: number): number[] {
     const ids: number[] = [];
-    for (const [column, columnIds] of this.#idsByColumn) {
+    for (const [column, { ids: columnIds }] of this.#columns) {
       if (column >= col) continue;
       for (const id of columnIds) {
         if (ids.length >= max) return ids;
@@ -95,15 +98,15 @@ export class ExposureBook {
   }
 
   playerCellStake(accountId: number, col: number, row: number): number {
-    return this.#playerCellStake.get(`${accountId}:${col}:${row}`) ?? 0;
+    return this.#columns.get(col)?.rows.get(row)?.stakeByAccount.get(accountId) ?? 0;
   }
 
   cellPayout(col: number, row: number): number {
-    return this.#cells.get(cellKey(col, row))?.payoutMicroUsd ?? 0;
+    return this.#columns.get(col)?.rows.get(row)?.payoutMicroUsd ?? 0;
   }
 
   columnPayout(col: number): number {
-    return this.#columns.get(col)?.payoutMicroUsd ?? 0;
+    return this.#columns.get(col)?.totals.payoutMicroUsd ?? 0;
   }
 
   totals(): Totals {
@@ -112,30 +115,27 @@ export class ExposureBook {
 
   /** Cells with open bets, ordered by column then row. */
   cells(): CellExposure[] {
-    return [...this.#cells.values()].map((c) => ({ ...c })).sort((a, b) => a.col - b.col || a.row - b.row);
+    const cells: CellExposure[] = [];
+    for (const { rows } of this.#columns.values()) {
+      for (const c of rows.values()) cells.push({ col: c.col, row: c.row, bets: c.bets, stakeMicroUsd: c.stakeMicroUsd, payoutMicroUsd: c.payoutMicroUsd });
+    }
+    return cells.sort((a, b) => a.col - b.col || a.row - b.row);
   }
 
   #apply(bet: OpenBetEntry, sign: 1 | -1): void {
-    const key = cellKey(bet.col, bet.row);
-    const cell = this.#cells.get(key) ?? { col: bet.col, row: bet.row, bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
+    let column = this.#columns.get(bet.col);
+    if (!column) this.#columns.set(bet.col, (column = { totals: { bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 }, ids: new Set(), rows: new Map() }));
+    let cell = column.rows.get(bet.row);
+    if (!cell) column.rows.set(bet.row, (cell = { col: bet.col, row: bet.row, bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0, stakeByAccount: new Map() }));
     addTo(cell, bet, sign);
-    if (cell.bets === 0) this.#cells.delete(key);
-    else this.#cells.set(key, cell);
-
-    const column = this.#columns.get(bet.col) ?? { bets: 0, stakeMicroUsd: 0, payoutMicroUsd: 0 };
-    addTo(column, bet, sign);
-    if (column.bets === 0) this.#columns.delete(bet.col);
-    else this.#columns.set(bet.col, column);
-
-    const ids = this.#idsByColumn.get(bet.col) ?? new Set<number>();
-    if (sign === 1) ids.add(bet.id);
-    else ids.delete(bet.id);
-    if (ids.size === 0) this.#idsByColumn.delete(bet.col);
-    else this.#idsByColumn.set(bet.col, ids);
-
+    bump(cell.stakeByAccount, bet.accountId, sign * bet.stakeMicroUsd);
+    if (cell.bets === 0) column.rows.delete(bet.row);
+    addTo(column.totals, bet, sign);
+    if (sign === 1) column.ids.add(bet.id);
+    else column.ids.delete(bet.id);
+    if (column.ids.size === 0) this.#columns.delete(bet.col);
     addTo(this.#total, bet, sign);
     bump(this.#playerOpen, bet.accountId, sign);
-    bump(this.#playerCellStake, `${bet.accountId}:${bet.col}:${bet.row}`, sign * bet.stakeMicroUsd);
   }
 }
 

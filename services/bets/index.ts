@@ -4,7 +4,6 @@ import type { InstallModule } from "../types.ts";
 import { ExposureBook, type OpenBetEntry } from "./exposure-book.ts";
 import type { IntegrityExtension } from "./integrity.ts";
 import { BetPlacement } from "./placement.ts";
-import { firstOpenColumn } from "./market.ts";
 import type { BetsService, ExposureSnapshot } from "./types.ts";
 
 export type { BetsService } from "./types.ts";
@@ -19,8 +18,6 @@ const SWEEP_INTERVAL_MS = 30_000;
 const SETTLE_GRACE_MS = 60_000;
 const SWEEP_IDS_MAX = 100_000;
 const SWEEP_CHUNK = 500;
-/** How often rows of columns that can no longer take bets are pruned from the exposure tables. */
-const PRUNE_INTERVAL_MS = 60_000;
 
 export const installBets: InstallModule = (ctx) => {
   const book = new ExposureBook();
@@ -45,14 +42,6 @@ export const installBets: InstallModule = (ctx) => {
         setInterval(() => {
           service.sweepSettled().catch((error: unknown) => ctx.log.warn({ err: error }, "could not sweep settled bets from the book"));
         }, SWEEP_INTERVAL_MS).unref(),
-      );
-      timers.push(
-        setInterval(() => {
-          const before = firstOpenColumn(ctx) - 1;
-          ctx.queue.run("bets.pruneExposure", before).catch((error: unknown) => {
-            ctx.log.warn({ err: error }, "could not prune exposure rows");
-          });
-        }, PRUNE_INTERVAL_MS).unref(),
       );
     },
     stop() {

@@ -70,26 +70,6 @@ export const OPEN_TOTALS = `
 SELECT COUNT(*) AS n, COALESCE(SUM(stake_micro_usd), 0) AS stake, COALESCE(SUM(payout_micro_usd), 0) AS payout
 FROM main.bets WHERE status = 'open'`;
 
-/**
- * Exposure rows kept for the caps (columns ?1 and later) that differ from the potential payouts of
- * the open bets of the same cells / columns, in both directions.
- */
-export const EXPOSURE_MISMATCH = `
-WITH o AS (SELECT col, row, SUM(payout_micro_usd) AS payout FROM main.bets WHERE status = 'open' AND col >= ?1 GROUP BY col, row)
-SELECT col, row, kept, open FROM (
-  SELECT k.col, k.row, k.payout_micro_usd AS kept, COALESCE(o.payout, 0) AS open
-    FROM main.cell_exposure k LEFT JOIN o ON o.col = k.col AND o.row = k.row WHERE k.col >= ?1
-  UNION ALL
-  SELECT o.col, o.row, 0, o.payout FROM o
-   WHERE NOT EXISTS (SELECT 1 FROM main.cell_exposure k WHERE k.col = o.col AND k.row = o.row)
-  UNION ALL
-  SELECT k.col, NULL, k.payout_micro_usd, COALESCE((SELECT SUM(payout) FROM o WHERE o.col = k.col), 0)
-    FROM main.column_exposure k WHERE k.col >= ?1
-  UNION ALL
-  SELECT o.col, NULL, 0, SUM(o.payout) FROM o
-   WHERE NOT EXISTS (SELECT 1 FROM main.column_exposure k WHERE k.col = o.col) GROUP BY o.col
-) WHERE kept <> open LIMIT 100`;
-
 /** Accounts whose open-bet counter (migration 060) differs from their open bets. */
 export const OPEN_COUNT_MISMATCH = `
 SELECT a.id AS accountId, a.open_bets AS kept, COALESCE(o.n, 0) AS open FROM main.accounts a

@@ -3,7 +3,6 @@ import type { AppContext } from "../types.ts";
 import { databasePaths } from "../../storage/db.ts";
 import type { Db } from "../../storage/db.ts";
 import { HOUSE_ACCOUNT_ID } from "../../storage/ledger.ts";
-import { firstOpenColumn } from "./market.ts";
 import * as Q from "./integrity-sql.ts";
 
 export interface IntegrityProblem {
@@ -44,8 +43,8 @@ const ENTRY_CHUNK = 50_000;
  *   to zero (no entry without an account); no player balance is negative;
  * - every bet has exactly one stake entry (−stake) and, once settled, exactly one payout (won) or
  *   refund (void) or nothing more (lost), all on the bet's own account;
- * - the exposure rows kept for the caps equal the potential payouts of the open bets of the columns
- *   still taking bets, and the in-memory book equals the open bets.
+ * - the writer's figures the limits are checked against equal the open bets, and so does this
+ *   process's in-memory book.
  *
  * Runs on its own read-only connection, in one read snapshot, in chunks with a yield to the event loop
  * between them, so bet placement keeps flowing while it runs.
@@ -70,7 +69,7 @@ export async function runIntegrityCheck(ctx: AppContext): Promise<IntegrityRepor
 
     const ledger = await checkLedger(reader, add);
     const bets = await checkBets(reader, add);
-    checkExposureRows(ctx, reader, add);
+    await checkWriterState(ctx, add, notes);
     checkOpenCounts(reader, add);
     checkStuckOpenBets(ctx, reader, add);
 
@@ -194,11 +193,21 @@ async function checkBets(reader: Db, add: Add): Promise<number> {
   return count;
 }
 
-function checkExposureRows(ctx: AppContext, reader: Db, add: Add): void {
-  const from = firstOpenColumn(ctx);
-  const rows = reader.prepare(Q.EXPOSURE_MISMATCH).all(from) as { col: number; row: number | null; kept: number; open: number }[];
-  for (const r of rows) {
-    add({ check: "exposure_rows", message: `exposure kept for column ${r.col}${r.row === null ? "" : ` row ${r.row}`} differs from its open bets`, details: { col: r.col, row: r.row, keptMicroUsd: r.kept, openMicroUsd: r.open } });
+/**
+ * The figures the writer checks limits against (open bets per player, stake per player and cell,
+ * payout per cell and column; services/bets/writer-state.ts) equal the open bets in the database:
+ * the writer compares them with a fresh load, inside one of its transactions.
+ */
+async function checkWriterState(ctx: AppContext, add: Add, notes: string[]): Promise<void> {
+  let differences: string[];
+  try {
+    ({ differences } = await ctx.queue.run("bets.checkWriterState"));
+  } catch (error) {
+    notes.push(`the writer's open-bet figures could not be checked: ${(error as Error).message}`);
+    return;
+  }
+  for (const difference of differences) {
+    add({ check: "writer_state", message: `the writer's open-bet figures differ from the database: ${difference}`, details: { difference } });
   }
 }
 

@@ -2,11 +2,11 @@ import { Counter } from "prom-client";
 import type { AppContext } from "../types.ts";
 import { QueueClosedError, QueueFullError } from "../../storage/batch-queue.ts";
 import { balanceOf } from "../../storage/ledger.ts";
-import { BET_COLUMNS, payoutMicroUsd, toBetJson, type BetRow } from "./bet-json.ts";
+import { BET_COLUMNS, payoutMicroUsd, toBetJson, type BetJson, type BetRow } from "./bet-json.ts";
 import type { ExposureBook } from "./exposure-book.ts";
 import type { OpenBet } from "../resolver/types.ts";
 import { publishPlayerEvent } from "../realtime/player-events.ts";
-import { ArchivedBet, ExistingBet, placeStatements, type ArchivedKey, type OpLimits, type PlacedBet, type PlaceParams } from "./place-op.ts";
+import { ArchivedBet, ExistingBet, newBetRow, placeArgs, placeStatements, type ArchivedKey, type OpLimits, type Placed, type PlaceParams } from "./place-op.ts";
 import { statementCache, type Db } from "../../storage/db.ts";
 import { TokenBucketLimiter } from "./rate-limiter.ts";
 import { BetRefusal } from "./refusals.ts";
@@ -24,7 +24,7 @@ export class BetPlacement {
   readonly #limiter: TokenBucketLimiter;
   readonly #limits: OpLimits;
   /** Bets queued and not yet committed, by `${accountId}:${idempotencyKey}`; bounded by the queue length. */
-  readonly #inFlight = new Map<string, Promise<BetRow>>();
+  readonly #inFlight = new Map<string, { placed: Promise<Placed>; params: PlaceParams }>();
   readonly #outcomes: Counter<"outcome">;
 
   constructor(
@@ -69,8 +69,8 @@ export class BetPlacement {
     const earlier = this.#inFlight.get(flightKey);
     if (earlier) {
       // A retry while the first attempt is still queued: answered from it once it committed.
-      const bet = await earlier.catch(() => undefined);
-      if (bet) return this.#replay(player, bet, hash);
+      const placed = await earlier.placed.catch(() => undefined);
+      if (placed) return this.#replay(player, newBetRow(placed[0], earlier.params), hash);
     }
 
     let params: PlaceParams;
@@ -82,28 +82,34 @@ export class BetPlacement {
       // lookup is paid only on this path; on the happy path the UNIQUE key inside the op decides.
       const statements = placeStatements(ctx.db);
       const stored = statements.byKey.get(player.accountId, body.idempotencyKey);
-      if (stored) return this.#replay(player, toBetRow(stored), hash);
+      if (stored) {
+        // This connection sees a commit a few ms before it is durable (README, the write path): a
+        // barrier through the writer answers only once everything committed before it is.
+        await ctx.queue.barrier();
+        return this.#replay(player, toBetRow(stored), hash);
+      }
       const archived = statements.archivedKey.get(player.accountId, body.idempotencyKey) as ArchivedKey | undefined;
       if (archived) return this.#replayArchived(player, archived.bet_id, archived.request_hash, hash);
       throw error;
     }
 
-    const op = this.#enqueue(params);
-    const betOnly = op.then((placed) => placed.bet);
-    betOnly.catch(() => undefined);
-    this.#inFlight.set(flightKey, betOnly);
-    let placed: PlacedBet;
+    const flight = { placed: this.#enqueue(params), params };
+    this.#inFlight.set(flightKey, flight);
+    let placed: Placed;
     try {
-      placed = await op;
+      placed = await flight.placed;
     } catch (error) {
       if (error instanceof ExistingBet) return this.#replay(player, error.bet, hash);
       if (error instanceof ArchivedBet) return this.#replayArchived(player, error.betId, error.requestHash, hash);
       throw error;
     } finally {
-      if (this.#inFlight.get(flightKey) === betOnly) this.#inFlight.delete(flightKey);
+      if (this.#inFlight.get(flightKey) === flight) this.#inFlight.delete(flightKey);
     }
-    this.#afterCommit(placed.bet, placed.balanceMicroUsd);
-    return { status: 201, bet: toBetJson(placed.bet), balanceMicroUsd: placed.balanceMicroUsd };
+    const [betId, balanceMicroUsd] = placed;
+    const bet = newBetRow(betId, params);
+    const json = toBetJson(bet);
+    this.#afterCommit(bet, json, balanceMicroUsd);
+    return { status: 201, bet: json, balanceMicroUsd };
   }
 
   /** Stake range, circuit breaker and the quote; everything the bet row needs, as integers. */
@@ -149,9 +155,9 @@ export class BetPlacement {
   }
 
   /**
-   * Early refusals from the in-memory book, saving a queue round trip. The book holds committed open
-   * bets only, so it never refuses what the database would accept (unless a settlement was not
-   * reported yet; the periodic resync bounds that); the database check inside the op is the authority.
+   * Early refusals from this process's book, saving a queue round trip. The book holds committed
+   * open bets only, so it never refuses what the writer would accept (unless a settlement was not
+   * reported yet; the periodic resync bounds that); the writer's own figures are the authority.
    */
   #preCheck(player: Player, p: PlaceParams): void {
     const l = this.#limits;
@@ -169,9 +175,8 @@ export class BetPlacement {
     }
   }
 
-  #enqueue(params: PlaceParams): Promise<PlacedBet> {
-    const limits = this.#limits;
-    return this.ctx.queue.run("bets.place", params, limits).catch((error: unknown) => {
+  #enqueue(params: PlaceParams) {
+    return this.ctx.queue.run("bets.place", placeArgs(params, this.#limits)).catch((error: unknown) => {
       if (error instanceof QueueFullError) throw new BetRefusal("overloaded", { queue: "full" }, 1000);
       if (error instanceof QueueClosedError) throw new BetRefusal("shutting_down", undefined, 1000);
       throw error;
@@ -196,7 +201,7 @@ export class BetPlacement {
   }
 
   /** Runs once the bet is durable: book, resolver, player events. None of it may fail the answer. */
-  #afterCommit(bet: BetRow, balanceMicroUsd: number): void {
+  #afterCommit(bet: BetRow, json: BetJson, balanceMicroUsd: number): void {
     const { ctx } = this;
     // One object per open bet, shared by the book and the resolver (they live until it settles).
     const open: OpenBet = {
@@ -218,7 +223,7 @@ export class BetPlacement {
     } catch (error) {
       ctx.log.error({ err: error, betId: bet.id }, "resolver.track failed for a committed bet");
     }
-    publishPlayerEvent(ctx, bet.address, { type: "bet", bet: toBetJson(bet) }, { betId: bet.id });
+    publishPlayerEvent(ctx, bet.address, { type: "bet", bet: json }, { betId: bet.id });
     publishPlayerEvent(ctx, bet.address, { type: "balance", balanceMicroUsd }, { betId: bet.id });
   }
 }

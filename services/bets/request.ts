@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { validate } from "../../runtime/body.ts";
 
 /** Far beyond any real grid, small enough that every product stays a safe integer. */
 const COORD_MAX = 1_000_000_000_000;
@@ -15,6 +16,41 @@ export const placeBetBody = z
   .strict();
 
 export type PlaceBetBody = z.output<typeof placeBetBody>;
+
+/**
+ * The bet body from a parsed JSON value: a body that is plainly well-formed is taken as it is
+ * (checked here field by field, a strict subset of what the schema accepts: ~7 µs less per bet
+ * than the schema's run); anything else goes through the schema, which refuses it naming the fields
+ * (or accepts it, if this check was stricter than it needed to be).
+ */
+export function parsePlaceBetBody(value: unknown): PlaceBetBody {
+  return isPlainPlaceBetBody(value) ? value : validate(placeBetBody, value, "body");
+}
+
+const isCoordinate = (v: unknown) => Number.isInteger(v) && (v as number) >= -COORD_MAX && (v as number) <= COORD_MAX;
+
+function isPlainPlaceBetBody(v: unknown): v is PlaceBetBody {
+  if (typeof v !== "object" || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  const b = v as Record<string, unknown>;
+  let keys = 0;
+  for (const key in b) {
+    if (key !== "col" && key !== "row" && key !== "stakeMicroUsd" && key !== "idempotencyKey" && key !== "minMultiplier") return false;
+    keys++;
+  }
+  const key = b.idempotencyKey;
+  const min = b.minMultiplier;
+  return (
+    keys === (min === undefined ? 4 : 5) &&
+    isCoordinate(b.col) &&
+    isCoordinate(b.row) &&
+    Number.isSafeInteger(b.stakeMicroUsd) &&
+    (b.stakeMicroUsd as number) > 0 &&
+    typeof key === "string" &&
+    key.length >= 8 &&
+    key.length <= 64 &&
+    (min === undefined || (typeof min === "number" && min > 0 && min <= 1_000_000))
+  );
+}
 
 /**
  * Fingerprint of what the request asks for, stored with the bet: a retry with the same key must ask

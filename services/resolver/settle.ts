@@ -3,6 +3,7 @@ import { HOUSE_ACCOUNT_ID, transfer } from "../../storage/ledger.ts";
 import type { BetRow } from "../bets/bet-json.ts";
 import type { StaleGap, Tick, Verdict } from "../../domain/resolution.ts";
 import type { OpenBet } from "./types.ts";
+import { betWriterState, forgetBetWriterState } from "../bets/writer-state.ts";
 
 export type SettledBetRow = Omit<BetRow, "idempotency_key" | "request_hash">;
 
@@ -64,11 +65,14 @@ const stmts = statementCache(prepare);
 /**
  * Settles bets inside one batch-queue operation: per bet the guarded status update and, for a win
  * or a void, the payout or refund transfer from the house (two ledger entries), all in the
- * operation's savepoint. Bets no longer open are skipped. Throws (failing the whole operation, so
+ * operation's savepoint; then the settled bets leave the writer's open-bet figures
+ * (services/bets/writer-state.ts). Bets no longer open are skipped. Throws (failing the whole operation, so
  * nothing of it happens) when a bet's stored terms differ from the ones it was decided on.
  */
 export function settleBets(db: Db, settlements: readonly Settlement[], nowMs: number): Settled[] {
   const s = stmts(db);
+  // Taken before the first write (a load now sees the bets still open); they leave it at the end.
+  const state = betWriterState(db);
   const rows = new Map<number, Returned>();
   for (const group of byVerdict(settlements)) {
     const { verdict } = group[0]!;
@@ -102,6 +106,14 @@ export function settleBets(db: Db, settlements: readonly Settlement[], nowMs: nu
       balanceAfterMicroUsd = result.creditBalanceAfterMicroUsd;
     }
     settled.push({ index, multiplierHundredths: row[7], placedAt: row[9], balanceAfterMicroUsd });
+  }
+  for (const { index } of settled) {
+    if (!state.close(settlements[index]!.bet)) {
+      // The writer's figures did not count this bet (written by someone who did not tell them):
+      // they are loaded again from the database at their next use.
+      forgetBetWriterState(db);
+      break;
+    }
   }
   return settled;
 }

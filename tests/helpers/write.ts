@@ -5,7 +5,9 @@ import { openDatabase, type Db } from "../../storage/db.ts";
 /**
  * A write from outside the service (the way an operator's tool or another process would): its own
  * connection to the current database, one transaction. For fixtures the service has no command for;
- * the service's in-memory state does not see it unless the test tells it.
+ * the service's in-memory state does not see it unless the test tells it. As any tool that may
+ * change open bets must, it bumps bets_generation, so the writer loads its open-bet figures again
+ * (services/bets/writer-state.ts).
  */
 export function writeDirect<T>(ctx: AppContext, write: (db: Db) => T): T {
   const db = openDatabase(databasePaths(ctx.config).current, { busyTimeoutMs: 10_000, synchronous: "NORMAL" });
@@ -13,6 +15,7 @@ export function writeDirect<T>(ctx: AppContext, write: (db: Db) => T): T {
     db.exec("BEGIN IMMEDIATE");
     try {
       const value = write(db);
+      db.exec("UPDATE bets_generation SET generation = generation + 1");
       db.exec("COMMIT");
       return value;
     } catch (error) {
