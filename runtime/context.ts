@@ -41,48 +41,8 @@ export interface BootedContext {
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<BootedContext> {
   const log = options.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
-  const paths = databasePaths(config);
-  const dbOptions = { busyTimeoutMs: config.DB_BUSY_TIMEOUT_MS, synchronous: config.DB_SYNCHRONOUS };
-  const threaded = config.WRITER_MODE === "thread";
-  const migrator = openDatabase(paths.current, dbOptions);
-  migrate(migrator, CURRENT_MIGRATIONS_DIR);
-  if (threaded) migrator.close();
-  const db = threaded ? openDatabase(paths.current, { ...dbOptions, queryOnly: true }) : migrator;
-  // Migrations of the history file run on a short-lived writable connection; the API keeps a query-only one.
-  const historyWriter = openDatabase(paths.history, dbOptions);
-  migrate(historyWriter, HISTORY_MIGRATIONS_DIR);
-  historyWriter.close();
-  const history = openDatabase(paths.history, { ...dbOptions, queryOnly: true });
-
-  const queueOptions = {
-    flushIntervalMs: config.BATCH_FLUSH_INTERVAL_MS,
-    commitSpacingMs: config.BATCH_COMMIT_SPACING_MS,
-    batchSizeMax: config.BATCH_SIZE_MAX,
-    queueLengthMax: config.BATCH_QUEUE_MAX,
-  };
-  const onBatchError = (error: unknown) => log.error({ err: error }, "batch transaction failed");
-  let writerFailed = false;
-  const queue: Writer<Commands> = threaded
-    ? await ThreadWriter.start<Commands>({
-        entry: moduleUrl("./writer-thread.ts", import.meta.url),
-        data: {
-          path: paths.current,
-          db: dbOptions,
-          ...queueOptions,
-          checkpointIntervalMs: config.DB_CHECKPOINT_INTERVAL_MS,
-          walAutocheckpointPages: config.DB_WAL_AUTOCHECKPOINT_PAGES,
-        } satisfies WriterThreadData,
-        queueLengthMax: config.BATCH_QUEUE_MAX,
-        errorClasses: COMMAND_ERRORS,
-        metrics,
-        onBatchError,
-        onFailure: (error) => {
-          writerFailed = true;
-          log.fatal({ err: error }, "the writer thread failed; nothing can be written");
-          options.onFatal?.(error);
-        },
-      })
-    : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError }), COMMANDS);
+  // An edge (ROLE=edge, SPEC §11) holds no database and no writer: the money lives in the core only.
+  const { db, history, queue, writerFailed, closeStorage } = config.ROLE === "edge" ? noStorage() : await openStorage(config, log, metrics, options);
   const redisLimits = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, pendingMax: config.REDIS_PENDING_MAX };
   const embedded = config.REDIS_URL
     ? undefined
@@ -125,17 +85,19 @@ export async function createContext(config: Config, options: ContextOptions = {}
     services: {} as Services,
     readyChecks: new Map(),
   };
-  ctx.readyChecks.set("db", async () => {
-    if (writerFailed) return "writer failed";
-    return probeDatabase(ctx.queue, ctx.now());
-  });
+  if (config.ROLE !== "edge") {
+    ctx.readyChecks.set("db", async () => {
+      if (writerFailed()) return "writer failed";
+      return probeDatabase(ctx.queue, ctx.now());
+    });
+  }
   ctx.readyChecks.set("redis", async () => {
     if (!config.REDIS_URL) return "not_configured";
     const [kvUp, busUp] = await Promise.all([kv.ping(), bus.ping()]);
     return kvUp && busUp ? "ok" : "redis unreachable";
   });
 
-  const modules = options.modules ?? (await import("../services/index.ts")).MODULES;
+  const modules = options.modules ?? (await import("../services/index.ts")).MODULES[config.ROLE];
   const lifecycles: ModuleLifecycle[] = [];
   for (const install of modules) lifecycles.push(install(ctx) ?? {});
 
@@ -163,9 +125,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
             log.error({ err: error }, "module failed to stop cleanly");
           }
         }
-        await queue.close();
-        db.close();
-        history.close();
+        await closeStorage();
         await kv.close();
         if (nonceKv !== kv) await nonceKv.close();
         await bus.close();
@@ -173,6 +133,86 @@ export async function createContext(config: Config, options: ContextOptions = {}
       return closing;
     },
   };
+}
+
+interface Storage {
+  db: Db;
+  history: Db;
+  queue: Writer<Commands>;
+  writerFailed: () => boolean;
+  closeStorage: () => Promise<void>;
+}
+
+/** The current and history databases, migrated, and the write path (the writer thread by default). */
+async function openStorage(config: Config, log: Logger, metrics: Metrics, options: ContextOptions): Promise<Storage> {
+  const paths = databasePaths(config);
+  const dbOptions = { busyTimeoutMs: config.DB_BUSY_TIMEOUT_MS, synchronous: config.DB_SYNCHRONOUS };
+  const threaded = config.WRITER_MODE === "thread";
+  const migrator = openDatabase(paths.current, dbOptions);
+  migrate(migrator, CURRENT_MIGRATIONS_DIR);
+  if (threaded) migrator.close();
+  const db = threaded ? openDatabase(paths.current, { ...dbOptions, queryOnly: true }) : migrator;
+  // Migrations of the history file run on a short-lived writable connection; the API keeps a query-only one.
+  const historyWriter = openDatabase(paths.history, dbOptions);
+  migrate(historyWriter, HISTORY_MIGRATIONS_DIR);
+  historyWriter.close();
+  const history = openDatabase(paths.history, { ...dbOptions, queryOnly: true });
+
+  const queueOptions = {
+    flushIntervalMs: config.BATCH_FLUSH_INTERVAL_MS,
+    commitSpacingMs: config.BATCH_COMMIT_SPACING_MS,
+    batchSizeMax: config.BATCH_SIZE_MAX,
+    queueLengthMax: config.BATCH_QUEUE_MAX,
+  };
+  const onBatchError = (error: unknown) => log.error({ err: error }, "batch transaction failed");
+  let writerFailed = false;
+  const queue: Writer<Commands> = threaded
+    ? await ThreadWriter.start<Commands>({
+        entry: moduleUrl("./writer-thread.ts", import.meta.url),
+        data: {
+          path: paths.current,
+          db: dbOptions,
+          ...queueOptions,
+          checkpointIntervalMs: config.DB_CHECKPOINT_INTERVAL_MS,
+          walAutocheckpointPages: config.DB_WAL_AUTOCHECKPOINT_PAGES,
+        } satisfies WriterThreadData,
+        queueLengthMax: config.BATCH_QUEUE_MAX,
+        errorClasses: COMMAND_ERRORS,
+        metrics,
+        onBatchError,
+        onFailure: (error) => {
+          writerFailed = true;
+          log.fatal({ err: error }, "the writer thread failed; nothing can be written");
+          options.onFatal?.(error);
+        },
+      })
+    : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError }), COMMANDS);
+  return {
+    db,
+    history,
+    queue,
+    writerFailed: () => writerFailed,
+    async closeStorage() {
+      await queue.close();
+      db.close();
+      history.close();
+    },
+  };
+}
+
+/**
+ * An edge's storage: none. Anything that reaches for the database or the writer there is a bug
+ * (a core module installed on an edge) and fails loudly, naming what it wanted.
+ */
+function noStorage(): Storage {
+  const absent = <T extends object>(what: string): T =>
+    new Proxy({} as T, {
+      get(_target, property) {
+        if (property === "then") return undefined;
+        throw new Error(`ROLE=edge has no ${what} (asked for ${String(property)})`);
+      },
+    });
+  return { db: absent("database"), history: absent("history database"), queue: absent("writer"), writerFailed: () => false, closeStorage: async () => {} };
 }
 
 /**
