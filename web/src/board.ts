@@ -13,11 +13,11 @@ import { GRID_COLUMNS, GRID_ROWS, LOCK_MARGIN_MS, cellKey, type Market, type Off
 /** Time shown left of "now", in columns. */
 const PAST_COLUMNS = 3;
 /**
- * Multipliers on screen are refreshed at most this often on new ticks (10 a second): numbers that
- * change every 100 ms are unreadable, and the time is better left to the socket. A tap always
- * uses, and first shows, the quote of the freshest tick (see showMultiplier).
+ * Multipliers on screen follow every tick (the next animation frame after it). A tap's allowance is
+ * relative to what is on screen (tap.ts decideTap), so the screen must show what the server quotes
+ * now: refreshed every 250 ms, as before, a third to half of the taps on a moving price met a quote
+ * already more than 3 % lower (far cells move several % a tick) and had to be tapped again.
  */
-const REQUOTE_INTERVAL_MS = 250;
 /** How fast the view follows a recentred grid (fraction of the gap closed per frame). */
 const RECENTRE_EASE = 0.12;
 
@@ -48,7 +48,6 @@ export class Board {
   #viewCentreCents: number | undefined;
   #renderedVersion = "";
   #renderedMarketVersion = -1;
-  #renderedAtMs = 0;
   #pending = new Set<string>();
 
   constructor(
@@ -140,11 +139,10 @@ export class Board {
     // Offered cells change with ticks, with the column boundary and with bets: recompute then only.
     const firstCol = market.firstOfferedColumn(now);
     const version = `${firstCol}|${this.betsVersion()}|${market.circuit}|${this.#width}x${this.#height}`;
-    const requote = market.version !== this.#renderedMarketVersion && performance.now() - this.#renderedAtMs >= REQUOTE_INTERVAL_MS;
+    const requote = market.version !== this.#renderedMarketVersion;
     if (version !== this.#renderedVersion || requote) {
       this.#renderedVersion = version;
       this.#renderedMarketVersion = market.version;
-      this.#renderedAtMs = performance.now();
       this.#renderCells(now);
       // The tick the shown multipliers were computed from (for people and tests checking lag).
       const at = market.lastPrice?.t;
