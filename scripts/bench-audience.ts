@@ -15,7 +15,10 @@
  *                             [--duration 20] [--warmup 5] [--setups minimal,single,edges]
  *
  * Every process it starts is stopped at the end, also when a run fails or on Ctrl-C. Needs many
- * file descriptors: scripts/bench-audience.sh raises `ulimit -n` (run it as root for 20 000).
+ * file descriptors: scripts/bench-audience.sh raises `ulimit -n` as far as it may; watchers are split
+ * over processes and nginx over workers to stay under it, and a setup that would need one process to
+ * hold more sockets than the limit (the single process and the minimal server at 20 000 where it is
+ * 20 000) is reported as not run.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -25,7 +28,7 @@ import { renderNginx, startNginx } from "./lib/nginx.ts";
 import { option } from "./lib/args.ts";
 import { startChildServer, type ChildServer } from "../tests/helpers/child.ts";
 import { freePort, startRedis } from "../tests/helpers/services.ts";
-import type { WatchersReport } from "./lib/audience-watchers.ts";
+import { mergeWatchers, SOURCES_PER_ADDRESS, WATCHERS_PER_PROCESS, type WatcherCounts, type WatchersReport } from "./lib/audience-watchers.ts";
 import type { BetsReport } from "./lib/audience-bets.ts";
 
 type Setup = "minimal" | "single" | "edges";
@@ -35,6 +38,10 @@ const rate = Number(option("rate", "3000"));
 const connections = option("connections", "128");
 const durationMs = Number(option("duration", "20")) * 1000;
 const warmupMs = Number(option("warmup", "5")) * 1000;
+/** Descriptors one process may hold here (`ulimit -n`, raised by scripts/bench-audience.sh as far as it may). */
+const FD_LIMIT = Number(/^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? 1024);
+/** A process serving N sockets needs N descriptors and some of its own (databases, Redis, listeners). */
+const fitsOneProcess = (watchers: number) => watchers + 1000 <= FD_LIMIT;
 const CLIENT_SCRIPTS = { watchers: join(import.meta.dirname, "lib", "audience-watchers.ts"), bets: join(import.meta.dirname, "lib", "audience-bets.ts") };
 
 interface Running {
@@ -123,8 +130,10 @@ async function startEdges(watchers: number, dataDir: string): Promise<Running> {
     plainPort,
     tlsPort: await freePort(),
     redirectPort: await freePort(),
-    workerProcesses: 2,
-    workerConnections: 2 * watchers + 4096,
+    // Each watcher is two connections in nginx (client and edge), each one descriptor: enough
+    // workers that none needs more than FD_LIMIT, with room for an uneven spread.
+    workerProcesses: Math.max(2, Math.ceil((2 * watchers) / Math.floor((FD_LIMIT - 2048) / 2))),
+    workerConnections: FD_LIMIT - 2048,
   });
   const nginx = await startNginx(conf, prefixDir, plainPort);
   stops.push(() => nginx.stop());
@@ -177,16 +186,22 @@ async function runOne(setup: Setup, watchers: number): Promise<Result> {
     const running = setup === "minimal" ? await startMinimal(dataDir) : setup === "single" ? await startSingle(watchers, dataDir) : await startEdges(watchers, dataDir);
     const bets = forkClient<BetsReport>(CLIENT_SCRIPTS.bets, [running.base, setup === "minimal" ? "minimal" : "app", String(rate), connections]);
     await bets.ready;
-    const watching = forkClient<WatchersReport>(CLIENT_SCRIPTS.watchers, [`${running.base.replace(/^http/, "ws")}/ws`, String(watchers)]);
-    const ready = (await watching.ready) as { connected: number; failed: number };
-    if (ready.failed > 0) console.log(`  (${ready.failed} of ${watchers} watchers could not connect)`);
+    // Watchers in processes of ≤ WATCHERS_PER_PROCESS sockets, each from source addresses of its own.
+    const processes = Math.ceil(watchers / WATCHERS_PER_PROCESS);
+    const addressesPerProcess = Math.ceil(WATCHERS_PER_PROCESS / SOURCES_PER_ADDRESS);
+    const watching = Array.from({ length: processes }, (_, i) => {
+      const count = Math.min(WATCHERS_PER_PROCESS, watchers - i * WATCHERS_PER_PROCESS);
+      return forkClient<WatcherCounts>(CLIENT_SCRIPTS.watchers, [`${running.base.replace(/^http/, "ws")}/ws`, String(count), String(i * addressesPerProcess)]);
+    });
+    const failed = ((await Promise.all(watching.map((c) => c.ready))) as { failed: number }[]).reduce((a, r) => a + r.failed, 0);
+    if (failed > 0) console.log(`  (${failed} of ${watchers} watchers could not connect)`);
     // Let the connection burst settle before the load starts.
     await new Promise((r) => setTimeout(r, 2000));
-    for (const client of [bets, watching]) client.proc.send({ go: { warmupMs, durationMs } });
+    for (const client of [bets, ...watching]) client.proc.send({ go: { warmupMs, durationMs } });
     await new Promise((r) => setTimeout(r, warmupMs));
     const cpuBefore = Object.fromEntries(Object.entries(running.pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
     const measuredAt = performance.now();
-    const w = await watching.report;
+    const w = mergeWatchers(await Promise.all(watching.map((c) => c.report)));
     const cpu = Object.fromEntries(Object.entries(running.pids).map(([name, pid]) => [name, (100 * (cpuSeconds(pid) - cpuBefore[name]!)) / ((performance.now() - measuredAt) / 1000)]));
     const b = await bets.report;
     return { setup, watchers, w, b, cpu };
@@ -214,6 +229,10 @@ try {
   console.log(`bench:audience: ${rate} bets/s offered over ${connections} connections, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured per run; watchers ${watcherCounts.join(", ")}; setups ${setups.join(", ")}`);
   for (const watchers of watcherCounts) {
     for (const setup of setups) {
+      if (setup !== "edges" && !fitsOneProcess(watchers)) {
+        console.log(`${setup.padEnd(7)} ${String(watchers).padStart(6)} watchers: not run — one process here may hold ${FD_LIMIT} descriptors (ulimit -n; raising it needs CAP_SYS_RESOURCE)`);
+        continue;
+      }
       const result = await runOne(setup, watchers);
       results.push(result);
       console.log(line(result));

@@ -5,13 +5,15 @@
  * library), so that 20 000 sockets × 10 frames/s cost this process as little CPU as possible: the
  * machine's two cores are shared with the server under test.
  *
- * Each connection counts the bytes it receives after the handshake (WebSocket headers included) and
+ * It answers the server's pings as a browser does (crossws pings every socket every 30 s and cuts
+ * those that stay silent). Each connection counts the bytes it receives after the handshake (WebSocket headers included) and
  * its price frames; the lag of a frame is its arrival time minus the tick's `at` (one host, one
- * clock). Connections are spread over many loopback source addresses (127.0.0.2 …), so 20 000 of
- * them never run out of source ports.
+ * clock). Connections are spread over many loopback source addresses (127.2.0.1 …), at most
+ * SOURCES_PER_ADDRESS each.
  *
+ *   fork(audience-watchers.ts, [wsUrl, count, firstAddressIndex])
  * Messages: parent → {go: {warmupMs, durationMs}}; child → {ready: {connected, failed}} and
- * {report: WatchersReport}.
+ * {report: WatcherCounts} (scripts/bench-audience.ts adds the processes' reports up: mergeWatchers).
  */
 import { connect, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
@@ -34,11 +36,72 @@ export interface WatchersReport {
   lagP50Ms: number;
   lagP99Ms: number;
   lagMaxMs: number;
+  /** CPU of the watcher processes together, in % of one core. */
   cpuPercent: number;
 }
 
-const SOURCES_PER_ADDRESS = 5000;
-const CONNECT_BATCH = 500;
+/** What one watcher process measured, in a form that adds up over processes. */
+export interface WatcherCounts {
+  connected: number;
+  open: number;
+  failed: number;
+  durationSec: number;
+  ratesMin: number;
+  ratesSum: number;
+  bytes: number;
+  frameBytesMax: number;
+  ticks: number[];
+  seqGaps: number;
+  /** Lag histogram, 1 ms buckets: [ms, count] for the buckets that are not empty. */
+  lag: [number, number][];
+  cpuPercent: number;
+}
+
+/** One report over several watcher processes (each holds at most WATCHERS_PER_PROCESS sockets). */
+export function mergeWatchers(parts: WatcherCounts[]): WatchersReport {
+  const connected = parts.reduce((a, p) => a + p.connected, 0);
+  const durationSec = Math.max(...parts.map((p) => p.durationSec));
+  const histogram = new Map<number, number>();
+  for (const p of parts) for (const [ms, n] of p.lag) histogram.set(ms, (histogram.get(ms) ?? 0) + n);
+  const buckets = [...histogram].sort((a, b) => a[0] - b[0]);
+  const total = buckets.reduce((a, [, n]) => a + n, 0);
+  const quantile = (q: number) => {
+    let left = Math.ceil(q * total);
+    for (const [ms, n] of buckets) if ((left -= n) <= 0) return ms;
+    return buckets.at(-1)?.[0] ?? NaN;
+  };
+  return {
+    connected,
+    open: parts.reduce((a, p) => a + p.open, 0),
+    failed: parts.reduce((a, p) => a + p.failed, 0),
+    durationSec,
+    ticksPerSecMin: connected ? Math.min(...parts.filter((p) => p.connected > 0).map((p) => p.ratesMin)) : 0,
+    ticksPerSecMean: connected ? parts.reduce((a, p) => a + p.ratesSum, 0) / connected : 0,
+    bytesPerSecMean: connected ? parts.reduce((a, p) => a + p.bytes / p.durationSec, 0) / connected : 0,
+    priceFrameBytesMax: Math.max(...parts.map((p) => p.frameBytesMax)),
+    distinctTicks: new Set(parts.flatMap((p) => p.ticks)).size,
+    seqGaps: parts.reduce((a, p) => a + p.seqGaps, 0),
+    lagP50Ms: quantile(0.5),
+    lagP99Ms: quantile(0.99),
+    lagMaxMs: quantile(1),
+    cpuPercent: parts.reduce((a, p) => a + p.cpuPercent, 0),
+  };
+}
+
+/** Sockets per watcher process: each process may hold 20 000 descriptors here, and keeps room. */
+export const WATCHERS_PER_PROCESS = 8000;
+/**
+ * Connections per loopback source address: under nginx's 200 connections per address (tap_conn), as
+ * if a few players shared each address, and far under the ~28 000 source ports of one address.
+ */
+export const SOURCES_PER_ADDRESS = 150;
+
+/** The k-th source address: 127.2.0.1, 127.2.0.2, … (all of 127/8 is loopback; 127.0.0.1 is nginx's exempt address). */
+export function sourceAddress(k: number): string {
+  return `127.2.${Math.floor(k / 250)}.${1 + (k % 250)}`;
+}
+/** Connections opened at once: more overflows the server's accept queue, and SYN retries take seconds. */
+const CONNECT_BATCH = 250;
 const LAG_BUCKETS = 60_000; // 1 ms buckets up to a minute
 
 interface Watcher {
@@ -114,10 +177,16 @@ function onData(w: Watcher, chunk: Buffer): void {
     }
     if (buf.length < offset + length) break;
     if (opcode === 1 && measuring) onText(w, buf, offset, offset + length, now);
+    else if (opcode === 9) pong(w, buf.subarray(offset, offset + length));
     at = offset + length;
   }
   w.pending = at < buf.length ? buf.subarray(at) : undefined;
   if (w.pending && w.pending.length > 4 * 1024 * 1024) w.socket.destroy();
+}
+
+/** A pong with the ping's payload (≤ 125 bytes); client frames are masked (RFC 6455 §5.3), here with a zero mask. */
+function pong(w: Watcher, payload: Buffer): void {
+  w.socket.write(Buffer.concat([Buffer.from([0x8a, 0x80 | payload.length, 0, 0, 0, 0]), payload]));
 }
 
 const PRICE = Buffer.from('{"type":"price"');
@@ -150,23 +219,16 @@ function numberAfter(buf: Buffer, key: Buffer, start: number, end: number): numb
   return value;
 }
 
-function quantile(p: number, total: number): number {
-  let target = Math.ceil(p * total);
-  for (let ms = 0; ms <= LAG_BUCKETS; ms++) {
-    target -= lagCounts[ms]!;
-    if (target <= 0) return ms;
-  }
-  return LAG_BUCKETS;
-}
-
 async function main(): Promise<void> {
   const url = new URL(process.argv[2]!);
   const count = Number(process.argv[3]);
+  /** This process's first source address (sourceAddress): processes use addresses of their own. */
+  const firstAddress = Number(process.argv[4] ?? 0);
   const watchers: Watcher[] = [];
   let failed = 0;
   for (let i = 0; i < count; i += CONNECT_BATCH) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(CONNECT_BATCH, count - i) }, (_, j) => openWatcher(url, `127.0.0.${2 + Math.floor((i + j) / SOURCES_PER_ADDRESS)}`)),
+      Array.from({ length: Math.min(CONNECT_BATCH, count - i) }, (_, j) => openWatcher(url, sourceAddress(firstAddress + Math.floor((i + j) / SOURCES_PER_ADDRESS)))),
     );
     for (const w of batch) if (w) watchers.push(w);
     failed += batch.filter((w) => !w).length;
@@ -184,21 +246,20 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const rates = watchers.map((w) => w.frames / seconds);
-  const total = lagCounts.reduce((a, b) => a + b, 0);
-  const report: WatchersReport = {
+  const lag: [number, number][] = [];
+  lagCounts.forEach((n, ms) => n > 0 && lag.push([ms, n]));
+  const report: WatcherCounts = {
     connected: watchers.length,
     open: watchers.filter((w) => w.open).length,
     failed,
     durationSec: seconds,
-    ticksPerSecMin: rates.length ? Math.min(...rates) : 0,
-    ticksPerSecMean: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0,
-    bytesPerSecMean: watchers.length ? watchers.reduce((a, w) => a + w.bytes, 0) / watchers.length / seconds : 0,
-    priceFrameBytesMax: frameBytesMax,
-    distinctTicks: seen.size,
+    ratesMin: rates.length ? Math.min(...rates) : 0,
+    ratesSum: rates.reduce((a, b) => a + b, 0),
+    bytes: watchers.reduce((a, w) => a + w.bytes, 0),
+    frameBytesMax,
+    ticks: [...seen],
     seqGaps: watchers.reduce((a, w) => a + w.gaps, 0),
-    lagP50Ms: quantile(0.5, total),
-    lagP99Ms: quantile(0.99, total),
-    lagMaxMs: quantile(1, total),
+    lag,
     cpuPercent: (100 * (cpu.user + cpu.system)) / 1000 / (seconds * 1000),
   };
   for (const w of watchers) w.socket.destroy();

@@ -18,7 +18,7 @@ export interface NginxRenderOptions {
   /** Apply the per-IP limits to loopback too (to test them from this machine). */
   limitLoopback?: boolean;
   workerProcesses?: number;
-  /** Connections per worker (a proxied WebSocket takes two); default 16384. */
+  /** Connections per worker, each one descriptor (a proxied WebSocket takes two); default 16384. */
   workerConnections?: number;
   /** Replaces the config's proxy_read_timeout (tests of the 504 answer). */
   proxyReadTimeoutSec?: number;
@@ -57,7 +57,7 @@ export function renderNginx(o: NginxRenderOptions): string {
   const tmp = join(o.prefixDir, "tmp");
   const main = `
 worker_processes ${o.workerProcesses ?? 1};
-worker_rlimit_nofile ${2 * (o.workerConnections ?? 16384) + 1024};
+worker_rlimit_nofile ${(o.workerConnections ?? 16384) + 1024};
 pid ${join(o.prefixDir, "nginx.pid")};
 error_log ${join(o.prefixDir, "logs", "error.log")} warn;
 daemon off;
