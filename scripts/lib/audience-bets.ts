@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { runPaced, type PacedRequest } from "./paced.ts";
 import { signIn } from "../../tests/helpers/siwe.ts";
+import { nextGo, report, runAsChild } from "./bench-child.ts";
 
 export interface BetsReport {
   offeredPerSec: number;
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   const [base, mode, rateText, connectionsText] = process.argv.slice(2) as [string, "app" | "minimal", string, string];
   const rate = Number(rateText);
   const connections = Number(connectionsText);
-  const go = new Promise<{ warmupMs: number; durationMs: number }>((resolve) => process.once("message", (m: { go?: { warmupMs: number; durationMs: number } }) => m.go && resolve(m.go)));
+  const go = nextGo();
   // Enough players that none reaches the per-player limits (20 bets/s, 200 open bets) in a run.
   const players = mode === "app" ? await signInPlayers(base, Math.max(200, Math.ceil(rate / 6))) : [];
   const cells = mode === "app" ? cellFeed(base) : undefined;
@@ -116,26 +117,20 @@ async function main(): Promise<void> {
       },
     });
   if (warmupMs > 0) await paced(warmupMs, false);
-  const result = await paced(durationMs, true);
+  const measured = await paced(durationMs, true);
   cells?.stop();
-  const report: BetsReport = {
+  const result: BetsReport = {
     offeredPerSec: rate,
-    acceptedPerSec: (result.statusCounts["201"] ?? 0) / result.durationSec,
-    p50Ms: result.p50Ms,
-    p99Ms: result.p99Ms,
-    maxMs: result.maxMs,
+    acceptedPerSec: (measured.statusCounts["201"] ?? 0) / measured.durationSec,
+    p50Ms: measured.p50Ms,
+    p99Ms: measured.p99Ms,
+    maxMs: measured.maxMs,
     refusals,
-    errors: result.errors,
-    notSent: result.notSent,
-    generatorDelayP99Ms: result.generatorDelayP99Ms,
+    errors: measured.errors,
+    notSent: measured.notSent,
+    generatorDelayP99Ms: measured.generatorDelayP99Ms,
   };
-  process.send!({ report }, () => process.exit(0));
+  report(result);
 }
 
-if (process.send) {
-  process.on("disconnect", () => process.exit(0));
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runAsChild(main);

@@ -17,6 +17,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
+import { nextGo, report, runAsChild } from "./bench-child.ts";
 
 export interface WatchersReport {
   connected: number;
@@ -234,9 +235,7 @@ async function main(): Promise<void> {
     failed += batch.filter((w) => !w).length;
   }
   process.send!({ ready: { connected: watchers.length, failed } });
-  const { warmupMs, durationMs } = await new Promise<{ warmupMs: number; durationMs: number }>((resolve) =>
-    process.once("message", (m: { go?: { warmupMs: number; durationMs: number } }) => m.go && resolve(m.go)),
-  );
+  const { warmupMs, durationMs } = await nextGo();
   await new Promise((r) => setTimeout(r, warmupMs));
   const cpuStart = process.cpuUsage();
   const startedAt = performance.now();
@@ -248,7 +247,7 @@ async function main(): Promise<void> {
   const rates = watchers.map((w) => w.frames / seconds);
   const lag: [number, number][] = [];
   lagCounts.forEach((n, ms) => n > 0 && lag.push([ms, n]));
-  const report: WatcherCounts = {
+  const counts: WatcherCounts = {
     connected: watchers.length,
     open: watchers.filter((w) => w.open).length,
     failed,
@@ -263,14 +262,7 @@ async function main(): Promise<void> {
     cpuPercent: (100 * (cpu.user + cpu.system)) / 1000 / (seconds * 1000),
   };
   for (const w of watchers) w.socket.destroy();
-  process.send!({ report }, () => process.exit(0));
+  report(counts);
 }
 
-if (process.send) {
-  // The parent's end is the only way out: a parent that died takes its watchers with it.
-  process.on("disconnect", () => process.exit(0));
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runAsChild(main);

@@ -38,6 +38,19 @@ export function pricingEngineOptions(config: Config): PricingEngineOptions {
   };
 }
 
+/** The pricing service of an engine; `quote` may wrap the engine's (the core counts every result). */
+export function pricingServiceOf(engine: PricingEngine, quote: PricingService["quote"] = (col, row, now) => engine.quote(col, row, now)): PricingService {
+  return {
+    quote,
+    grid: (cols, rows, now, pin) => engine.grid(cols, rows, now, pin),
+    volatility: () => engine.volatility(),
+    quoteState: (now) => engine.quoteState(now),
+    quoteInputs: () => engine.quoteInputs(),
+    horizons: () => engine.horizons(),
+    quoteTerms: () => engine.quoteTerms(),
+  };
+}
+
 export const installPricing: InstallModule = (ctx) => {
   const engine = new PricingEngine(pricingEngineOptions(ctx.config), () => ctx.services.price?.latest());
   const { quoteCounter } = registerMetrics(ctx, engine);
@@ -49,19 +62,11 @@ export const installPricing: InstallModule = (ctx) => {
     price_stale: quoteCounter.labels("price_stale"),
   };
 
-  ctx.services.pricing = {
-    quote(col, row, now): QuoteResult {
-      const result = engine.quote(col, row, now);
-      counted[result.ok ? "ok" : result.reason].inc();
-      return result;
-    },
-    grid: (cols, rows, now, pin) => engine.grid(cols, rows, now, pin),
-    volatility: () => engine.volatility(),
-    quoteState: (now) => engine.quoteState(now),
-    quoteInputs: () => engine.quoteInputs(),
-    horizons: () => engine.horizons(),
-    quoteTerms: () => engine.quoteTerms(),
-  };
+  ctx.services.pricing = pricingServiceOf(engine, (col, row, now): QuoteResult => {
+    const result = engine.quote(col, row, now);
+    counted[result.ok ? "ok" : result.reason].inc();
+    return result;
+  });
 
   let unsubscribe: (() => void) | undefined;
   return {

@@ -1,4 +1,5 @@
 import type { Hooks, Peer } from "crossws";
+import { parseBusObject } from "../../storage/bus/index.ts";
 import type { AppContext } from "../types.ts";
 import { hashToken } from "../auth/sessions.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
@@ -327,7 +328,7 @@ export class RealtimeHub {
     if (this.#byAddress.size === 0) return;
     const head = USER_MESSAGE_HEAD.exec(message);
     if (head && !this.#byAddress.has(head[1]!.toLowerCase())) return;
-    const parsed = parseObject(message) as { address?: unknown; event?: unknown } | undefined;
+    const parsed = parseBusObject(message) as { address?: unknown; event?: unknown } | undefined;
     if (!parsed || typeof parsed.address !== "string" || typeof parsed.event !== "object" || parsed.event === null) return;
     const set = this.#byAddress.get(parsed.address.toLowerCase());
     if (!set) return;
@@ -361,14 +362,5 @@ export class RealtimeHub {
     } catch (error) {
       this.#ctx.log.error({ err: error }, "grid broadcast failed");
     }
-  }
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -1,10 +1,11 @@
 import type { AppContext } from "../types.ts";
+import { parseBusObject } from "../../storage/bus/index.ts";
 import type { CircuitState, IndexTick, PriceService, SourceHealth } from "../price/types.ts";
 import type { PricingService } from "../pricing/types.ts";
 import type { QuoteInputs } from "../../domain/pricing/quote.ts";
 import { decodeQuote } from "../../domain/pricing/quote-wire.ts";
 import { PricingEngine } from "../pricing/engine.ts";
-import { pricingEngineOptions } from "../pricing/index.ts";
+import { pricingEngineOptions, pricingServiceOf } from "../pricing/index.ts";
 import { StreamListeners } from "./listeners.ts";
 import { CORE_STATE_CHANNEL, CORE_STATE_INTERVAL_MS, PRICE_FRAMES_CHANNEL, type CoreState, type MarketStream, type MarketTerms, type StreamListener, type StreamState } from "./types.ts";
 
@@ -53,15 +54,7 @@ export class StreamMirror implements MarketStream {
     this.#listeners = new StreamListeners(ctx.log);
     const engine = new PricingEngine({ ...pricingEngineOptions(ctx.config), inputsOf: (tick) => this.#inputsOf(tick) }, () => this.#tick());
     this.price = this.#priceService();
-    this.pricing = {
-      quote: (col, row, now) => engine.quote(col, row, now),
-      grid: (cols, rows, now, pin) => engine.grid(cols, rows, now, pin),
-      volatility: () => engine.volatility(),
-      quoteState: (now) => engine.quoteState(now),
-      quoteInputs: () => engine.quoteInputs(),
-      horizons: () => engine.horizons(),
-      quoteTerms: () => engine.quoteTerms(),
-    };
+    this.pricing = pricingServiceOf(engine);
   }
 
   start(): void {
@@ -131,7 +124,7 @@ export class StreamMirror implements MarketStream {
   }
 
   #onState(message: string): void {
-    const state = parseJson(message) as Partial<CoreState> | undefined;
+    const state = parseBusObject(message) as Partial<CoreState> | undefined;
     if (!state || !isTerms(state.terms) || typeof state.seq !== "number" || (state.circuit !== "open" && state.circuit !== "closed")) return;
     const newTerms = !sameTerms(this.#terms, state.terms);
     if (state.terms.epoch !== this.#terms?.epoch) {
@@ -148,7 +141,7 @@ export class StreamMirror implements MarketStream {
   }
 
   #onFrame(message: string): void {
-    const frame = parseJson(message) as { seq?: unknown; epoch?: unknown; priceCents?: unknown; at?: unknown; quote?: unknown } | undefined;
+    const frame = parseBusObject(message) as { seq?: unknown; epoch?: unknown; priceCents?: unknown; at?: unknown; quote?: unknown } | undefined;
     const terms = this.#terms;
     if (!frame || typeof frame.seq !== "number" || typeof frame.priceCents !== "number" || typeof frame.at !== "number") return;
     if (terms === undefined || frame.epoch !== terms.epoch) return;
@@ -165,7 +158,7 @@ export class StreamMirror implements MarketStream {
   }
 
   #onCircuitMessage(message: string): void {
-    const event = parseJson(message) as { state?: unknown; at?: unknown } | undefined;
+    const event = parseBusObject(message) as { state?: unknown; at?: unknown } | undefined;
     if (!event || (event.state !== "open" && event.state !== "closed") || typeof event.at !== "number") return;
     this.#setCircuit(event.state, event.at);
   }
@@ -228,14 +221,6 @@ function isTerms(value: unknown): value is MarketTerms {
   return typeof t.epoch === "string" && numbers && keys;
 }
 
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function addBounded<T>(set: Set<T>, listener: T): () => void {
   if (set.size >= LISTENERS_MAX) throw new Error("too many listeners");
