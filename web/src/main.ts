@@ -124,6 +124,7 @@ const socket = new PageSocket({
         // Ticks were missed (a reconnect, an edge that lost the core for a while, a new core): the
         // player's own events may have been missed too, so read them again.
         if (market.onPrice(message) === "gap") resync();
+        board.requote();
         // The freshest tick the page holds (what a tap quotes from), for people and tests checking lag.
         if (typeof message.at === "number") ui.board.dataset.priceAt = String(message.at);
         if (typeof message.priceCents === "number") ui.price.textContent = `BTC ${new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(message.priceCents / 100)}`;
