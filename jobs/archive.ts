@@ -1,9 +1,10 @@
 import { defineJob } from "../runtime/jobs.ts";
 import { runJobInChild } from "../runtime/job-child.ts";
+import { DATA_FILES_LOCK, SCHEDULE } from "./_schedule.ts";
 
 /**
- * The weekly archiver (ADR-006): Monday 00:05 UTC, once the week is closed and its last windows are
- * settled. `npm run job -- archive` (scripts/archive.sh, after a backup) and POST /api/admin/archive
+ * The weekly archiver (ADR-006), on its schedule in jobs/_schedule.ts, once the week is closed and its
+ * last windows are settled. `npm run job -- archive` (scripts/archive.sh, after a backup) and POST /api/admin/archive
  * run it by hand; the report's `ok: false` makes the CLI exit with status 2.
  * With ARCHIVE_MODE=process (default) the server hands the run to a child process: copying and
  * verifying a week of bets reads for minutes, and none of it may sit on the API's event loop
@@ -12,7 +13,8 @@ import { runJobInChild } from "../runtime/job-child.ts";
  */
 export default defineJob({
   name: "archive",
-  schedule: "5 0 * * 1",
+  schedule: SCHEDULE.archive,
+  lock: DATA_FILES_LOCK,
   run: (ctx) =>
     ctx.config.ARCHIVE_MODE === "inline" ? ctx.services.archive.run() : runJobInChild(ctx.config, "archive", { ARCHIVE_MODE: "inline" }),
 });

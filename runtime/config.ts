@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { z } from "zod";
 
 /**
@@ -187,11 +188,20 @@ export const configSchema = z
     RESOLVER_LOSS_YIELD_DEPTH: int(16, 0, 1_000_000),
     /** An open bet whose window ended longer ago than this is an integrity problem ("stuck open bet"). */
     STUCK_BET_GRACE_MS: int(30_000, 1000, 86_400_000),
+
+    // Backups (issue 24): the backup job writes a verified copy of current.db and history.db here.
+    /** Where backups go (default DATA_DIR/backups); put it on another disk, or a backup dies with the data. */
+    BACKUP_DIR: optionalString,
+    /** The newest this many backups are always kept. */
+    BACKUP_KEEP_RECENT: int(24, 1, 10_000),
+    /** Besides those, the newest backup of each of the last this many UTC days (0: none). */
+    BACKUP_KEEP_DAILY: int(7, 0, 3650),
   })
   .transform((c) => ({
     ...c,
     // 0 in production unless set; $1000 demo money elsewhere (API.md § Auth).
     DEMO_BALANCE_MICRO_USD: c.DEMO_BALANCE_MICRO_USD ?? (c.NODE_ENV === "production" ? 0 : 1_000_000_000),
+    BACKUP_DIR: c.BACKUP_DIR ?? join(c.DATA_DIR, "backups"),
   }))
   .superRefine((c, ctx) => {
     if (c.STAKE_MIN_MICRO_USD > c.STAKE_MAX_MICRO_USD)

@@ -14,6 +14,8 @@ import { createRedisKv, openEmbeddedKv, type Kv } from "../storage/kv/index.ts";
 import { createMemoryBus, createRedisBus, type Bus } from "../storage/bus/index.ts";
 import type { AppContext, ModuleLifecycle, InstallModule, ReadyCheck, Services } from "../services/types.ts";
 import { databasePaths } from "../storage/db.ts";
+import { registerReadinessMetrics } from "./readiness.ts";
+import { registerDiskMetrics } from "./disk-metrics.ts";
 
 export { useApp, type AppContext, type ReadyCheck } from "../services/types.ts";
 export { databasePaths } from "../storage/db.ts";
@@ -85,7 +87,13 @@ export async function createContext(config: Config, options: ContextOptions = {}
     services: {} as Services,
     readyChecks: new Map(),
   };
+  registerReadinessMetrics(metrics, ctx.readyChecks);
   if (config.ROLE !== "edge") {
+    metrics.batchQueueMax.set(config.BATCH_QUEUE_MAX);
+    registerDiskMetrics(metrics, [
+      { volume: "data", path: config.DATA_DIR },
+      { volume: "backups", path: config.BACKUP_DIR },
+    ]);
     ctx.readyChecks.set("db", async () => {
       if (writerFailed()) return "writer failed";
       return probeDatabase(ctx.queue, ctx.now());

@@ -13,8 +13,10 @@ declare module "../services/types.ts" {
 /** A declared side-effect job: one file in jobs/ default-exports one of these. */
 export interface Job {
   name: string;
-  /** node-cron expression, evaluated in UTC. */
+  /** node-cron expression, evaluated in UTC (jobs/_schedule.ts holds them all). */
   schedule: string;
+  /** Jobs with the same lock run one after another: a run waits for the other's to finish. */
+  lock?: string;
   run(ctx: AppContext): Promise<unknown> | unknown;
 }
 
@@ -39,9 +41,11 @@ export async function loadJobs(dir: string): Promise<Job[]> {
   return jobs;
 }
 
-/** Runs jobs by name, never two runs of the same job at once. */
+/** Runs jobs by name, never two runs of the same job at once, nor two jobs of one lock. */
 export class JobRunner {
   readonly #running = new Map<string, Promise<unknown>>();
+  /** Per lock, the end of the last run queued on it. */
+  readonly #locks = new Map<string, Promise<unknown>>();
   constructor(
     private readonly ctx: AppContext,
     readonly jobs: Job[],
@@ -55,9 +59,21 @@ export class JobRunner {
       this.ctx.metrics.jobRuns.inc({ job: name, outcome: "skipped" });
       return { skipped: true };
     }
-    const started = performance.now();
-    const promise = Promise.resolve().then(() => job.run(this.ctx));
+    const held = job.lock ? this.#locks.get(job.lock) : undefined;
+    let started = performance.now();
+    const promise = (held ?? Promise.resolve()).then(() => {
+      started = performance.now();
+      return job.run(this.ctx);
+    });
     this.#running.set(name, promise);
+    if (job.lock) {
+      const lock = job.lock;
+      const released = promise.catch(() => {}); // a failed run releases the lock too
+      this.#locks.set(lock, released);
+      void released.then(() => {
+        if (this.#locks.get(lock) === released) this.#locks.delete(lock);
+      });
+    }
     try {
       const result = await promise;
       this.ctx.metrics.jobRuns.inc({ job: name, outcome: "ok" });

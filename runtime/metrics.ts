@@ -31,19 +31,26 @@ export function createMetrics() {
     help: "Operations waiting in the shared batch queue",
     registers: [registry],
   });
+  const batchQueueMax = new Gauge({
+    name: "batch_queue_max",
+    help: "The shared batch queue's bound (BATCH_QUEUE_MAX): beyond it writes are refused with 503 overloaded",
+    registers: [registry],
+  });
   const batchRejected = new Counter({
     name: "batch_queue_rejected_total",
     help: "Operations refused because the queue was full or closed",
     labelNames: ["reason"] as const,
     registers: [registry],
   });
+  // Exported at 0 from the start, so an alert's increase() sees the first refusals too.
+  for (const reason of ["full", "closed"]) batchRejected.inc({ reason }, 0);
   const jobRuns = new Counter({
     name: "job_runs_total",
     help: "Scheduled job runs by outcome",
     labelNames: ["job", "outcome"] as const,
     registers: [registry],
   });
-  return { registry, requestSeconds, batchSize, batchCommitSeconds, batchQueueDepth, batchRejected, jobRuns };
+  return { registry, requestSeconds, batchSize, batchCommitSeconds, batchQueueDepth, batchQueueMax, batchRejected, jobRuns };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,36 +1,39 @@
 /**
- * Online, SQLite-safe backup of the current and the historical database (used by scripts/archive.sh
- * before the archiver runs). `VACUUM INTO` copies one consistent read snapshot of a live WAL database
- * without blocking writers, then each copy is checked with `PRAGMA integrity_check`.
+ * Online, verified backup of the current and the historical database into one directory (used by
+ * scripts/archive.sh before the archiver runs; the server's hourly `backup` job does the same through
+ * storage/backup.ts). Each file is copied from one consistent read snapshot with `VACUUM INTO`, which
+ * does not block the writer, then checked: `PRAGMA integrity_check` on the copy, and row counts and
+ * sums of the append-only tables matching the source up to the copy's newest rows.
  *
- *   tsx scripts/backup-db.ts <DATA_DIR> <BACKUP_DIR>
+ *   tsx scripts/backup-db.ts <DATA_DIR> <TARGET_DIR>      # TARGET_DIR must not exist yet
  */
-import Database from "libsql";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { backupInto } from "../storage/backup.ts";
 
-const [dataDir, backupDir] = process.argv.slice(2);
-if (!dataDir || !backupDir) {
-  process.stderr.write("usage: tsx scripts/backup-db.ts <DATA_DIR> <BACKUP_DIR>\n");
+const [dataDir, targetDir] = process.argv.slice(2);
+if (!dataDir || !targetDir) {
+  process.stderr.write("usage: tsx scripts/backup-db.ts <DATA_DIR> <TARGET_DIR>\n");
   process.exit(64);
 }
-mkdirSync(backupDir, { recursive: true });
-for (const name of ["current.db", "history.db"]) {
-  const source = join(dataDir, name);
-  const target = join(backupDir, name);
-  if (!existsSync(source)) {
-    process.stdout.write(`${name}: not there yet, nothing to back up\n`);
-    continue;
+if (existsSync(targetDir)) {
+  process.stderr.write(`${targetDir} exists; refusing to overwrite a backup\n`);
+  process.exit(1);
+}
+const partial = `${targetDir}.partial`;
+try {
+  const manifest = backupInto(dataDir, partial);
+  renameSync(partial, targetDir);
+  for (const name of ["current.db", "history.db"]) {
+    const file = manifest.files[name];
+    if (!file) {
+      process.stdout.write(`${name}: not there yet, nothing to back up\n`);
+      continue;
+    }
+    const rows = Object.entries(file.tables).map(([table, t]) => `${t.rows} ${table}`).join(", ");
+    process.stdout.write(`${name}: backed up to ${targetDir}/${name} in ${file.snapshotMs} ms, verified in ${file.verifyMs} ms: ${rows} as in the source (integrity ok)\n`);
   }
-  if (existsSync(target)) throw new Error(`${target} exists; refusing to overwrite a backup`);
-  const db = new Database(source);
-  db.exec("PRAGMA busy_timeout = 10000");
-  const started = performance.now();
-  db.prepare("VACUUM INTO ?").run(target);
-  db.close();
-  const copy = new Database(target);
-  const check = (copy.prepare("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check;
-  copy.close();
-  if (check !== "ok") throw new Error(`backup ${target} failed its integrity check: ${check}`);
-  process.stdout.write(`${name}: backed up to ${target} in ${Math.round(performance.now() - started)} ms (integrity ok)\n`);
+} catch (error) {
+  rmSync(partial, { recursive: true, force: true });
+  process.stderr.write(`backup failed: ${(error as Error).message}\n`);
+  process.exit(1);
 }

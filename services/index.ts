@@ -8,6 +8,7 @@ import { installRealtime } from "./realtime/index.ts";
 import { installBets } from "./bets/index.ts";
 import { installResolver } from "./resolver/index.ts";
 import { installArchive } from "./archive/index.ts";
+import { installBackup } from "./backup/index.ts";
 
 /**
  * The modules of each role (ROLE, SPEC §11), in install order: each may use what the ones before it
@@ -16,7 +17,7 @@ import { installArchive } from "./archive/index.ts";
  * no feeds and no jobs.
  */
 export const MODULES: Record<Role, InstallModule[]> = {
-  all: [installAuth, installPrice, installPricing, installStreamPublisher, installRealtime, installBets, installResolver, installArchive],
-  core: [installAuth, installPrice, installPricing, installStreamPublisher, installBets, installResolver, installArchive],
+  all: [installAuth, installPrice, installPricing, installStreamPublisher, installRealtime, installBets, installResolver, installArchive, installBackup],
+  core: [installAuth, installPrice, installPricing, installStreamPublisher, installBets, installResolver, installArchive, installBackup],
   edge: [installAuth, installStreamMirror, installRealtime],
 };

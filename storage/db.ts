@@ -64,6 +64,19 @@ export function migrate(db: Db, dir: string): number[] {
   return applied;
 }
 
+/** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock first, so the reads inside see the final state. */
+export function immediateTransaction<T>(db: Db, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
 /**
  * Prepared statements per connection, built once on first use: `const stmts = statementCache((db) => ({ … }))`.
  * Preparing per call would re-parse the SQL on every write of the hot path.

@@ -40,6 +40,7 @@ describe("the build in dist/", () => {
       "runtime/writer-thread.js",
       "runtime/job-cli.js",
       "storage/checkpointer.js",
+      "storage/backup-thread.js",
       "storage/worker-boot.mjs",
       "storage/migrations/001_init.sql",
       "storage/history-migrations/001_init.sql",

@@ -24,6 +24,9 @@ describe("systemd units", () => {
       "ProtectSystem=strict",
       "PrivateTmp=yes",
       "StateDirectory=tap-backend",
+      // backups go to a directory of their own, writable despite ProtectSystem=strict
+      "Environment=BACKUP_DIR=/var/backups/tap-backend",
+      "ReadWritePaths=-/var/backups/tap-backend",
     ]) {
       expect(text).toContain(line);
     }

@@ -29,6 +29,16 @@ describe("jobs", () => {
     expect(c.result).toEqual({ runs: 2 });
   });
 
+  it("runs jobs of one lock one after another, also after a failed run", async () => {
+    const { lockedRuns } = await import("./fixtures/jobs/locked.ts");
+    const [b, a] = await Promise.allSettled([server.jobs.run("locked-b"), server.jobs.run("locked-a")]);
+    expect(b.status).toBe("rejected");
+    expect(a.status).toBe("fulfilled");
+    const [first, second] = lockedRuns;
+    expect([first?.job, second?.job]).toEqual(["locked-b", "locked-a"]);
+    expect(second!.startedAt).toBeGreaterThanOrEqual(first!.endedAt);
+  });
+
   it("names the jobs it has when asked for an unknown one", async () => {
     await expect(server.jobs.run("nope")).rejects.toThrow(/slow/);
   });

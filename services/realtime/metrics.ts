@@ -1,6 +1,18 @@
 import { Counter, Gauge, Histogram } from "prom-client";
 import type { Metrics } from "../../runtime/metrics.ts";
 
+/** Why the server closes a connection (`ws_clients_dropped_total{reason}`). */
+const DROP_REASONS = ["slow", "flood", "full", "unauthorized", "not_ready"] as const;
+
+/**
+ * Every reason exported at 0 from the start: an alert's `increase()` needs a sample before the first
+ * drop, or the first burst of drops would be the series' first sample and count as no increase.
+ */
+function zeroed<T extends Counter<"reason">>(counter: T, reasons: readonly string[]): T {
+  for (const reason of reasons) counter.inc({ reason }, 0);
+  return counter;
+}
+
 export function createRealtimeMetrics(metrics: Metrics, clients: () => number) {
   const registers = [metrics.registry];
   new Gauge({
@@ -13,12 +25,15 @@ export function createRealtimeMetrics(metrics: Metrics, clients: () => number) {
   });
   return {
     sent: new Counter({ name: "ws_messages_sent_total", help: "Frames written to WebSocket clients", registers }),
-    dropped: new Counter({
-      name: "ws_clients_dropped_total",
-      help: "Connections the server closed or refused: slow (send buffer over the bound), flood, full, unauthorized, not_ready (an edge without the market stream)",
-      labelNames: ["reason"] as const,
-      registers,
-    }),
+    dropped: zeroed(
+      new Counter({
+        name: "ws_clients_dropped_total",
+        help: "Connections the server closed or refused: slow (send buffer over the bound), flood, full, unauthorized, not_ready (an edge without the market stream)",
+        labelNames: ["reason"] as const,
+        registers,
+      }),
+      DROP_REASONS,
+    ),
     badFrames: new Counter({ name: "ws_bad_frames_total", help: "Client frames ignored as malformed or unknown", registers }),
     broadcastSeconds: new Histogram({
       name: "ws_broadcast_seconds",

@@ -1,7 +1,30 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /** The resolver's Prometheus metrics (SPEC §8: resolver lag). */
-export function createResolverMetrics(registry: Registry, endedOpenBets: () => number) {
+export interface ResolverGaugeSources {
+  /** Open bets whose window ended more than the settle delay ago. */
+  endedOpenBets: () => number;
+  /** Open bets whose window ended more than STUCK_BET_GRACE_MS ago (the integrity check's `stuck_open_bet`). */
+  stuckOpenBets: () => number;
+}
+
+/** A gauge read from the database at scrape time; while the database is closing it keeps its last value. */
+function scrapedGauge(registry: Registry, name: string, help: string, read: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      try {
+        this.set(read());
+      } catch {
+        // the database is closing: keep the last value
+      }
+    },
+  });
+}
+
+export function createResolverMetrics(registry: Registry, sources: ResolverGaugeSources) {
   return {
     lagSeconds: new Histogram({
       name: "resolver_settlement_lag_seconds",
@@ -33,18 +56,18 @@ export function createResolverMetrics(registry: Registry, endedOpenBets: () => n
       help: "Bets whose settlement failed and waits for its next attempt (capped exponential backoff, never given up)",
       registers: [registry],
     }),
-    endedOpenBets: new Gauge({
-      name: "resolver_ended_open_bets",
-      help: "Bets still open although their window ended (beyond the settle delay): settlements that could not be written yet",
-      registers: [registry],
-      collect() {
-        try {
-          this.set(endedOpenBets());
-        } catch {
-          // the database is closing: keep the last value
-        }
-      },
-    }),
+    endedOpenBets: scrapedGauge(
+      registry,
+      "resolver_ended_open_bets",
+      "Bets still open although their window ended (beyond the settle delay): settlements that could not be written yet",
+      sources.endedOpenBets,
+    ),
+    stuckOpenBets: scrapedGauge(
+      registry,
+      "resolver_stuck_open_bets",
+      "Bets still open although their window ended longer ago than STUCK_BET_GRACE_MS (what the integrity check reports as stuck_open_bet)",
+      sources.stuckOpenBets,
+    ),
     failures: new Counter({
       name: "resolver_settlement_failures_total",
       help: "Settlement operations that failed and were retried",

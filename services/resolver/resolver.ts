@@ -90,7 +90,10 @@ export class Resolver implements ResolverService {
   constructor(ctx: AppContext, options: ResolverOptions) {
     this.#ctx = ctx;
     this.#o = options;
-    this.#metrics = createResolverMetrics(ctx.metrics.registry, () => this.endedOpenCount());
+    this.#metrics = createResolverMetrics(ctx.metrics.registry, {
+      endedOpenBets: () => this.endedOpenCount(),
+      stuckOpenBets: () => this.endedOpenCount(ctx.config.STUCK_BET_GRACE_MS),
+    });
     // Ticks that arrive before start() are kept for its catch-up.
     this.#unsubscribe = ctx.services.price?.onTick((tick) => this.onTick(tick));
   }
@@ -110,10 +113,11 @@ export class Resolver implements ResolverService {
 
   /**
    * Bets of the database that are still open although their window ended more than the settle delay
-   * ago: normally 0 between sweeps; grows while settlements cannot be written (a gauge on /metrics).
+   * ago (or `agoMs`): normally 0 between sweeps; grows while settlements cannot be written (gauges on
+   * /metrics: past the settle delay, and past STUCK_BET_GRACE_MS as the integrity check counts them).
    */
-  endedOpenCount(): number {
-    const endedBy = this.#ctx.now() - this.#o.settleDelayMs;
+  endedOpenCount(agoMs = this.#o.settleDelayMs): number {
+    const endedBy = this.#ctx.now() - agoMs;
     const row = orphanStatements(this.#ctx.db).endedOpen.get(columnOf(endedBy, this.#ctx.config.COLUMN_MS) + 1, endedBy) as { n: number };
     return row.n;
   }

@@ -1,4 +1,4 @@
-import { openDatabase, type Db } from "../db.ts";
+import { immediateTransaction, openDatabase, type Db } from "../db.ts";
 import type { Kv } from "./types.ts";
 
 export interface DiskKvOptions {
@@ -40,7 +40,7 @@ export function createDiskKv(options: DiskKvOptions): Kv {
   const s = prepare(db, options.table);
   const sweepBatchMax = options.sweepBatchMax ?? 500;
 
-  const write = <T>(fn: () => T): T => immediate(db, fn);
+  const write = <T>(fn: () => T): T => immediateTransaction(db, fn);
   /** Makes room for one more key: an expired one goes first, else the oldest (lowest rowid). */
   const evictIfFull = (t: number) => {
     const { n } = s.count.get() as { n: number };
@@ -108,18 +108,6 @@ export function createDiskKv(options: DiskKvOptions): Kv {
   };
 }
 
-/** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock first, so the reads inside see the final state. */
-function immediate<T>(db: Db, fn: () => T): T {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const result = fn();
-    db.exec("COMMIT");
-    return result;
-  } catch (error) {
-    if (db.inTransaction) db.exec("ROLLBACK");
-    throw error;
-  }
-}
 
 /**
  * Every `intervalMs`, one sweep of up to `SWEEP_STEPS_MAX` steps; `step` deletes one batch of

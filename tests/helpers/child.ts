@@ -60,3 +60,13 @@ export const clientOf = (s: ChildServer) => ({
     return fetch(s.url + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
   },
 });
+
+/** Kills (-9) every process of the list still running and waits for each to end (a suite's afterAll). */
+export async function killAll(processes: { child: ChildProcess; exited: Promise<unknown> }[]): Promise<void> {
+  for (const p of processes) {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill("SIGKILL");
+      await p.exited;
+    }
+  }
+}
