@@ -101,8 +101,13 @@ export const SOURCES_PER_ADDRESS = 150;
 export function sourceAddress(k: number): string {
   return `127.2.${Math.floor(k / 250)}.${1 + (k % 250)}`;
 }
-/** Connections opened at once: more overflows the server's accept queue, and SYN retries take seconds. */
-const CONNECT_BATCH = 250;
+/**
+ * Connections opened at once: more overflows the server's accept queue (Node's and nginx's default
+ * backlog is 511) while it is busy writing ticks, and each dropped SYN waits 1, 3, 7 … s to be retried.
+ */
+const CONNECT_BATCH = 100;
+/** A connection that has not completed its upgrade by then counts as failed. */
+const CONNECT_TIMEOUT_MS = 60_000;
 const LAG_BUCKETS = 60_000; // 1 ms buckets up to a minute
 
 interface Watcher {
@@ -130,7 +135,7 @@ function openWatcher(url: URL, localAddress: string): Promise<Watcher | undefine
       socket.destroy();
       resolve(undefined);
     };
-    socket.setTimeout(30_000, fail);
+    socket.setTimeout(CONNECT_TIMEOUT_MS, fail);
     socket.once("error", fail);
     socket.once("connect", () => {
       socket.write(
