@@ -13,6 +13,10 @@
  *
  *   npm run bench:audience -- [--watchers 1000,5000,10000,20000] [--rate 3000] [--connections 128]
  *                             [--duration 20] [--warmup 5] [--setups minimal,single,edges]
+ *                             [--baseline DIR]
+ * `--baseline DIR` adds a setup `baseline`: the single process run from another checkout (its
+ * runtime/main.ts, under tsx), for an A/B against older code in the same run (e.g. a `git worktree`
+ * of main before this change).
  *
  * Every process it starts is stopped at the end, also when a run fails or on Ctrl-C. Needs many
  * file descriptors: scripts/bench-audience.sh raises `ulimit -n` as far as it may; watchers are split
@@ -31,9 +35,9 @@ import { freePort, startRedis } from "../tests/helpers/services.ts";
 import { mergeWatchers, SOURCES_PER_ADDRESS, WATCHERS_PER_PROCESS, type WatcherCounts, type WatchersReport } from "./lib/audience-watchers.ts";
 import type { BetsReport } from "./lib/audience-bets.ts";
 
-type Setup = "minimal" | "single" | "edges";
+type Setup = "minimal" | "baseline" | "single" | "edges";
 const watcherCounts = option("watchers", "1000,5000,10000,20000").split(",").map(Number);
-const setups = option("setups", "minimal,single,edges").split(",") as Setup[];
+const setups = option("setups", `minimal,${option("baseline", "") ? "baseline," : ""}single,edges`).split(",") as Setup[];
 const rate = Number(option("rate", "3000"));
 const connections = option("connections", "128");
 const durationMs = Number(option("duration", "20")) * 1000;
@@ -42,6 +46,7 @@ const warmupMs = Number(option("warmup", "5")) * 1000;
 const FD_LIMIT = Number(/^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? 1024);
 /** A process serving N sockets needs N descriptors and some of its own (databases, Redis, listeners). */
 const fitsOneProcess = (watchers: number) => watchers + 1000 <= FD_LIMIT;
+const baselineRoot = option("baseline", "");
 const CLIENT_SCRIPTS = { watchers: join(import.meta.dirname, "lib", "audience-watchers.ts"), bets: join(import.meta.dirname, "lib", "audience-bets.ts") };
 
 interface Running {
@@ -109,8 +114,9 @@ async function startMinimal(dataDir: string): Promise<Running> {
   return { base: url, pids: { minimal: proc.pid! }, stop: stopAll };
 }
 
-async function startSingle(watchers: number, dataDir: string): Promise<Running> {
-  const app = await child(() => startChildServer(appEnv(watchers, dataDir), 60_000));
+async function startSingle(watchers: number, dataDir: string, root?: string): Promise<Running> {
+  const args = root ? ["--import", "tsx", join(root, "runtime", "main.ts")] : undefined;
+  const app = await child(() => startChildServer(appEnv(watchers, dataDir), 60_000, args));
   return { base: app.url, pids: { app: app.child.pid! }, stop: stopAll };
 }
 
@@ -183,8 +189,14 @@ async function runOne(setup: Setup, watchers: number): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), "tap-bench-audience-"));
   stops.push(() => rmSync(dataDir, { recursive: true, force: true }));
   try {
-    const running = setup === "minimal" ? await startMinimal(dataDir) : setup === "single" ? await startSingle(watchers, dataDir) : await startEdges(watchers, dataDir);
+    const running =
+      setup === "minimal"
+        ? await startMinimal(dataDir)
+        : setup === "edges"
+          ? await startEdges(watchers, dataDir)
+          : await startSingle(watchers, dataDir, setup === "baseline" ? baselineRoot : undefined);
     const bets = forkClient<BetsReport>(CLIENT_SCRIPTS.bets, [running.base, setup === "minimal" ? "minimal" : "app", String(rate), connections]);
+    // (The baseline's price frames may be another shape: the watchers count any frame of type price.)
     await bets.ready;
     // Watchers in processes of ≤ WATCHERS_PER_PROCESS sockets, each from source addresses of its own.
     const processes = Math.ceil(watchers / WATCHERS_PER_PROCESS);
@@ -226,6 +238,7 @@ function line(r: Result): string {
 
 const results: Result[] = [];
 try {
+  if (setups.includes("baseline")) console.log(`baseline: the single process of ${baselineRoot || "(no --baseline given)"}`);
   console.log(`bench:audience: ${rate} bets/s offered over ${connections} connections, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured per run; watchers ${watcherCounts.join(", ")}; setups ${setups.join(", ")}`);
   for (const watchers of watcherCounts) {
     for (const setup of setups) {
@@ -251,7 +264,7 @@ for (const r of results) {
 }
 for (const watchers of watcherCounts.filter((n) => n === 5000)) {
   const minimal = results.find((r) => r.watchers === watchers && r.setup === "minimal");
-  for (const r of results.filter((x) => x.watchers === watchers && x.setup !== "minimal")) {
+  for (const r of results.filter((x) => x.watchers === watchers && (x.setup === "single" || x.setup === "edges"))) {
     const checks = [
       [`bet p99 ${f1(r.b.p99Ms)} ms ≤ 100`, r.b.p99Ms <= 100],
       [`accepted ${f0(r.b.acceptedPerSec)}/s within 10 % of the minimal server's ${minimal ? f0(minimal.b.acceptedPerSec) : "?"}`, minimal ? r.b.acceptedPerSec >= 0.9 * minimal.b.acceptedPerSec : false],
