@@ -14,9 +14,9 @@ export interface LoadedRoutes {
   handlers: Map<RouteFile, EventHandler>;
 }
 
-/** Imports every handler file under `dir`; each must default-export an h3 handler. */
-export async function loadHandlers(dir: string): Promise<LoadedRoutes> {
-  const routes = scanHandlers(dir);
+/** Imports every handler file under `dir` that `mounts` admits (all by default); each must default-export an h3 handler. */
+export async function loadHandlers(dir: string, mounts: (route: RouteFile) => boolean = () => true): Promise<LoadedRoutes> {
+  const routes = scanHandlers(dir).filter(mounts);
   const handlers = new Map<RouteFile, EventHandler>();
   for (const route of routes) {
     const mod = (await import(pathToFileURL(route.file).href)) as { default?: unknown };

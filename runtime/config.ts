@@ -28,9 +28,19 @@ const ipList = (def: string) =>
 export const PRICE_SOURCE_NAMES = ["synthetic", "binance", "coinbase", "kraken", "manual"] as const;
 export type PriceSourceName = (typeof PRICE_SOURCE_NAMES)[number];
 
+/**
+ * What this process is (SPEC §11): `all` the single process (the default); `core` the one process
+ * that holds the money (database writer, resolver, archiver, price feeds) and publishes the market
+ * stream; `edge` one of any number of processes serving the audience (`/ws`, `GET /api/price`,
+ * `GET /api/grid`, the page) from that stream, with no database. services/index.ts maps each to its modules.
+ */
+export const ROLES = ["all", "core", "edge"] as const;
+export type Role = (typeof ROLES)[number];
+
 export const configSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    ROLE: z.enum(ROLES).default("all"),
     PORT: int(3000, 0, 65535),
     HOST: z.string().min(1).default("127.0.0.1"),
     DATA_DIR: z.string().min(1).default("./data"),
@@ -198,6 +208,8 @@ export const configSchema = z
       ctx.addIssue({ code: "custom", path: ["STAKE_MIN_MICRO_USD"], message: "must not exceed STAKE_MAX_MICRO_USD" });
     if (c.MIN_MULTIPLIER_HUNDREDTHS > c.MAX_MULTIPLIER_HUNDREDTHS)
       ctx.addIssue({ code: "custom", path: ["MIN_MULTIPLIER_HUNDREDTHS"], message: "must not exceed MAX_MULTIPLIER_HUNDREDTHS" });
+    // Core and edges talk over Redis pub/sub and share sessions there (ADR-004).
+    if (c.ROLE !== "all" && !c.REDIS_URL) ctx.addIssue({ code: "custom", path: ["REDIS_URL"], message: `ROLE=${c.ROLE} needs Redis (REDIS_URL): core and edges meet there` });
     if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS)
       ctx.addIssue({ code: "custom", path: ["HTTP_HEADERS_TIMEOUT_MS"], message: "must not exceed HTTP_REQUEST_TIMEOUT_MS" });
   });

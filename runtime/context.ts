@@ -43,6 +43,116 @@ export interface BootedContext {
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<BootedContext> {
   const log = options.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
+  // An edge (ROLE=edge, SPEC §11) holds no database and no writer: the money lives in the core only.
+  const { db, history, queue, writerFailed, closeStorage } = config.ROLE === "edge" ? noStorage() : await openStorage(config, log, metrics, options);
+  const redisLimits = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, pendingMax: config.REDIS_PENDING_MAX };
+  const embedded = config.REDIS_URL
+    ? undefined
+    : openEmbeddedKv({
+        dataDir: config.DATA_DIR,
+        mode: config.SESSION_STORE,
+        sessionsMax: config.SESSIONS_MAX,
+        noncesMax: config.NONCES_MAX,
+        busyTimeoutMs: config.DB_BUSY_TIMEOUT_MS,
+      });
+  const kv = config.REDIS_URL
+    ? createRedisKv({
+        url: config.REDIS_URL,
+        prefix: config.REDIS_PREFIX,
+        limits: redisLimits,
+        onError: (error) => log.warn({ err: error.message }, "redis store error"),
+      })
+    : embedded!.kv;
+  const nonceKv = embedded?.nonces ?? kv;
+  const bus = config.REDIS_URL
+    ? createRedisBus({
+        url: config.REDIS_URL,
+        prefix: config.REDIS_PREFIX,
+        limits: redisLimits,
+        onError: (error) => log.warn({ err: error.message }, "redis bus error"),
+      })
+    : createMemoryBus();
+
+  const ctx: AppContext = {
+    config,
+    log,
+    metrics,
+    db,
+    history,
+    queue,
+    kv,
+    nonceKv,
+    bus,
+    now: options.now ?? Date.now,
+    services: {} as Services,
+    readyChecks: new Map(),
+  };
+  registerReadinessMetrics(metrics, ctx.readyChecks);
+  if (config.ROLE !== "edge") {
+    metrics.batchQueueMax.set(config.BATCH_QUEUE_MAX);
+    registerDiskMetrics(metrics, [
+      { volume: "data", path: config.DATA_DIR },
+      { volume: "backups", path: config.BACKUP_DIR },
+    ]);
+    ctx.readyChecks.set("db", async () => {
+      if (writerFailed()) return "writer failed";
+      return probeDatabase(ctx.queue, ctx.now());
+    });
+  }
+  ctx.readyChecks.set("redis", async () => {
+    if (!config.REDIS_URL) return "not_configured";
+    const [kvUp, busUp] = await Promise.all([kv.ping(), bus.ping()]);
+    return kvUp && busUp ? "ok" : "redis unreachable";
+  });
+
+  const modules = options.modules ?? (await import("../services/index.ts")).MODULES[config.ROLE];
+  const lifecycles: ModuleLifecycle[] = [];
+  for (const install of modules) lifecycles.push(install(ctx) ?? {});
+
+  let closing: Promise<void> | undefined;
+  return {
+    ctx,
+    async start() {
+      for (const lifecycle of lifecycles) await lifecycle.start?.();
+    },
+    async drain() {
+      for (const lifecycle of [...lifecycles].reverse()) {
+        try {
+          await lifecycle.drain?.();
+        } catch (error) {
+          log.error({ err: error }, "module failed to drain");
+        }
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        for (const lifecycle of [...lifecycles].reverse()) {
+          try {
+            await lifecycle.stop?.();
+          } catch (error) {
+            log.error({ err: error }, "module failed to stop cleanly");
+          }
+        }
+        await closeStorage();
+        await kv.close();
+        if (nonceKv !== kv) await nonceKv.close();
+        await bus.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Storage {
+  db: Db;
+  history: Db;
+  queue: Writer<Commands>;
+  writerFailed: () => boolean;
+  closeStorage: () => Promise<void>;
+}
+
+/** The current and history databases, migrated, and the write path (the writer thread by default). */
+async function openStorage(config: Config, log: Logger, metrics: Metrics, options: ContextOptions): Promise<Storage> {
   const paths = databasePaths(config);
   const dbOptions = { busyTimeoutMs: config.DB_BUSY_TIMEOUT_MS, synchronous: config.DB_SYNCHRONOUS };
   const threaded = config.WRITER_MODE === "thread";
@@ -86,102 +196,32 @@ export async function createContext(config: Config, options: ContextOptions = {}
       })
     : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError, transactionHooks: WRITER_HOOKS }), COMMANDS);
   if (queue instanceof ThreadWriter && queue.osThreadId !== undefined) metrics.osThreads.set("writer", queue.osThreadId);
-  const redisLimits = { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, pendingMax: config.REDIS_PENDING_MAX };
-  const embedded = config.REDIS_URL
-    ? undefined
-    : openEmbeddedKv({
-        dataDir: config.DATA_DIR,
-        mode: config.SESSION_STORE,
-        sessionsMax: config.SESSIONS_MAX,
-        noncesMax: config.NONCES_MAX,
-        busyTimeoutMs: config.DB_BUSY_TIMEOUT_MS,
-      });
-  const kv = config.REDIS_URL
-    ? createRedisKv({
-        url: config.REDIS_URL,
-        prefix: config.REDIS_PREFIX,
-        limits: redisLimits,
-        onError: (error) => log.warn({ err: error.message }, "redis store error"),
-      })
-    : embedded!.kv;
-  const nonceKv = embedded?.nonces ?? kv;
-  const bus = config.REDIS_URL
-    ? createRedisBus({
-        url: config.REDIS_URL,
-        prefix: config.REDIS_PREFIX,
-        limits: redisLimits,
-        onError: (error) => log.warn({ err: error.message }, "redis bus error"),
-      })
-    : createMemoryBus();
-
-  const ctx: AppContext = {
-    config,
-    log,
-    metrics,
+  return {
     db,
     history,
     queue,
-    kv,
-    nonceKv,
-    bus,
-    now: options.now ?? Date.now,
-    services: {} as Services,
-    readyChecks: new Map(),
-  };
-  metrics.batchQueueMax.set(config.BATCH_QUEUE_MAX);
-  registerReadinessMetrics(metrics, ctx.readyChecks);
-  registerDiskMetrics(metrics, [
-    { volume: "data", path: config.DATA_DIR },
-    { volume: "backups", path: config.BACKUP_DIR },
-  ]);
-  ctx.readyChecks.set("db", async () => {
-    if (writerFailed) return "writer failed";
-    return probeDatabase(ctx.queue, ctx.now());
-  });
-  ctx.readyChecks.set("redis", async () => {
-    if (!config.REDIS_URL) return "not_configured";
-    const [kvUp, busUp] = await Promise.all([kv.ping(), bus.ping()]);
-    return kvUp && busUp ? "ok" : "redis unreachable";
-  });
-
-  const modules = options.modules ?? (await import("../services/index.ts")).MODULES;
-  const lifecycles: ModuleLifecycle[] = [];
-  for (const install of modules) lifecycles.push(install(ctx) ?? {});
-
-  let closing: Promise<void> | undefined;
-  return {
-    ctx,
-    async start() {
-      for (const lifecycle of lifecycles) await lifecycle.start?.();
-    },
-    async drain() {
-      for (const lifecycle of [...lifecycles].reverse()) {
-        try {
-          await lifecycle.drain?.();
-        } catch (error) {
-          log.error({ err: error }, "module failed to drain");
-        }
-      }
-    },
-    close() {
-      closing ??= (async () => {
-        for (const lifecycle of [...lifecycles].reverse()) {
-          try {
-            await lifecycle.stop?.();
-          } catch (error) {
-            log.error({ err: error }, "module failed to stop cleanly");
-          }
-        }
-        await queue.close();
-        db.close();
-        history.close();
-        await kv.close();
-        if (nonceKv !== kv) await nonceKv.close();
-        await bus.close();
-      })();
-      return closing;
+    writerFailed: () => writerFailed,
+    async closeStorage() {
+      await queue.close();
+      db.close();
+      history.close();
     },
   };
+}
+
+/**
+ * An edge's storage: none. Anything that reaches for the database or the writer there is a bug
+ * (a core module installed on an edge) and fails loudly, naming what it wanted.
+ */
+function noStorage(): Storage {
+  const absent = <T extends object>(what: string): T =>
+    new Proxy({} as T, {
+      get(_target, property) {
+        if (property === "then") return undefined;
+        throw new Error(`ROLE=edge has no ${what} (asked for ${String(property)})`);
+      },
+    });
+  return { db: absent("database"), history: absent("history database"), queue: absent("writer"), writerFailed: () => false, closeStorage: async () => {} };
 }
 
 /**

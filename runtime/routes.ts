@@ -1,5 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import type { Role } from "./config.ts";
 
 export const ROUTE_METHODS = ["get", "post", "put", "patch", "delete", "head", "options"] as const;
 export type RouteMethod = (typeof ROUTE_METHODS)[number];
@@ -95,4 +96,16 @@ function routeRegex(route: string): RegExp {
     regexCache.set(route, re);
   }
   return re;
+}
+
+/** What an edge serves (SPEC §11): the socket, the market reads, the page and its assets, health. */
+const EDGE_ROUTES: ReadonlySet<string> = new Set(["/ws", "/api/price", "/api/grid", "/", "/assets/:file", "/healthz", "/readyz", "/metrics"]);
+/** The socket is the edges' (and the single process's): the core installs no WebSocket hub. */
+const SOCKET_ROUTE = "/ws";
+
+/** Whether a process of `role` mounts `route`; the others answer 404 there (nginx never sends them). */
+export function servesRoute(role: Role, route: RouteFile): boolean {
+  if (role === "edge") return EDGE_ROUTES.has(route.route);
+  if (role === "core") return route.route !== SOCKET_ROUTE;
+  return true;
 }

@@ -7,6 +7,7 @@ import type { Config } from "./config.ts";
 import { createApp, loadHandlers } from "./app.ts";
 import { createContext, type AppContext, type ContextOptions } from "./context.ts";
 import { JobRunner, loadJobs, scheduleJobs } from "./jobs.ts";
+import { servesRoute } from "./routes.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -35,8 +36,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const booted = await createContext(config, options);
   const { ctx } = booted;
   try {
-    const loaded = await loadHandlers(options.handlersDir ?? join(root, "handlers"));
-    const runner = new JobRunner(ctx, await loadJobs(options.jobsDir ?? join(root, "jobs")));
+    const loaded = await loadHandlers(options.handlersDir ?? join(root, "handlers"), (route) => servesRoute(config.ROLE, route));
+    // Jobs (archive, integrity) work on the database: an edge has none and runs none.
+    const runner = new JobRunner(ctx, config.ROLE === "edge" ? [] : await loadJobs(options.jobsDir ?? join(root, "jobs")));
     ctx.services.jobs = runner;
     const app = createApp(ctx, loaded);
     await booted.start();
@@ -54,7 +56,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const address = server.node?.server?.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
     const url = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
-    ctx.log.info({ url, redis: Boolean(config.REDIS_URL), sources: config.PRICE_SOURCES }, "listening");
+    ctx.log.info({ url, role: config.ROLE, redis: Boolean(config.REDIS_URL), ...(config.ROLE === "edge" ? {} : { sources: config.PRICE_SOURCES }) }, "listening");
     let closing: Promise<void> | undefined;
     return {
       ctx,

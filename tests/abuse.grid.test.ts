@@ -45,6 +45,7 @@ describe("abuse: the grid while the circuit is open", () => {
 
     const client = new TestWsClient(wsUrl(server.url));
     await client.opened;
+    client.send(JSON.stringify({ type: "subscribe", channels: ["grid"] }));
     const liveFrame = await client.next((m) => m.type === "grid", 5000);
     expect(liveFrame).toMatchObject({ circuit: "closed", quotes: "live" });
     expect((liveFrame.cells as unknown[]).length).toBeGreaterThan(0);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { hasBinary } from "./helpers/services.ts";
 
 const root = join(import.meta.dirname, "..");
-const units = ["tap-backend.service", "tap-archive.service"];
+const units = ["tap-backend.service", "tap-archive.service", "tap-edge@.service"];
 
 function unit(name: string) {
   return readFileSync(join(root, "systemd", name), "utf8");
@@ -33,6 +33,16 @@ describe("systemd units", () => {
     // Production runs the build (npm run build → dist/) with plain node: no TypeScript loader.
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/node dist\/runtime\/main\.js$/m);
     expect(text).not.toMatch(/^ExecStart=.*(tsx|\.ts\b)/m);
+  });
+
+  it("the edge template runs one edge per port (ROLE and PORT on the command line, over the shared env file) and writes nothing", () => {
+    const text = unit("tap-edge@.service");
+    for (const line of ["Restart=always", "RestartPreventExitStatus=78", "KillSignal=SIGTERM", "EnvironmentFile=/etc/tap-backend/env", "ProtectSystem=strict", "NoNewPrivileges=yes"]) {
+      expect(text).toContain(line);
+    }
+    // An EnvironmentFile= overrides Environment=: the role and port must win over the core's env file.
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/env ROLE=edge PORT=%i \/usr\/bin\/node dist\/runtime\/main\.js$/m);
+    expect(text).not.toMatch(/^(StateDirectory|ReadWritePaths)=/m);
   });
 
   // systemd-analyze is part of systemd; CI installs it, a developer machine may not have it.

@@ -109,16 +109,18 @@ describe("OpenAPI document: structure", () => {
 
   it("documents the WebSocket frames, each with its type as a constant", () => {
     const schemas = doc.components.schemas as Record<string, { properties?: { type?: { const?: string } }; oneOf?: unknown[] }>;
-    const types = ["hello", "price", "grid", "circuit", "bet", "balance", "pong", "ping"];
+    const types = ["hello", "price", "grid", "circuit", "stream", "bet", "balance", "pong", "ping", "subscribe", "unsubscribe"];
     for (const type of types) {
       const name = `Ws${type[0]!.toUpperCase()}${type.slice(1)}`;
       expect(schemas[name]?.properties?.type?.const, name).toBe(type);
     }
-    expect(schemas.WsServerMessage?.oneOf).toHaveLength(7);
-    expect(schemas.WsClientMessage?.oneOf).toHaveLength(1);
-    const quote = schemas.WsQuote as { required?: string[]; additionalProperties?: unknown };
-    expect(quote.required).toEqual(["t", "priceCents"]);
-    expect(quote.additionalProperties).toEqual({ type: "number" });
+    expect(schemas.WsServerMessage?.oneOf).toHaveLength(8);
+    expect(schemas.WsClientMessage?.oneOf).toHaveLength(3);
+    const quote = schemas.WsQuote as { type?: string; pattern?: string };
+    expect(quote.type).toBe("string");
+    expect(quote.pattern).toBeDefined();
+    const price = schemas.WsPrice as { required?: string[] };
+    expect(price.required).toEqual(expect.arrayContaining(["seq", "epoch", "priceCents", "at"]));
     const ws = operation("GET", "/ws") as unknown as Record<string, unknown>;
     expect(ws["x-websocket"]).toMatchObject({ serverMessages: { $ref: "#/components/schemas/WsServerMessage" } });
   });
@@ -139,8 +141,8 @@ describe("AsyncAPI document of /ws", () => {
 
   it("carries every frame with the very schema of the OpenAPI components", () => {
     const sends = (asyncapi.operations.serverFrames!.messages as { $ref: string }[]).map((m) => m.$ref.split("/").pop());
-    expect(sends).toEqual(["hello", "price", "grid", "circuit", "bet", "balance", "pong"]);
-    expect((asyncapi.operations.clientFrames!.messages as { $ref: string }[]).map((m) => m.$ref.split("/").pop())).toEqual(["ping"]);
+    expect(sends).toEqual(["hello", "price", "grid", "circuit", "stream", "bet", "balance", "pong"]);
+    expect((asyncapi.operations.clientFrames!.messages as { $ref: string }[]).map((m) => m.$ref.split("/").pop())).toEqual(["ping", "subscribe", "unsubscribe"]);
     for (const [name, schema] of Object.entries(asyncapi.components.schemas)) expect(schema, name).toEqual(doc.components.schemas[name]);
     expect(Object.keys(asyncapi.components.schemas)).toEqual(expect.arrayContaining(["Bet", "GridCell", "WsQuote"]));
   });

@@ -63,6 +63,7 @@ describe("OpenAPI: real answers validate against the served document", () => {
     expect([ready.status, ready.body.status]).toEqual([503, "degraded"]);
     anon = new TestWsClient(wsUrl(server.url));
     await anon.opened;
+    anon.send(JSON.stringify({ type: "subscribe", channels: ["grid"] }));
     checker.check("GET", "/ws", { status: 101, contentType: null, body: "" });
     expect(await anon.next((m) => m.type === "hello")).toMatchObject({ authenticated: false });
     expect(await anon.next((m) => m.type === "circuit")).toMatchObject({ state: "open" });
@@ -228,7 +229,12 @@ describe("OpenAPI: real answers validate against the served document", () => {
     // The optional parts were there to be checked: the quote terms in hello, a tick's pricing inputs in price.
     expect(frames.some((f) => f.type === "hello" && f.quoteTerms !== undefined)).toBe(true);
     expect(frames.some((f) => f.type === "price" && f.quote !== undefined)).toBe(true);
+    expect(frames.some((f) => f.type === "hello" && Array.isArray(f.quoteKeys))).toBe(true);
+    // Only an edge that loses the core sends this one (tests/scale.edges.test.ts sees it happen).
+    checker.checkComponent("WsServerMessage", { type: "stream", state: "interrupted", at: 1 });
     checker.checkComponent("WsClientMessage", { type: "ping" });
+    checker.checkComponent("WsClientMessage", { type: "subscribe", channels: ["grid"] });
+    checker.checkComponent("WsClientMessage", { type: "unsubscribe", channels: ["grid"] });
     expect(() => checker.checkComponent("WsServerMessage", { type: "price", priceCents: 1 })).toThrow(/does not match/);
   });
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { recoverPersonalSigner } from "../domain/eip191.ts";
 import { formatBand, formatMicroUsd, formatMultiplier } from "../web/src/format.ts";
 import { refusalSentence } from "../web/src/refusals.ts";
-import { DEFAULT_SLIPPAGE_BP, minMultiplierFor, newIdempotencyKey } from "../web/src/tap.ts";
+import { decideTap, DEFAULT_SLIPPAGE_BP, minMultiplierFor, newIdempotencyKey } from "../web/src/tap.ts";
+import { Market } from "../web/src/market.ts";
 import { addressOfKey, personalSign } from "../web/src/wallet.ts";
 import { privateKeyToAccount } from "viem/accounts";
 
@@ -22,6 +23,34 @@ describe("web: the page's pure parts", () => {
       expect(Math.ceil(min * 100 - 1e-6)).toBe(Math.ceil((shown * 9700) / 10_000));
     }
     expect(() => minMultiplierFor(0, 300)).toThrow(RangeError);
+  });
+
+  it("takes the allowance from the multiplier on screen at the tap, never from a newer quote the player has not seen", () => {
+    // The freshest quote moved up, or down within the allowance: sent, relative to what was shown.
+    expect(decideTap(347, 360, 300)).toEqual({ send: true, minMultiplier: 3.37 });
+    expect(decideTap(347, 337, 300)).toEqual({ send: true, minMultiplier: 3.37 });
+    // Down beyond it (3.36 < 3.47 × 0.97): nothing is sent; the page shows 3.36 and the player taps again.
+    expect(decideTap(347, 336, 300)).toEqual({ send: false, movedToHundredths: 336 });
+    for (let shown = 110; shown <= 3000; shown += 13) {
+      for (const fresh of [shown - 200, shown - 11, shown, shown + 50]) {
+        if (fresh < 101) continue;
+        const decision = decideTap(shown, fresh, 300);
+        if (decision.send) expect(decision.minMultiplier * 100).toBeGreaterThanOrEqual(shown * 0.97 - 1e-9);
+        else expect(fresh).toBeLessThan(shown * 0.97);
+      }
+    }
+  });
+
+  it("numbers ticks: a repeated tick is ignored, a jump in seq or a new epoch is a gap the page re-syncs after", () => {
+    const market = new Market();
+    const price = (seq: number, epoch = "e1", at = 1000 + seq) => ({ type: "price", seq, epoch, priceCents: 9_500_000 + seq, at });
+    expect(market.onPrice(price(1))).toBe("ok");
+    expect(market.onPrice(price(2))).toBe("ok");
+    expect(market.onPrice(price(2))).toBe("ignored"); // sent again right after a reconnect's hello
+    expect(market.onPrice(price(5))).toBe("gap");
+    expect(market.onPrice(price(6))).toBe("ok");
+    expect(market.onPrice(price(1, "e2", 2000))).toBe("gap"); // a new core
+    expect(market.ticks.map((t) => t.priceCents)).toEqual([9_500_001, 9_500_002, 9_500_005, 9_500_006, 9_500_001]);
   });
 
   it("makes a fresh idempotency key per tap", () => {

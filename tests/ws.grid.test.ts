@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { TestWsClient, wsUrl } from "./fakes/ws-client.ts";
 
-/** The grid stream with the real pricing module: cells in API.md's shape, about once a second. */
+/** The grid stream with the real pricing module, to a socket that subscribed: cells in API.md's shape, about once a second. */
 describe("ws: grid from the pricing module", () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -14,6 +14,8 @@ describe("ws: grid from the pricing module", () => {
 
   it("streams offerable cells with the geometry of SPEC §2", async () => {
     const client = new TestWsClient(wsUrl(server.url));
+    await client.opened;
+    client.send(JSON.stringify({ type: "subscribe", channels: ["grid"] }));
     const first = await client.next((m) => m.type === "grid", 5000);
     const second = await client.next((m) => m.type === "grid" && m !== first, 5000);
     expect(Number(second.at)).toBeGreaterThanOrEqual(Number(first.at));

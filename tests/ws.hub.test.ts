@@ -26,9 +26,10 @@ describe("ws: messages and protection", () => {
     await server.stop();
   });
 
-  it("greets with hello, then streams every index tick", async () => {
+  it("greets with hello, then streams every index tick with a seq that grows by one", async () => {
     const client = await connect();
     const hello = await client.next((m) => m.type === "hello");
+    const quoteTerms = { columnMs: 10_000, rowCents: 1000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 };
     expect(hello).toEqual({
       type: "hello",
       serverTime: expect.any(Number),
@@ -36,20 +37,21 @@ describe("ws: messages and protection", () => {
       rowCents: 1000,
       lockMs: 5000,
       authenticated: false,
-      quoteTerms: { columnMs: 10_000, rowCents: 1000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 },
+      epoch: expect.stringMatching(/^[0-9a-z]{6,16}$/),
+      quoteTerms,
     });
     const at = Date.now();
     server.ctx.services.price.ingest("manual", 9_512_345, at);
     server.ctx.services.price.ingest("manual", 9_512_400, at + 1);
-    expect(await client.next((m) => m.type === "price" && m.priceCents === 9_512_345)).toEqual({
-      type: "price",
-      priceCents: 9_512_345,
-      at,
-      quote: { t: at, priceCents: 9_512_345, fastVarPerMs: expect.any(Number), slowVarPerMs: expect.any(Number), noiseVar: expect.any(Number), tickIntervalMs: expect.any(Number),
-        regimeQ1VarPerMs: expect.any(Number), regimeQ2VarPerMs: expect.any(Number), regimeQ3VarPerMs: expect.any(Number), regimeQ4VarPerMs: expect.any(Number),
-        fastVarSdPerMs: expect.any(Number), jumpRatePerMs: expect.any(Number), jumpVar: expect.any(Number), staleGapRatePerMs: expect.any(Number) },
-    });
-    await client.next((m) => m.type === "price" && m.at === at + 1);
+    // The first quoted tick brings the order of the quote's fields: hello again, before its frame.
+    const again = await client.next((m) => m.type === "hello" && m !== hello);
+    expect(again).toEqual({ ...hello, serverTime: expect.any(Number), quoteKeys: expect.arrayContaining(["fastVarPerMs", "slowVarPerMs", "noiseVar"]) });
+    const first = await client.next((m) => m.type === "price" && m.priceCents === 9_512_345);
+    expect(first).toEqual({ type: "price", seq: expect.any(Number), epoch: hello.epoch, priceCents: 9_512_345, at, quote: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/) });
+    expect(client.messages.indexOf(again)).toBeLessThan(client.messages.indexOf(first));
+    const second = await client.next((m) => m.type === "price" && m.at === at + 1);
+    expect(second.seq).toBe(Number(first.seq) + 1);
+    expect(client.messages.some((m) => m.type === "grid")).toBe(false);
   });
 
   it("sends a new client the current price right after hello", async () => {
@@ -127,7 +129,7 @@ describe("ws: messages and protection", () => {
     expect(daveWs.ws.readyState).toBe(WebSocket.OPEN);
   });
 
-  it("streams the offerable cells about once a second, multipliers as hundredths / 100, unoffered cells left out", async () => {
+  it("streams the offerable cells about once a second to sockets that subscribe, multipliers as hundredths / 100, unoffered cells left out", async () => {
     const cell = (row: number, multiplierHundredths: number | null): CellQuote => ({
       col: 180_000_001, row, windowStart: 1_800_000_010_000, windowEnd: 1_800_000_020_000,
       bandLowCents: row * 1000, bandHighCents: (row + 1) * 1000, multiplierHundredths, pTouch: 0.3,
@@ -147,6 +149,8 @@ describe("ws: messages and protection", () => {
     price.circuit = () => "closed";
     try {
       const client = await connect();
+      const watcher = await connect();
+      client.send(JSON.stringify({ type: "subscribe", channels: ["grid"] }));
       const started = Date.now();
       const grid = await client.next((m) => m.type === "grid", 3000);
       expect(Date.now() - started).toBeLessThan(2500);
@@ -160,6 +164,13 @@ describe("ws: messages and protection", () => {
         ],
       });
       expect(calls[0]).toEqual([12, 21]);
+      // Only the socket that asked: the default stream carries no grid, and unsubscribe stops it.
+      expect(watcher.messages.some((m) => m.type === "grid")).toBe(false);
+      client.send(JSON.stringify({ type: "unsubscribe", channels: ["grid"] }));
+      client.send(JSON.stringify({ type: "ping" }));
+      const since = client.messages.indexOf(await client.next((m) => m.type === "pong"));
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(client.messages.slice(since).some((m) => m.type === "grid")).toBe(false);
     } finally {
       server.ctx.services.pricing = saved;
       price.circuit = savedCircuit;
@@ -171,6 +182,7 @@ describe("ws: messages and protection", () => {
     (server.ctx.services as { pricing?: PricingService }).pricing = undefined;
     try {
       const client = await connect();
+      client.send(JSON.stringify({ type: "subscribe", channels: ["grid"] }));
       await new Promise((r) => setTimeout(r, 1200)); // one grid period: nothing must be sent, nothing must throw
       client.send(JSON.stringify({ type: "ping" }));
       await client.next((m) => m.type === "pong");

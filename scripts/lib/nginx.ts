@@ -7,7 +7,10 @@ const nginxDir = join(import.meta.dirname, "..", "..", "nginx");
 export interface NginxRenderOptions {
   /** Folder for the rendered config, certificates, logs, temp files and pid. */
   prefixDir: string;
+  /** The core (or the single process): tap_app. */
   appPort: number;
+  /** The edges' ports (tap_edges); absent: the app serves the audience itself, as shipped. */
+  edgePorts?: number[];
   /** Plain-HTTP server that includes the same locations as the TLS server (tests, benchmarks). */
   plainPort: number;
   tlsPort: number;
@@ -15,6 +18,8 @@ export interface NginxRenderOptions {
   /** Apply the per-IP limits to loopback too (to test them from this machine). */
   limitLoopback?: boolean;
   workerProcesses?: number;
+  /** Connections per worker, each one descriptor (a proxied WebSocket takes two); default 16384. */
+  workerConnections?: number;
   /** Replaces the config's proxy_read_timeout (tests of the 504 answer). */
   proxyReadTimeoutSec?: number;
 }
@@ -35,7 +40,12 @@ export function renderNginx(o: NginxRenderOptions): string {
     locationsText = replaced;
   }
   writeFileSync(locations, locationsText);
-  let site = readFileSync(join(nginxDir, "tap.conf"), "utf8")
+  const shipped = readFileSync(join(nginxDir, "tap.conf"), "utf8");
+  const edges = /(upstream tap_edges \{[^}]*?)server 127\.0\.0\.1:3000 max_fails=0;/;
+  if (!edges.test(shipped)) throw new Error("renderNginx: the tap_edges upstream's server line was not found in tap.conf");
+  const edgeServers = (o.edgePorts ?? [o.appPort]).map((port) => `server 127.0.0.1:${port} ${o.edgePorts ? "max_fails=1 fail_timeout=5s" : "max_fails=0"};`);
+  let site = shipped
+    .replace(edges, `$1${edgeServers.join("\n    ")}`)
     .replace("server 127.0.0.1:3000", `server 127.0.0.1:${o.appPort}`)
     .replace(/listen 80;\n\s*listen \[::\]:80;/, `listen 127.0.0.1:${o.redirectPort};`)
     .replace(/listen 443 ssl http2;\n\s*listen \[::\]:443 ssl http2;/, `listen 127.0.0.1:${o.tlsPort} ssl http2;`)
@@ -47,10 +57,11 @@ export function renderNginx(o: NginxRenderOptions): string {
   const tmp = join(o.prefixDir, "tmp");
   const main = `
 worker_processes ${o.workerProcesses ?? 1};
+worker_rlimit_nofile ${(o.workerConnections ?? 16384) + 1024};
 pid ${join(o.prefixDir, "nginx.pid")};
 error_log ${join(o.prefixDir, "logs", "error.log")} warn;
 daemon off;
-events { worker_connections 16384; }
+events { worker_connections ${o.workerConnections ?? 16384}; }
 http {
     access_log off;
     client_body_temp_path ${tmp}/body;

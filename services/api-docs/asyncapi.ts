@@ -12,8 +12,17 @@ export interface AsyncApiDocument {
 }
 
 /** Frame type → its schema's component name, in the order of API.md § WebSocket. */
-const SERVER_FRAMES = { hello: "WsHello", price: "WsPrice", grid: "WsGrid", circuit: "WsCircuit", bet: "WsBet", balance: "WsBalance", pong: "WsPong" } as const;
-const CLIENT_FRAMES = { ping: "WsPing" } as const;
+const SERVER_FRAMES = {
+  hello: "WsHello",
+  price: "WsPrice",
+  grid: "WsGrid",
+  circuit: "WsCircuit",
+  stream: "WsStream",
+  bet: "WsBet",
+  balance: "WsBalance",
+  pong: "WsPong",
+} as const;
+const CLIENT_FRAMES = { ping: "WsPing", subscribe: "WsSubscribe", unsubscribe: "WsUnsubscribe" } as const;
 const REFS_DEPTH_MAX = 32;
 
 /**
@@ -44,7 +53,7 @@ export function buildAsyncApiDocument(openapi: OpenApiDocument = openApiDocument
       title: "BTC tap-trading WebSocket",
       version: "1",
       description:
-        "One JSON object per text frame. Anyone may connect; `?token=<session token>` adds the player's `bet` and `balance` events, and an invalid token is closed with code 4401. Bad frames are ignored and counted; a client that floods is disconnected. The HTTP API is at /openapi.json.",
+        "One JSON object per text frame. Anyone may connect; `?token=<session token>` adds the player's `bet` and `balance` events, and an invalid token is closed with code 4401. The default stream (hello, price, circuit, stream, private events) is about 1.6 KiB/s; the 1/s grid only after `subscribe` to `grid`. Bad frames are ignored and counted; a client that floods is disconnected. The HTTP API is at /openapi.json.",
     },
     defaultContentType: "application/json",
     channels: {
@@ -64,13 +73,14 @@ export function buildAsyncApiDocument(openapi: OpenApiDocument = openApiDocument
       serverFrames: {
         action: "send",
         channel: { $ref: "#/channels/ws" },
-        summary: "hello on connect; price every index tick; grid about once a second; circuit on change; with a token bet and balance; pong to a ping",
+        summary:
+          "hello on connect (again when the epoch or quote keys change); price every index tick; circuit on change; stream when an edge loses or regains the core; grid about once a second to subscribers; with a token bet and balance; pong to a ping",
         messages: refs(Object.keys(SERVER_FRAMES)),
       },
       clientFrames: {
         action: "receive",
         channel: { $ref: "#/channels/ws" },
-        summary: "ping, answered with pong",
+        summary: "ping, answered with pong; subscribe / unsubscribe to the grid",
         messages: refs(Object.keys(CLIENT_FRAMES)),
       },
     },

@@ -10,7 +10,8 @@ import type { Profile } from "../auth/profile.ts";
 import type { Proof } from "../resolver/proof.ts";
 import type { GridCellJson } from "../pricing/grid-json.ts";
 import type { HelloMessage } from "../realtime/messages.ts";
-import type { QuoteInputs, QuoteTerms } from "../../domain/pricing/quote.ts";
+import type { QuoteTerms } from "../../domain/pricing/quote.ts";
+import type { encodeQuote } from "../../domain/pricing/quote-wire.ts";
 import type * as R from "./responses.ts";
 import type * as W from "./ws-messages.ts";
 
@@ -35,6 +36,5 @@ export type DocumentedShapes = [
   Check<Fits<GridCellJson, z.output<typeof R.gridCell>>>,
   Check<Fits<HelloMessage, z.output<typeof W.wsHello>>>,
   Check<Fits<QuoteTerms, z.output<typeof W.wsQuoteTerms>>>,
-  // (mapped: an interface has no implicit index signature; every field must be a number)
-  Check<Fits<{ [K in keyof QuoteInputs]: QuoteInputs[K] }, z.output<typeof W.wsQuote>>>,
+  Check<Fits<ReturnType<typeof encodeQuote>, z.output<typeof W.wsQuote>>>,
 ];

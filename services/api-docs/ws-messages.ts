@@ -31,34 +31,40 @@ export const wsHello = z
     rowCents: int().positive(),
     lockMs: int().min(0),
     authenticated: z.boolean().meta({ description: "true when a valid ?token= was given: private events follow" }),
+    epoch: z.string().min(1).max(32).meta({ description: "the stream's epoch (see WsPrice): changes when the process that makes the index restarts" }),
     quoteTerms: wsQuoteTerms.optional().meta({ description: "present whenever the pricing module is installed (as in the shipped server)" }),
+    quoteKeys: z
+      .array(z.string())
+      .max(64)
+      .optional()
+      .meta({ description: "the fields of a price frame's `quote`, in order; present once the first tick was quoted (hello is sent again then, and whenever the epoch changes)" }),
   })
-  .meta({ id: "WsHello", description: "first frame after the upgrade" });
+  .meta({ id: "WsHello", description: "first frame after the upgrade; sent again when its epoch or quote keys change" });
 
 /**
- * The pricing inputs of a tick (defined by the pricing module): enough for a client to compute the
- * multipliers the server will quote. `t` and `priceCents` are always there; the model's numbers
- * (volatilities, edge, …) are further numeric fields.
+ * The pricing inputs of a tick (domain/pricing/quote.ts `QuoteInputs`), as domain/pricing/quote-wire.ts
+ * encodes them: the fields named by hello's `quoteKeys`, each a little-endian float32, in base64.
  */
 export const wsQuote = z
-  .object({ t: int().meta({ description: "time of the index tick the inputs belong to" }), priceCents: int() })
-  .catchall(z.number())
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+  .max(400)
   .meta({
     id: "WsQuote",
     description:
-      "pricing inputs of this tick (domain/pricing/quote.ts `QuoteInputs`): t, priceCents and further numeric model inputs, today `fastVarPerMs` and `slowVarPerMs` (variance of the log-price per ms at the fast and slow horizons), `fastVarSdPerMs` (the sampling standard deviation of the fast one), `noiseVar` (tick-noise variance), `tickIntervalMs` (mean time between index ticks) and `regimeQ1VarPerMs`…`regimeQ4VarPerMs` (the regime distribution: four equally likely variance rates per ms of a 5 s block, lowest first), `jumpRatePerMs` and `jumpVar` (jumps per ms and the variance of one jump's log size), `staleGapRatePerMs` (feed silences over PRICE_STALE_MS per ms: the refund a void window pays is priced in); the model's fields may change, so treat them as opaque numbers for quoteMultiplierHundredths",
+      "pricing inputs of this tick, base64 of one little-endian float32 per name in hello's `quoteKeys` (domain/pricing/quote-wire.ts `decodeQuote`); with t = `at` and priceCents = `priceCents` they are the `QuoteInputs` of domain/pricing/quote.ts, exactly the numbers the server quotes from (it rounds its inputs to float32 too). Today the keys are `fastVarPerMs` and `slowVarPerMs` (variance of the log-price per ms at the fast and slow horizons), `fastVarSdPerMs` (the sampling standard deviation of the fast one), `noiseVar` (tick-noise variance), `tickIntervalMs` (mean time between index ticks), `regimeQ1VarPerMs`…`regimeQ4VarPerMs` (the regime distribution: four equally likely variance rates per ms of a 5 s block, lowest first), `jumpRatePerMs` and `jumpVar` (jumps per ms and the variance of one jump's log size), `staleGapRatePerMs` (feed silences over PRICE_STALE_MS per ms: the refund a void window pays is priced in); the model's fields may change, so decode by `quoteKeys` and treat the values as opaque numbers for quoteMultiplierHundredths",
   });
 
 export const wsPrice = z
   .object({
     type: z.literal("price"),
+    seq: int().positive().meta({ description: "the tick's number: +1 per tick within an epoch; a client that sees a gap missed ticks (and may have missed its private events: re-read them)" }),
+    epoch: z.string().min(1).max(32).meta({ description: "changes when the process that makes the index (the core) restarts; seq starts again at 1" }),
     priceCents: int().meta({ description: "index price, integer USD cents" }),
     at: int().meta({ description: "tick time, epoch ms" }),
-    quote: wsQuote
-      .optional()
-      .meta({ description: "the pricing inputs of exactly this tick; absent when this process has none for it (a tick relayed from another process, or one already dropped)" }),
+    quote: wsQuote.optional().meta({ description: "the pricing inputs of exactly this tick; absent while the server has none for it (no pricing module)" }),
   })
-  .meta({ id: "WsPrice", description: "every index tick" });
+  .meta({ id: "WsPrice", description: "every index tick (about 160 bytes: the default stream is about 1.6 KiB/s at 10 ticks/s)" });
 
 export const wsGrid = z
   .object({
@@ -68,11 +74,19 @@ export const wsGrid = z
     quotes: z.enum(["live", "paused"]).meta({ description: "paused (and cells empty) while the circuit is open or the index is older than QUOTE_MAX_AGE_MS" }),
     cells: z.array(gridCell),
   })
-  .meta({ id: "WsGrid", description: "the offerable cells, about once a second and at once when the circuit changes" });
+  .meta({ id: "WsGrid", description: "the offerable cells (12 × 21, ~37 KB), about once a second and at once when the circuit changes, only to sockets that subscribed to `grid`" });
 
 export const wsCircuit = z
   .object({ type: z.literal("circuit"), state: z.enum(["open", "closed"]), at: int() })
   .meta({ id: "WsCircuit", description: "on every change of the stale-price circuit (ADR-008)" });
+
+export const wsStream = z
+  .object({ type: z.literal("stream"), state: z.enum(["interrupted", "live"]), at: int() })
+  .meta({
+    id: "WsStream",
+    description:
+      "from an edge (ROLE=edge): `interrupted` when it has heard nothing from the core for 3 s (Redis or the core is gone: no ticks until it does), `live` when the stream is back (the next price frame shows by its seq what was missed)",
+  });
 
 export const wsBet = z
   .object({ type: z.literal("bet"), bet: betBody })
@@ -86,13 +100,39 @@ export const wsPong = z.object({ type: z.literal("pong"), serverTime: int() }).m
 
 export const wsPing = z.object({ type: z.literal("ping") }).meta({ id: "WsPing", description: "client → server; answered with pong" });
 
+const wsChannels = z.array(z.string()).min(1).max(8).meta({ description: "channel names; the server knows `grid` and ignores others" });
+
+export const wsSubscribe = z
+  .object({ type: z.literal("subscribe"), channels: wsChannels })
+  .meta({ id: "WsSubscribe", description: "client → server: `{\"type\":\"subscribe\",\"channels\":[\"grid\"]}` adds the 1/s grid to this socket's stream" });
+
+export const wsUnsubscribe = z
+  .object({ type: z.literal("unsubscribe"), channels: wsChannels })
+  .meta({ id: "WsUnsubscribe", description: "client → server: stops what subscribe started" });
+
 export const wsServerMessage = z
-  .discriminatedUnion("type", [wsHello, wsPrice, wsGrid, wsCircuit, wsBet, wsBalance, wsPong])
+  .discriminatedUnion("type", [wsHello, wsPrice, wsGrid, wsCircuit, wsStream, wsBet, wsBalance, wsPong])
   .meta({ id: "WsServerMessage", description: "any server → client frame, one JSON object per text frame" });
 
 export const wsClientMessage = z
-  .discriminatedUnion("type", [wsPing])
+  .discriminatedUnion("type", [wsPing, wsSubscribe, wsUnsubscribe])
   .meta({ id: "WsClientMessage", description: "client → server frames; anything else is ignored and counted, a flood disconnects" });
 
 /** Every WebSocket schema that has a component id, in the order the document lists them. */
-export const WS_SCHEMAS = [wsHello, wsQuoteTerms, wsPrice, wsQuote, wsGrid, wsCircuit, wsBet, wsBalance, wsPong, wsPing, wsServerMessage, wsClientMessage] as const;
+export const WS_SCHEMAS = [
+  wsHello,
+  wsQuoteTerms,
+  wsPrice,
+  wsQuote,
+  wsGrid,
+  wsCircuit,
+  wsStream,
+  wsBet,
+  wsBalance,
+  wsPong,
+  wsPing,
+  wsSubscribe,
+  wsUnsubscribe,
+  wsServerMessage,
+  wsClientMessage,
+] as const;

@@ -11,7 +11,9 @@ export interface SyntheticOptions {
 
 /**
  * The offline default source (SPEC §7): a seeded GBM path sampled every `tickMs`. Each step uses
- * the real time elapsed, so a late timer does not make the volatility per second wrong.
+ * the real time elapsed, so a late timer does not make the volatility per second wrong; and each
+ * step is planned from the schedule, not from when the last one ran, so a busy event loop delays a
+ * tick but does not slow the source down (an exchange does not wait for us either).
  */
 export class SyntheticSource {
   readonly #gbm: Gbm;
@@ -19,6 +21,8 @@ export class SyntheticSource {
   readonly #source: SourceHandle;
   #timer: NodeJS.Timeout | undefined;
   #lastAt: number | undefined;
+  /** When the next step is due (performance.now() clock). */
+  #dueAt = 0;
 
   constructor(options: SyntheticOptions, source: SourceHandle) {
     this.#o = options;
@@ -29,7 +33,19 @@ export class SyntheticSource {
   start(): void {
     if (this.#timer) return;
     this.tick();
-    this.#timer = setInterval(() => this.tick(), this.#o.tickMs);
+    this.#dueAt = performance.now();
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    const now = performance.now();
+    this.#dueAt += this.#o.tickMs;
+    // More than a step behind (a long stall): carry on from now rather than catch up in a burst.
+    if (this.#dueAt < now - this.#o.tickMs) this.#dueAt = now;
+    this.#timer = setTimeout(() => {
+      this.tick();
+      this.#schedule();
+    }, Math.max(0, this.#dueAt - now));
     this.#timer.unref();
   }
 
@@ -42,7 +58,7 @@ export class SyntheticSource {
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 }

@@ -9,6 +9,7 @@ import {
   type HorizonOptions,
 } from "../../domain/pricing/horizons.ts";
 import { quoteCell, regimeFields, type QuoteInputs, type QuoteTerms } from "../../domain/pricing/quote.ts";
+import { roundQuoteInputs } from "../../domain/pricing/quote-wire.ts";
 import type { VolatilityEstimate, VolatilityOptions } from "../../domain/pricing/volatility.ts";
 import type { IndexTick } from "../price/types.ts";
 import type { CellQuote, QuoteResult } from "./types.ts";
@@ -26,6 +27,12 @@ export interface PricingEngineOptions extends GridGeometry {
   horizons?: Partial<HorizonOptions>;
   /** No quotes on an index older than this (QUOTE_MAX_AGE_MS); Infinity = never refuse. */
   quoteMaxAgeMs?: number;
+  /**
+   * Where a tick's quote inputs come from. Absent (the core): this engine's own estimate from the
+   * ticks it observed. An edge (ROLE=edge) passes the inputs the core published with the tick, so it
+   * quotes the core's numbers without estimating anything; undefined → no quotes on that tick.
+   */
+  inputsOf?: (tick: IndexTick) => QuoteInputs | undefined;
 }
 
 export type QuoteState = "live" | "paused";
@@ -177,8 +184,14 @@ export class PricingEngine {
     this.cache.clear();
     this.cacheTickT = tick.t;
     this.cachePriceCents = tick.priceCents;
+    if (this.options.inputsOf) {
+      this.cacheInputs = this.options.inputsOf(tick);
+      return;
+    }
     const h = this.horizons();
-    this.cacheInputs = Object.freeze({
+    // Rounded as they travel to clients (domain/pricing/quote-wire.ts): what the engine quotes from
+    // is exactly what a client decodes from the tick's price frame.
+    this.cacheInputs = Object.freeze(roundQuoteInputs({
       t: tick.t,
       priceCents: tick.priceCents,
       fastVarPerMs: h.fastVarPerMs,
@@ -190,7 +203,7 @@ export class PricingEngine {
       jumpRatePerMs: h.jumpRatePerMs,
       jumpVar: h.jumpVar,
       staleGapRatePerMs: h.staleGapRatePerMs,
-    });
+    }));
   }
 
   private cellQuote(col: number, row: number, tick: IndexTick): CellQuote | undefined {
@@ -198,7 +211,9 @@ export class PricingEngine {
     let byRow = this.cache.get(col);
     const hit = byRow?.get(row);
     if (hit !== undefined) return hit;
-    const quote = this.price(col, row, this.cacheInputs!);
+    // No inputs for this tick (an edge that has the tick but not yet its inputs): nothing to quote.
+    if (this.cacheInputs === undefined) return undefined;
+    const quote = this.price(col, row, this.cacheInputs);
     if (quote === undefined) return undefined;
     if (byRow === undefined) {
       // Columns cached are open ones (quote/grid check that), so at most horizon + 2 per tick.

@@ -3,7 +3,8 @@ import type { AppContext } from "../types.ts";
 import { annualFromSigma, DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
 import type { InstallModule } from "../types.ts";
 import type { IndexTick } from "../price/types.ts";
-import { PricingEngine } from "./engine.ts";
+import { PricingEngine, type PricingEngineOptions } from "./engine.ts";
+import type { Config } from "../../runtime/config.ts";
 import type { PricingService, QuoteResult } from "./types.ts";
 
 declare module "../types.ts" {
@@ -21,23 +22,37 @@ const WARM_UP_TICKS_MAX = 20_000;
  * domain/pricing/touch.ts. It listens to every index tick for the volatility estimate and prices
  * against `price.latest()`; see PricingEngine for the per-tick quote cache.
  */
+/** The engine's options from the configuration (the core's engine, and an edge's, which quotes the core's inputs). */
+export function pricingEngineOptions(config: Config): PricingEngineOptions {
+  return {
+    columnMs: config.COLUMN_MS,
+    rowCents: config.ROW_CENTS,
+    lockMs: config.LOCK_MS,
+    horizonColumns: config.HORIZON_COLUMNS,
+    houseEdgeBp: config.HOUSE_EDGE_BP,
+    minMultiplierHundredths: config.MIN_MULTIPLIER_HUNDREDTHS,
+    maxMultiplierHundredths: config.MAX_MULTIPLIER_HUNDREDTHS,
+    volatility: DEFAULT_VOLATILITY_OPTIONS,
+    quoteMaxAgeMs: config.QUOTE_MAX_AGE_MS,
+    horizons: { staleGapMs: config.PRICE_STALE_MS },
+  };
+}
+
+/** The pricing service of an engine; `quote` may wrap the engine's (the core counts every result). */
+export function pricingServiceOf(engine: PricingEngine, quote: PricingService["quote"] = (col, row, now) => engine.quote(col, row, now)): PricingService {
+  return {
+    quote,
+    grid: (cols, rows, now, pin) => engine.grid(cols, rows, now, pin),
+    volatility: () => engine.volatility(),
+    quoteState: (now) => engine.quoteState(now),
+    quoteInputs: () => engine.quoteInputs(),
+    horizons: () => engine.horizons(),
+    quoteTerms: () => engine.quoteTerms(),
+  };
+}
+
 export const installPricing: InstallModule = (ctx) => {
-  const { config } = ctx;
-  const engine = new PricingEngine(
-    {
-      columnMs: config.COLUMN_MS,
-      rowCents: config.ROW_CENTS,
-      lockMs: config.LOCK_MS,
-      horizonColumns: config.HORIZON_COLUMNS,
-      houseEdgeBp: config.HOUSE_EDGE_BP,
-      minMultiplierHundredths: config.MIN_MULTIPLIER_HUNDREDTHS,
-      maxMultiplierHundredths: config.MAX_MULTIPLIER_HUNDREDTHS,
-      volatility: DEFAULT_VOLATILITY_OPTIONS,
-      quoteMaxAgeMs: config.QUOTE_MAX_AGE_MS,
-      horizons: { staleGapMs: config.PRICE_STALE_MS },
-    },
-    () => ctx.services.price?.latest(),
-  );
+  const engine = new PricingEngine(pricingEngineOptions(ctx.config), () => ctx.services.price?.latest());
   const { quoteCounter } = registerMetrics(ctx, engine);
   const counted = {
     ok: quoteCounter.labels("ok"),
@@ -47,19 +62,11 @@ export const installPricing: InstallModule = (ctx) => {
     price_stale: quoteCounter.labels("price_stale"),
   };
 
-  ctx.services.pricing = {
-    quote(col, row, now): QuoteResult {
-      const result = engine.quote(col, row, now);
-      counted[result.ok ? "ok" : result.reason].inc();
-      return result;
-    },
-    grid: (cols, rows, now, pin) => engine.grid(cols, rows, now, pin),
-    volatility: () => engine.volatility(),
-    quoteState: (now) => engine.quoteState(now),
-    quoteInputs: () => engine.quoteInputs(),
-    horizons: () => engine.horizons(),
-    quoteTerms: () => engine.quoteTerms(),
-  };
+  ctx.services.pricing = pricingServiceOf(engine, (col, row, now): QuoteResult => {
+    const result = engine.quote(col, row, now);
+    counted[result.ok ? "ok" : result.reason].inc();
+    return result;
+  });
 
   let unsubscribe: (() => void) | undefined;
   return {

@@ -1,13 +1,15 @@
 import type { Hooks, Peer } from "crossws";
+import { parseBusObject } from "../../storage/bus/index.ts";
 import type { AppContext } from "../types.ts";
 import { hashToken } from "../auth/sessions.ts";
 import { createRealtimeMetrics, type RealtimeMetrics } from "./metrics.ts";
-import { circuitFrame, frame, gridFrame, pongFrame, priceFrame, type HelloMessage } from "./messages.ts";
+import { circuitFrame, frame, gridFrame, helloFrame, pongFrame, streamFrame } from "./messages.ts";
+import { parseClientMessage } from "./client-messages.ts";
 import { gridSnapshot, gridSourceOf } from "../pricing/grid-json.ts";
-import type { QuoteInputs, QuoteTerms } from "../../domain/pricing/quote.ts";
 import { PLAYER_EVENTS_CHANNEL } from "./player-events.ts";
 import { rawSocketOf, textFrame, type RawSocket } from "./wire.ts";
 import { GRID_SIZE } from "../api-docs/requests.ts";
+import type { MarketStream, StreamState } from "../stream/index.ts";
 
 /** WebSocket close codes we use (4xxx are application codes). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -17,12 +19,10 @@ export const CLOSE_GOING_AWAY = 1001;
 
 /** Where SessionManager announces revoked sessions (sha256 of the token); see services/auth/sessions.ts. */
 const SESSION_REVOKED_CHANNEL = "session:revoked";
-/** The grid pushed to every client is the HTTP grid's default size. */
+/** The grid pushed to subscribers is the HTTP grid's default size. */
 const GRID_COLS = GRID_SIZE.cols.default;
 const GRID_ROWS = GRID_SIZE.rows.default;
 const GRID_INTERVAL_MS = 1000;
-/** Ticks whose pricing inputs are kept until their bus message arrives (a burst of ticks fits). */
-const QUOTE_INPUTS_KEPT_MAX = 64;
 /** `{"address":"0x…",` as publishPlayerEvent (player-events.ts) writes every player event. */
 const USER_MESSAGE_HEAD = /^\{"address":"(0x[0-9a-fA-F]{40})",/;
 
@@ -34,6 +34,8 @@ interface Client {
   address: string | undefined;
   /** sha256 of its session token, to cut the connection when the session is revoked (logout). */
   tokenHash: string | undefined;
+  /** Subscribed to the 1/s `grid` (API.md: only sockets that ask for it get it). */
+  grid: boolean;
   windowStartMs: number;
   messagesInWindow: number;
 }
@@ -44,12 +46,22 @@ type UpgradeContext = {
   authFailed?: boolean;
 };
 
+/** Frames waiting for the end of the turn: each payload, and all of them framed once. */
+interface Pending {
+  payloads: Buffer[];
+  framed: Buffer[];
+}
+
 /**
- * The WebSocket server (crossws on h3): every connection gets hello, index ticks, the grid about
- * once a second and circuit changes; authenticated ones also get their own bet and balance events
- * from the bus channel "user". Each broadcast is serialised once. A connection whose send buffer
- * exceeds WS_MAX_BUFFERED_BYTES is cut rather than buffered without bound; a client sending more
- * than WS_MAX_MESSAGES_PER_SEC frames is disconnected.
+ * The WebSocket server (crossws on h3). Every connection gets the default stream of API.md: hello,
+ * the market stream's price frames (services/stream: serialised once per tick, on the core or
+ * relayed by an edge), circuit changes and, with a token, the player's own bet and balance events
+ * from the bus channel "user". The 1/s grid goes only to connections that subscribe to it.
+ *
+ * Fan-out: a broadcast is framed once (wire.ts) and queued; at the end of the turn the queued frames
+ * go to every connection as one write, so a burst of ticks and a circuit change cost one write per
+ * socket. A connection whose send buffer exceeds WS_MAX_BUFFERED_BYTES is cut rather than buffered
+ * without bound; a client sending more than WS_MAX_MESSAGES_PER_SEC frames is disconnected.
  */
 export class RealtimeHub {
   readonly #ctx: AppContext;
@@ -58,11 +70,11 @@ export class RealtimeHub {
   readonly #metrics: RealtimeMetrics;
   readonly #unsubscribe: (() => void)[] = [];
   #upgrading = 0;
-  #lastPriceT = Number.NEGATIVE_INFINITY;
-  /** Pricing inputs of this process's recent ticks by tick time, taken when each tick happened. */
-  readonly #quoteInputsByT = new Map<number, QuoteInputs>();
+  #gridSubscribers = 0;
   #lastCircuit: "open" | "closed" | undefined;
   #gridTimer: NodeJS.Timeout | undefined;
+  #pending: Pending = { payloads: [], framed: [] };
+  #flushScheduled = false;
   #closing = false;
   readonly hooks: Partial<Hooks>;
 
@@ -89,17 +101,22 @@ export class RealtimeHub {
     return count;
   }
 
+  get #stream(): MarketStream {
+    return this.#ctx.services.stream;
+  }
+
   start(): void {
-    const { bus } = this.#ctx;
+    const { bus, services } = this.#ctx;
     this.#unsubscribe.push(
-      bus.subscribe("price", (m) => this.#onPrice(m)),
-      bus.subscribe("circuit", (m) => this.#onCircuit(m)),
+      this.#stream.listen({
+        frame: (data) => this.broadcast(data),
+        terms: () => this.#resendHello(),
+        state: (state, at) => this.#onStreamState(state, at),
+      }),
+      services.price.onCircuit((state, at) => this.#onCircuit(state, at)),
       bus.subscribe(PLAYER_EVENTS_CHANNEL, (m) => this.#onUser(m)),
       bus.subscribe(SESSION_REVOKED_CHANNEL, (hash) => this.#onRevoked(hash)),
     );
-    // Realtime starts after pricing, so this listener runs after the engine has seen the tick.
-    const price = this.#ctx.services.price as AppContext["services"]["price"] | undefined;
-    if (typeof price?.onTick === "function") this.#unsubscribe.push(price.onTick((tick) => this.#rememberQuoteInputs(tick.t)));
     this.#gridTimer = setInterval(() => this.#sendGrid(), GRID_INTERVAL_MS);
     this.#gridTimer.unref();
   }
@@ -113,6 +130,7 @@ export class RealtimeHub {
     for (const off of this.#unsubscribe.splice(0)) off();
     if (this.#gridTimer) clearInterval(this.#gridTimer);
     this.#gridTimer = undefined;
+    this.#pending = { payloads: [], framed: [] };
     const peers = [...this.#clients.keys()];
     for (const peer of peers) peer.close(CLOSE_GOING_AWAY, "server shutting down");
     // Wall-clock on purpose: a test's frozen ctx.now() would make this wait forever.
@@ -128,6 +146,11 @@ export class RealtimeHub {
     if (this.#closing || this.#clients.size + this.#upgrading >= config.WS_MAX_CLIENTS) {
       this.#metrics.dropped.inc({ reason: "full" });
       return new Response("too many WebSocket clients", { status: 503, headers: { "retry-after": "5" } });
+    }
+    // An edge that has not heard from the core has no hello to give (nginx tries another edge).
+    if (this.#stream.terms() === undefined) {
+      this.#metrics.dropped.inc({ reason: "not_ready" });
+      return new Response("waiting for the market stream", { status: 503, headers: { "retry-after": "1" } });
     }
     const token = new URL(request.url).searchParams.get("token");
     if (token === null) return { context: {} };
@@ -153,17 +176,21 @@ export class RealtimeHub {
       return;
     }
     const { config, services } = this.#ctx;
-    if (this.#closing || this.#clients.size >= config.WS_MAX_CLIENTS) {
-      this.#metrics.dropped.inc({ reason: "full" });
-      peer.close(CLOSE_TRY_AGAIN, "too many clients");
+    const terms = this.#stream.terms();
+    if (this.#closing || this.#clients.size >= config.WS_MAX_CLIENTS || terms === undefined) {
+      this.#metrics.dropped.inc({ reason: terms === undefined ? "not_ready" : "full" });
+      peer.close(CLOSE_TRY_AGAIN, terms === undefined ? "waiting for the market stream" : "too many clients");
       return;
     }
+    // Frames queued this turn go to the connections that were there: this one starts with the latest.
+    this.#flush();
     const address = context.address?.toLowerCase();
     const client: Client = {
       peer,
       raw: config.WS_RAW_FRAMES ? rawSocketOf(peer) : undefined,
       address,
       tokenHash: context.tokenHash,
+      grid: false,
       windowStartMs: this.#ctx.now(),
       messagesInWindow: 0,
     };
@@ -174,14 +201,12 @@ export class RealtimeHub {
       set.add(client);
     }
     const now = this.#ctx.now();
-    const hello: HelloMessage = { type: "hello", serverTime: now, columnMs: config.COLUMN_MS, rowCents: config.ROW_CENTS, lockMs: config.LOCK_MS, authenticated: Boolean(address) };
-    const quoteTerms = this.#quoteTerms();
-    if (quoteTerms) hello.quoteTerms = quoteTerms;
-    this.#send(client, frame(hello));
+    this.#send(client, helloFrame(terms, now, Boolean(address)));
     // A new client should not wait for the next tick to know the price and whether bets are paused.
-    const latest = services.price.latest();
-    if (latest) this.#send(client, priceFrame(latest.priceCents, latest.t, this.#quoteInputsOf(latest.t, latest.priceCents)));
+    const latest = this.#stream.latestFrame();
+    if (latest) this.#send(client, latest);
     if (services.price.circuit() === "open") this.#send(client, circuitFrame("open", now));
+    if (this.#stream.state() === "interrupted") this.#send(client, streamFrame("interrupted", now));
   }
 
   #message(peer: Peer, text: string): void {
@@ -198,14 +223,23 @@ export class RealtimeHub {
       peer.close(CLOSE_POLICY, "too many messages");
       return;
     }
-    if (isPing(text)) this.#send(client, pongFrame(now));
-    else this.#metrics.badFrames.inc();
+    const message = parseClientMessage(text);
+    if (message === undefined) this.#metrics.badFrames.inc();
+    else if (message.type === "ping") this.#send(client, pongFrame(now));
+    else this.#setGrid(client, message.type === "subscribe");
+  }
+
+  #setGrid(client: Client, on: boolean): void {
+    if (client.grid === on) return;
+    client.grid = on;
+    this.#gridSubscribers += on ? 1 : -1;
   }
 
   #remove(peer: Peer): void {
     const client = this.#clients.get(peer);
     if (!client) return;
     this.#clients.delete(peer);
+    this.#setGrid(client, false);
     if (client.address) {
       const set = this.#byAddress.get(client.address);
       set?.delete(client);
@@ -228,82 +262,62 @@ export class RealtimeHub {
     return false;
   }
 
-  /** Sends one serialised message to every connection, framed once; returns how many it reached. */
-  broadcast(data: Buffer): number {
+  /** Queues one serialised message for every connection: framed once now, written at the end of the turn. */
+  broadcast(data: Buffer): void {
+    if (this.#clients.size === 0 || this.#closing) return;
+    this.#pending.payloads.push(data);
+    this.#pending.framed.push(textFrame(data));
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const { payloads, framed } = this.#pending;
+    if (payloads.length === 0) return;
+    this.#pending = { payloads: [], framed: [] };
     const started = performance.now();
-    const framed = textFrame(data);
+    const reached = this.#fanOut(payloads, framed.length === 1 ? framed[0]! : Buffer.concat(framed));
+    this.#metrics.sent.inc(reached * payloads.length);
+    this.#metrics.broadcastSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  /** Writes `framed` (the frames of `payloads`, back to back) to every connection that `only` admits. */
+  #fanOut(payloads: readonly Buffer[], framed: Buffer, only?: (client: Client) => boolean): number {
     let reached = 0;
     // Deleting the current entry while iterating a Map is safe: slow clients drop out in the loop.
     for (const client of this.#clients.values()) {
+      if (only && !only(client)) continue;
       const raw = client.raw;
       if (!raw) {
-        if (this.#send(client, data)) reached++;
+        if (payloads.every((data) => this.#send(client, data))) reached++;
       } else if (raw.open) {
         raw.write(framed);
         if (this.#checkBuffered(client, raw.bufferedAmount)) reached++;
       }
     }
-    this.#metrics.sent.inc(reached);
-    this.#metrics.broadcastSeconds.observe((performance.now() - started) / 1000);
     return reached;
   }
 
-  #onPrice(message: string): void {
-    const tick = parseObject(message) as { t?: unknown; priceCents?: unknown } | undefined;
-    if (!tick || typeof tick.t !== "number" || typeof tick.priceCents !== "number") return;
-    // Several processes may publish the same index; a client sees each instant once, in order.
-    if (tick.t <= this.#lastPriceT) return;
-    this.#lastPriceT = tick.t;
-    const inputs = this.#quoteInputsOf(tick.t, tick.priceCents);
-    // Older ticks' inputs are no longer needed: clients see ticks in order.
-    for (const t of this.#quoteInputsByT.keys()) {
-      if (t > tick.t) break;
-      this.#quoteInputsByT.delete(t);
-    }
-    if (this.#clients.size > 0) this.broadcast(priceFrame(tick.priceCents, tick.t, inputs));
+  /** A new epoch or the first quote keys: every connection gets the hello it would get now. */
+  #resendHello(): void {
+    const terms = this.#stream.terms();
+    if (terms === undefined || this.#clients.size === 0) return;
+    const now = this.#ctx.now();
+    const hellos = { anonymous: helloFrame(terms, now, false), player: helloFrame(terms, now, true) };
+    this.#flush(); // frames queued before the change belong before the new hello
+    for (const client of [...this.#clients.values()]) this.#send(client, client.address ? hellos.player : hellos.anonymous);
   }
 
-  /** Pricing is another module and may be absent (some tests): then hello carries no terms. */
-  #quoteTerms(): QuoteTerms | undefined {
-    const pricing = this.#ctx.services.pricing as AppContext["services"]["pricing"] | undefined;
-    return typeof pricing?.quoteTerms === "function" ? pricing.quoteTerms() : undefined;
+  #onStreamState(state: StreamState, at: number): void {
+    this.broadcast(streamFrame(state, at));
   }
 
-  #currentQuoteInputs(): QuoteInputs | undefined {
-    const pricing = this.#ctx.services.pricing as AppContext["services"]["pricing"] | undefined;
-    return typeof pricing?.quoteInputs === "function" ? pricing.quoteInputs() : undefined;
-  }
-
-  /**
-   * Taken synchronously when the tick happens: the bus delivers the tick later, when a burst of
-   * ticks may already have moved the engine on.
-   */
-  #rememberQuoteInputs(t: number): void {
-    const inputs = this.#currentQuoteInputs();
-    if (inputs === undefined || inputs.t !== t) return;
-    this.#quoteInputsByT.set(t, inputs);
-    if (this.#quoteInputsByT.size > QUOTE_INPUTS_KEPT_MAX) {
-      const oldest = this.#quoteInputsByT.keys().next().value as number;
-      this.#quoteInputsByT.delete(oldest);
-    }
-  }
-
-  /**
-   * The pricing inputs of exactly this tick, or nothing: a tick from another process (Redis bus) or
-   * one already dropped has none here, and inputs of another tick would make a client show
-   * multipliers the server does not quote.
-   */
-  #quoteInputsOf(t: number, priceCents: number): QuoteInputs | undefined {
-    const inputs = this.#quoteInputsByT.get(t) ?? this.#currentQuoteInputs();
-    return inputs !== undefined && inputs.t === t && inputs.priceCents === priceCents ? inputs : undefined;
-  }
-
-  #onCircuit(message: string): void {
-    const event = parseObject(message) as { state?: unknown; at?: unknown } | undefined;
-    if (!event || (event.state !== "open" && event.state !== "closed") || typeof event.at !== "number") return;
-    if (event.state === this.#lastCircuit) return;
-    this.#lastCircuit = event.state;
-    this.broadcast(circuitFrame(event.state, event.at));
+  #onCircuit(state: "open" | "closed", at: number): void {
+    if (state === this.#lastCircuit) return;
+    this.#lastCircuit = state;
+    this.broadcast(circuitFrame(state, at));
     // The grid follows at once: empty while the circuit is open, offered again when it closes.
     this.#sendGrid();
   }
@@ -314,7 +328,7 @@ export class RealtimeHub {
     if (this.#byAddress.size === 0) return;
     const head = USER_MESSAGE_HEAD.exec(message);
     if (head && !this.#byAddress.has(head[1]!.toLowerCase())) return;
-    const parsed = parseObject(message) as { address?: unknown; event?: unknown } | undefined;
+    const parsed = parseBusObject(message) as { address?: unknown; event?: unknown } | undefined;
     if (!parsed || typeof parsed.address !== "string" || typeof parsed.event !== "object" || parsed.event === null) return;
     const set = this.#byAddress.get(parsed.address.toLowerCase());
     if (!set) return;
@@ -332,32 +346,21 @@ export class RealtimeHub {
     }
   }
 
+  /** The grid to the connections that subscribed to it (none: nothing is built). */
   #sendGrid(): void {
-    if (this.#clients.size === 0) return;
+    if (this.#gridSubscribers === 0) return;
     // Pricing is another module; until it is installed (or while it has no price) there is no grid.
     const pricing = this.#ctx.services.pricing as AppContext["services"]["pricing"] | undefined;
     if (typeof pricing?.grid !== "function") return;
     try {
       const grid = gridSnapshot(gridSourceOf(pricing, this.#ctx.services.price), GRID_COLS, GRID_ROWS, this.#ctx.now());
-      if (grid) this.broadcast(gridFrame(grid));
+      if (!grid) return;
+      this.#flush(); // a circuit change queued just now goes first
+      const data = gridFrame(grid);
+      const reached = this.#fanOut([data], textFrame(data), (client) => client.grid);
+      this.#metrics.sent.inc(reached);
     } catch (error) {
       this.#ctx.log.error({ err: error }, "grid broadcast failed");
     }
   }
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The only client frame of API.md: {"type":"ping"}. Anything else is a bad frame. */
-function isPing(text: string): boolean {
-  if (text.length > 256) return false;
-  const value = parseObject(text);
-  return value?.type === "ping";
 }

@@ -8,8 +8,8 @@ export interface RealtimeService {
   readonly clients: number;
   /** Open connections on the framed-once fast path (wire.ts). */
   readonly rawFrameClients: number;
-  /** Sends one serialised frame to every connection; returns how many it reached. */
-  broadcast(data: Buffer): number;
+  /** Sends one serialised frame to every connection (written at the end of the turn, with any others queued). */
+  broadcast(data: Buffer): void;
 }
 
 declare module "../types.ts" {

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import type { Metrics } from "../../runtime/metrics.ts";
 
 /** Why the server closes a connection (`ws_clients_dropped_total{reason}`). */
-const DROP_REASONS = ["slow", "flood", "full", "unauthorized"] as const;
+const DROP_REASONS = ["slow", "flood", "full", "unauthorized", "not_ready"] as const;
 
 /**
  * Every reason exported at 0 from the start: an alert's `increase()` needs a sample before the first
@@ -28,7 +28,7 @@ export function createRealtimeMetrics(metrics: Metrics, clients: () => number) {
     dropped: zeroed(
       new Counter({
         name: "ws_clients_dropped_total",
-        help: "Connections the server closed: slow (send buffer over the bound), flood, full, unauthorized",
+        help: "Connections the server closed or refused: slow (send buffer over the bound), flood, full, unauthorized, not_ready (an edge without the market stream)",
         labelNames: ["reason"] as const,
         registers,
       }),
@@ -37,7 +37,7 @@ export function createRealtimeMetrics(metrics: Metrics, clients: () => number) {
     badFrames: new Counter({ name: "ws_bad_frames_total", help: "Client frames ignored as malformed or unknown", registers }),
     broadcastSeconds: new Histogram({
       name: "ws_broadcast_seconds",
-      help: "Time to hand one broadcast to every connection",
+      help: "Time to hand the frames of one turn (usually one tick) to every connection",
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers,
     }),

@@ -34,8 +34,8 @@ export interface RedisInstance {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Kill -9 and start again on the same port (for reconnect tests). */
-  restart(): Promise<void>;
+  /** Kill -9 and start again on the same port (for reconnect tests), after `downMs` without Redis. */
+  restart(downMs?: number): Promise<void>;
 }
 
 /** Starts a throw-away redis-server on a free loopback port (no persistence). */
@@ -63,8 +63,9 @@ export async function startRedis(): Promise<RedisInstance> {
       await stopChild();
       rmSync(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart(downMs = 0) {
       await stopChild();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
   };

@@ -13,11 +13,11 @@ import { GRID_COLUMNS, GRID_ROWS, LOCK_MARGIN_MS, cellKey, type Market, type Off
 /** Time shown left of "now", in columns. */
 const PAST_COLUMNS = 3;
 /**
- * Multipliers on screen are refreshed at most this often on new ticks (10 a second): numbers that
- * change every 100 ms are unreadable, and the time is better left to the socket. A tap always
- * uses, and first shows, the quote of the freshest tick (see showMultiplier).
+ * Multipliers on screen follow every tick, as soon as it arrives (main.ts calls `requote`). A tap's
+ * allowance is relative to what is on screen (tap.ts decideTap), so the screen must show what the
+ * server quotes now: refreshed every 250 ms, as before, a third to half of the taps on a moving price
+ * met a quote already more than 3 % lower (far cells move several % a tick) and had to be tapped again.
  */
-const REQUOTE_INTERVAL_MS = 250;
 /** How fast the view follows a recentred grid (fraction of the gap closed per frame). */
 const RECENTRE_EASE = 0.12;
 
@@ -48,7 +48,6 @@ export class Board {
   #viewCentreCents: number | undefined;
   #renderedVersion = "";
   #renderedMarketVersion = -1;
-  #renderedAtMs = 0;
   #pending = new Set<string>();
 
   constructor(
@@ -137,24 +136,34 @@ export class Board {
         if (Math.abs(target - this.#viewCentreCents) < 0.5) this.#viewCentreCents = target;
       }
     }
-    // Offered cells change with ticks, with the column boundary and with bets: recompute then only.
-    const firstCol = market.firstOfferedColumn(now);
-    const version = `${firstCol}|${this.betsVersion()}|${market.circuit}|${this.#width}x${this.#height}`;
-    const requote = market.version !== this.#renderedMarketVersion && performance.now() - this.#renderedAtMs >= REQUOTE_INTERVAL_MS;
-    if (version !== this.#renderedVersion || requote) {
-      this.#renderedVersion = version;
-      this.#renderedMarketVersion = market.version;
-      this.#renderedAtMs = performance.now();
-      this.#renderCells(now);
-      // The tick the shown multipliers were computed from (for people and tests checking lag).
-      const at = market.lastPrice?.t;
-      if (at !== undefined) this.root.dataset.quoteAt = String(at);
-    }
+    this.#requoteIfChanged(now);
     const centre = this.#viewCentreCents ?? 0;
     const dx = (this.#originMs - now) * this.#pxPerMs + PAST_COLUMNS * market.columnMs * this.#pxPerMs;
     const dy = this.#height / 2 + (centre - this.#originCents) * this.#pxPerCent;
     this.#layer.style.transform = `translate3d(${dx.toFixed(2)}px, ${dy.toFixed(2)}px, 0)`;
     this.#drawLine(now, centre);
+  }
+
+  /**
+   * Shows the market's latest quotes now, without waiting for the next animation frame: called when
+   * a tick arrives, so that what a tap reads on a cell is always the freshest tick's quote.
+   */
+  requote(): void {
+    this.#requoteIfChanged(this.market.now());
+  }
+
+  // Offered cells change with ticks, with the column boundary and with bets: recompute then only.
+  #requoteIfChanged(now: number): void {
+    const market = this.market;
+    const firstCol = market.firstOfferedColumn(now);
+    const version = `${firstCol}|${this.betsVersion()}|${market.circuit}|${this.#width}x${this.#height}`;
+    if (version === this.#renderedVersion && market.version === this.#renderedMarketVersion) return;
+    this.#renderedVersion = version;
+    this.#renderedMarketVersion = market.version;
+    this.#renderCells(now);
+    // The tick the shown multipliers were computed from (for people and tests checking lag).
+    const at = market.lastPrice?.t;
+    if (at !== undefined) this.root.dataset.quoteAt = String(at);
   }
 
   #renderCells(now: number): void {

@@ -6,7 +6,7 @@ import { LOCK_MARGIN_MS, Market, type OfferedCell } from "./market.ts";
 import { drawProof, proofSummary } from "./proof.ts";
 import { refusalSentence } from "./refusals.ts";
 import { PageSocket } from "./socket.ts";
-import { DEFAULT_SLIPPAGE_BP, minMultiplierFor, newIdempotencyKey, SLIPPAGE_CHOICES_BP } from "./tap.ts";
+import { decideTap, DEFAULT_SLIPPAGE_BP, newIdempotencyKey, SLIPPAGE_CHOICES_BP } from "./tap.ts";
 import { loadSession, pickWallet, saveSession, signIn, type Session, type Wallet } from "./wallet.ts";
 
 /** The demo page: wiring of wallet, socket, market, board and bet lists (API.md § Client surface). */
@@ -95,14 +95,24 @@ function endSession(): void {
   socket.connect(undefined);
 }
 
+/** `[data-connection]`: the socket, or (with `retryInMs` undefined while open) the live prices behind it. */
+function setConnection(state: "open" | "reconnecting", retryInMs?: number): void {
+  ui.connection.dataset.connection = state;
+  ui.connection.textContent =
+    state === "open" ? "live" : retryInMs === undefined ? "live prices interrupted, reconnecting…" : `connection lost, reconnecting${retryInMs ? ` in ${Math.ceil(retryInMs / 1000)} s` : ""}…`;
+}
+
+function resync(): void {
+  void refreshCircuit();
+  void loadAccount();
+}
+
 const socket = new PageSocket({
   onState(state, retryInMs) {
-    ui.connection.dataset.connection = state;
-    ui.connection.textContent = state === "open" ? "live" : `connection lost, reconnecting${retryInMs ? ` in ${Math.ceil(retryInMs / 1000)} s` : ""}…`;
+    setConnection(state, state === "open" ? undefined : (retryInMs ?? 0));
     if (state === "open") {
       pingSentAt = Date.now();
-      void refreshCircuit();
-      void loadAccount(); // events may have been missed while the socket was down
+      resync(); // events may have been missed while the socket was down
     }
   },
   onMessage(message) {
@@ -111,13 +121,17 @@ const socket = new PageSocket({
         market.onHello(message);
         break;
       case "price":
-        market.onPrice(message);
+        // Ticks were missed (a reconnect, an edge that lost the core for a while, a new core): the
+        // player's own events may have been missed too, so read them again.
+        if (market.onPrice(message) === "gap") resync();
+        board.requote();
         // The freshest tick the page holds (what a tap quotes from), for people and tests checking lag.
         if (typeof message.at === "number") ui.board.dataset.priceAt = String(message.at);
         if (typeof message.priceCents === "number") ui.price.textContent = `BTC ${new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(message.priceCents / 100)}`;
         break;
-      case "grid":
-        market.onGrid(message);
+      case "stream":
+        // The server we are connected to hears nothing from the core: prices stop until it does.
+        setConnection(message.state === "interrupted" ? "reconnecting" : "open");
         break;
       case "circuit":
         setCircuit(message.state);
@@ -157,21 +171,25 @@ async function tap(cell: OfferedCell): Promise<void> {
     return;
   }
   if (market.circuit === "open") return;
-  // The quote of the freshest tick received (the frame on screen may be a tick older).
+  // `cell` is what the player saw at the tap; the freshest tick's quote may already differ (the
+  // frame on screen can be a tick or two behind the socket).
   const fresh = market.multiplierOf(cell.col, cell.row);
   if (fresh === null || cell.windowStart < market.now() + market.lockMs + LOCK_MARGIN_MS) {
     say("That cell is no longer offered. Pick another one.");
     return;
   }
-  cell = { ...cell, multiplierHundredths: fresh };
-  board.showMultiplier(cell);
   const stakeMicroUsd = Math.round(Number(ui.stake.value) * 1_000_000);
-  const slippageBp = Number(ui.slippage.value);
+  const decision = decideTap(cell.multiplierHundredths, fresh, Number(ui.slippage.value));
+  board.showMultiplier({ ...cell, multiplierHundredths: fresh });
+  if (!decision.send) {
+    say(refusalSentence({ status: 409, code: "multiplier_changed", message: "", details: { multiplier: decision.movedToHundredths / 100 } }, stakeMicroUsd));
+    return;
+  }
   const body = {
     col: cell.col,
     row: cell.row,
     stakeMicroUsd,
-    minMultiplier: minMultiplierFor(cell.multiplierHundredths, slippageBp),
+    minMultiplier: decision.minMultiplier,
     idempotencyKey: newIdempotencyKey(),
   };
   board.setPending(cell.key, true);

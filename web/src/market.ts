@@ -1,9 +1,15 @@
 import { quoteMultiplierHundredths, type QuoteInputs, type QuoteTerms } from "../../domain/pricing/quote.ts";
+import { decodeQuote } from "../../domain/pricing/quote-wire.ts";
 
 /**
  * What the page knows of the market: the index ticks, the pricing inputs of the latest tick (the
- * WebSocket `price` message's `quote`, opaque here) and the quote terms of `hello`, and from them the
- * cells to offer with the multiplier the server will quote for them until the next tick.
+ * WebSocket `price` message's `quote`, decoded with `hello`'s `quoteKeys`) and the quote terms of
+ * `hello`, and from them the cells to offer with the multiplier the server will quote for them until
+ * the next tick. It needs no `grid` frames.
+ *
+ * Ticks are numbered (`seq` within an `epoch`): a tick seen again (after a reconnect) is ignored, and
+ * a jump in `seq` or a new `epoch` means ticks — and perhaps the player's events — were missed while
+ * the page was away: `onPrice` says "gap", and the page re-reads what it shows from the API.
  */
 export interface OfferedCell {
   key: string;
@@ -37,10 +43,12 @@ export class Market {
   clockOffsetMs = 0;
   centreRow: number | undefined;
   readonly ticks: { t: number; priceCents: number }[] = [];
+  #quoteKeys: string[] | undefined;
   #quote: QuoteInputs | undefined;
-  /** The server's own 1/s grid: used only while no tick carried pricing inputs. */
-  #gridFallback = new Map<string, number>();
   #quoteCache = new Map<string, number | null>();
+  /** Position in the stream: the last tick's epoch and seq. */
+  #epoch: string | undefined;
+  #seq = 0;
   #bestRttMs = Number.POSITIVE_INFINITY;
   /** Bumped on every change that can change the offered cells. */
   version = 0;
@@ -59,6 +67,7 @@ export class Market {
     if (typeof message.rowCents === "number") this.rowCents = message.rowCents;
     if (typeof message.lockMs === "number") this.lockMs = message.lockMs;
     this.terms = isTerms(message.quoteTerms) ? message.quoteTerms : undefined;
+    this.#quoteKeys = Array.isArray(message.quoteKeys) && message.quoteKeys.every((k) => typeof k === "string") ? (message.quoteKeys as string[]) : undefined;
     this.#bestRttMs = Number.POSITIVE_INFINITY;
     this.#changed();
   }
@@ -72,29 +81,27 @@ export class Market {
     this.clockOffsetMs = serverTime - (sentAt + receivedAt) / 2;
   }
 
-  onPrice(message: Record<string, unknown>): void {
-    const { priceCents, at, quote } = message;
-    if (typeof priceCents !== "number" || typeof at !== "number") return;
+  /** A price frame; "gap" when ticks were missed since the last one this page saw (re-read the rest). */
+  onPrice(message: Record<string, unknown>): "ok" | "gap" | "ignored" {
+    const { priceCents, at, quote, seq, epoch } = message;
+    if (typeof priceCents !== "number" || typeof at !== "number" || typeof seq !== "number" || typeof epoch !== "string") return "ignored";
+    const sameEpoch = epoch === this.#epoch;
+    if (sameEpoch && seq <= this.#seq) return "ignored";
+    const gap = this.#epoch !== undefined && (!sameEpoch || seq !== this.#seq + 1);
+    this.#epoch = epoch;
+    this.#seq = seq;
     const last = this.lastPrice;
-    if (last && at <= last.t) return;
-    this.ticks.push({ t: at, priceCents });
-    if (this.ticks.length > TICKS_MAX) this.ticks.splice(0, this.ticks.length - TICKS_MAX);
-    // Only fields t and priceCents are read here; the rest belongs to domain/pricing/quote.ts.
-    const inputs = quote as QuoteInputs | undefined;
-    this.#quote = inputs && inputs.t === at && inputs.priceCents === priceCents ? inputs : undefined;
+    if (!last || at > last.t) {
+      this.ticks.push({ t: at, priceCents });
+      if (this.ticks.length > TICKS_MAX) this.ticks.splice(0, this.ticks.length - TICKS_MAX);
+    }
+    // The inputs are exactly the server's (domain/pricing/quote-wire.ts); the rest is quote.ts's business.
+    this.#quote = typeof quote === "string" && this.#quoteKeys ? decodeQuote(quote, this.#quoteKeys, at, priceCents) : undefined;
     this.#quoteCache.clear();
     const row = Math.floor(priceCents / this.rowCents);
     if (this.centreRow === undefined || Math.abs(row - this.centreRow) >= RECENTRE_ROWS) this.centreRow = row;
     this.#changed();
-  }
-
-  onGrid(message: Record<string, unknown>): void {
-    if (!Array.isArray(message.cells)) return;
-    this.#gridFallback = new Map();
-    for (const cell of message.cells as { col: number; row: number; multiplier: number }[]) {
-      this.#gridFallback.set(cellKey(cell.col, cell.row), Math.round(cell.multiplier * 100));
-    }
-    if (this.#quote === undefined) this.#changed();
+    return gap ? "gap" : "ok";
   }
 
   onCircuit(state: unknown): void {
@@ -113,7 +120,7 @@ export class Market {
   multiplierOf(col: number, row: number): number | null {
     const key = cellKey(col, row);
     const quote = this.#quote;
-    if (quote === undefined || this.terms === undefined) return this.#gridFallback.get(key) ?? null;
+    if (quote === undefined || this.terms === undefined) return null;
     let hundredths = this.#quoteCache.get(key);
     if (hundredths === undefined) {
       hundredths = quoteMultiplierHundredths(quote, this.terms, col, row);
