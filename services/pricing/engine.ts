@@ -30,6 +30,9 @@ export interface PricingEngineOptions extends GridGeometry {
 
 export type QuoteState = "live" | "paused";
 
+/** How far back stored ticks warm the estimators up at start-up. */
+export const WARM_UP_WINDOW_MS = 10 * 60_000;
+
 /** Rows priced per column per tick before the cache stops growing (a bound, far above any grid). */
 const CACHED_ROWS_PER_COLUMN_MAX = 4096;
 /** Cells of a pinned grid kept (a 60 × 61 grid is 3 660). */
@@ -83,6 +86,20 @@ export class PricingEngine {
   /** Feeds one index tick to the volatility estimators. */
   observe(tick: IndexTick): void {
     observeHorizonTick(this.horizonState, tick.t, tick.priceCents, this.horizonOptions);
+  }
+
+  /**
+   * Warms the estimators up from stored ticks (oldest first) at start-up: only those of the last
+   * WARM_UP_WINDOW_MS before `now` are observed. Returns how many were.
+   */
+  warmUp(ticks: readonly IndexTick[], now: number): number {
+    let used = 0;
+    for (const tick of ticks) {
+      if (tick.t < now - WARM_UP_WINDOW_MS || tick.t > now) continue;
+      this.observe(tick);
+      used++;
+    }
+    return used;
   }
 
   /** The estimates at every horizon, the noise variance and the tick interval. */

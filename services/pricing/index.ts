@@ -1,9 +1,10 @@
 import { Counter, Gauge } from "prom-client";
 import type { AppContext } from "../types.ts";
+import type { Config } from "../../runtime/config.ts";
 import { annualFromSigma, DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
 import type { InstallModule } from "../types.ts";
 import type { IndexTick } from "../price/types.ts";
-import { PricingEngine } from "./engine.ts";
+import { PricingEngine, WARM_UP_WINDOW_MS, type PricingEngineOptions } from "./engine.ts";
 import type { PricingService, QuoteResult } from "./types.ts";
 
 declare module "../types.ts" {
@@ -12,9 +13,24 @@ declare module "../types.ts" {
   }
 }
 
-/** How much stored tick history warms the volatility estimate at start-up (bounded read). */
-const WARM_UP_WINDOW_MS = 10 * 60_000;
+/** The most stored ticks read at start-up (a bound: 10 minutes of ticks every 30 ms). */
 const WARM_UP_TICKS_MAX = 20_000;
+
+/** The engine options of the running server (also what tests drive a bare engine with). */
+export function pricingEngineOptions(config: Config): PricingEngineOptions {
+  return {
+    columnMs: config.COLUMN_MS,
+    rowCents: config.ROW_CENTS,
+    lockMs: config.LOCK_MS,
+    horizonColumns: config.HORIZON_COLUMNS,
+    houseEdgeBp: config.HOUSE_EDGE_BP,
+    minMultiplierHundredths: config.MIN_MULTIPLIER_HUNDREDTHS,
+    maxMultiplierHundredths: config.MAX_MULTIPLIER_HUNDREDTHS,
+    volatility: DEFAULT_VOLATILITY_OPTIONS,
+    quoteMaxAgeMs: config.QUOTE_MAX_AGE_MS,
+    horizons: { staleGapMs: config.PRICE_STALE_MS },
+  };
+}
 
 /**
  * The pricing module: prices cells from the index (services/price) with the model of
@@ -23,21 +39,7 @@ const WARM_UP_TICKS_MAX = 20_000;
  */
 export const installPricing: InstallModule = (ctx) => {
   const { config } = ctx;
-  const engine = new PricingEngine(
-    {
-      columnMs: config.COLUMN_MS,
-      rowCents: config.ROW_CENTS,
-      lockMs: config.LOCK_MS,
-      horizonColumns: config.HORIZON_COLUMNS,
-      houseEdgeBp: config.HOUSE_EDGE_BP,
-      minMultiplierHundredths: config.MIN_MULTIPLIER_HUNDREDTHS,
-      maxMultiplierHundredths: config.MAX_MULTIPLIER_HUNDREDTHS,
-      volatility: DEFAULT_VOLATILITY_OPTIONS,
-      quoteMaxAgeMs: config.QUOTE_MAX_AGE_MS,
-      horizons: { staleGapMs: config.PRICE_STALE_MS },
-    },
-    () => ctx.services.price?.latest(),
-  );
+  const engine = new PricingEngine(pricingEngineOptions(config), () => ctx.services.price?.latest());
   const { quoteCounter } = registerMetrics(ctx, engine);
   const counted = {
     ok: quoteCounter.labels("ok"),
@@ -82,12 +84,13 @@ export const installPricing: InstallModule = (ctx) => {
 /** Feeds the stored ticks of the last minutes to the estimator, so a restart keeps its volatility. */
 function warmUp(ctx: AppContext, engine: PricingEngine): void {
   try {
+    const now = ctx.now();
     const rows = ctx.db
       .prepare("SELECT t, price_cents FROM price_ticks WHERE t >= ? ORDER BY t DESC LIMIT ?")
-      .all(ctx.now() - WARM_UP_WINDOW_MS, WARM_UP_TICKS_MAX) as Array<{ t: number; price_cents: number }>;
+      .all(now - WARM_UP_WINDOW_MS, WARM_UP_TICKS_MAX) as Array<{ t: number; price_cents: number }>;
     const ticks: IndexTick[] = rows.map((row) => ({ t: Number(row.t), priceCents: Number(row.price_cents) })).reverse();
-    for (const tick of ticks) engine.observe(tick);
-    if (ticks.length > 0) ctx.log.info({ ticks: ticks.length, ...engine.volatility() }, "pricing: volatility warmed up from stored ticks");
+    const used = engine.warmUp(ticks, now);
+    if (used > 0) ctx.log.info({ ticks: used, ...engine.volatility() }, "pricing: volatility warmed up from stored ticks");
   } catch (error) {
     ctx.log.warn({ err: error }, "pricing: could not read stored ticks; starting from the fallback volatility");
   }
