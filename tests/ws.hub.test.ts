@@ -47,7 +47,8 @@ describe("ws: messages and protection", () => {
       at,
       quote: { t: at, priceCents: 9_512_345, fastVarPerMs: expect.any(Number), slowVarPerMs: expect.any(Number), noiseVar: expect.any(Number), tickIntervalMs: expect.any(Number),
         regimeQ1VarPerMs: expect.any(Number), regimeQ2VarPerMs: expect.any(Number), regimeQ3VarPerMs: expect.any(Number), regimeQ4VarPerMs: expect.any(Number),
-        fastVarSdPerMs: expect.any(Number), jumpRatePerMs: expect.any(Number), jumpVar: expect.any(Number), staleGapRatePerMs: expect.any(Number) },
+        fastVarSdPerMs: expect.any(Number), jumpRatePerMs: expect.any(Number), jumpVar: expect.any(Number), staleGapRatePerMs: expect.any(Number),
+        rateSpreadLog: expect.any(Number), jumpPriorPerMs: expect.any(Number) },
     });
     await client.next((m) => m.type === "price" && m.at === at + 1);
   });

@@ -3,6 +3,7 @@ import { PricingEngine } from "./engine.ts";
 import { simulateMarket, type MarketPath, type MarketRegime } from "../../domain/pricing/market-sim.ts";
 import { trueTouchGrid, type TruthGrid } from "../../domain/pricing/market-truth.ts";
 import { DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
+import type { HorizonOptions } from "../../domain/pricing/horizons.ts";
 
 /**
  * The adversary suite of issue 12: players who use only public information (the index ticks, the
@@ -40,6 +41,8 @@ export interface AdversarySpec {
   evalMs: number;
   /** The server's life (default warm). */
   life?: ServerLife;
+  /** Estimator options other than the server's defaults (to measure what a model change does). */
+  horizons?: Partial<HorizonOptions>;
   /** A decision on the first tick after every `decisionEveryMs`, and on every tick after a silence ≥ 400 ms. */
   decisionEveryMs: number;
   /** The all-offered player bets the whole default grid (12 × 21) every this often. */
@@ -239,6 +242,7 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
         maxMultiplierHundredths: 10_000,
         volatility: DEFAULT_VOLATILITY_OPTIONS,
         quoteMaxAgeMs: spec.quoteMaxAgeMs ?? 500,
+        horizons: spec.horizons,
       },
       () => current,
     );

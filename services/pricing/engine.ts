@@ -30,6 +30,20 @@ export interface PricingEngineOptions extends GridGeometry {
 
 export type QuoteState = "live" | "paused";
 
+/**
+ * Whether the quotes still price the estimate's own uncertainty (issue 21): "warming" while the
+ * variances' credible range is wider than WARM_SPREAD_LOG_MAX (multipliers are then lower than a warm
+ * market's: far cells priced at the upper end of the range, cells at the price at the lower end),
+ * "warm" after. `rateSpreadLog` is the range itself (ln upper/lower).
+ */
+export interface WarmUpState {
+  state: "warming" | "warm";
+  rateSpreadLog: number;
+}
+
+/** 5 %: far cells' P moves ~3 times the variance, so a warm estimate's quotes are within ~15 % of its own. */
+export const WARM_SPREAD_LOG_MAX = 0.05;
+
 /** How far back stored ticks warm the estimators up at start-up. */
 export const WARM_UP_WINDOW_MS = 10 * 60_000;
 
@@ -107,10 +121,13 @@ export class PricingEngine {
     return estimateHorizons(this.horizonState, this.horizonOptions);
   }
 
-  /** Single-σ summary (backward compatible): the slow (5 min) level; `horizons()` has every horizon. */
+  /**
+   * Single-σ summary (backward compatible): the slow (5 min) level's point estimate (the quotes price
+   * the upper end of its range while it is young, see `warmUpState()`); `horizons()` has every horizon.
+   */
   volatility(): VolatilityEstimate {
     const h = this.horizons();
-    return { sigmaPerSqrtMs: Math.sqrt(h.slowVarPerMs), samples: h.samples, tickIntervalMs: h.tickIntervalMs };
+    return { sigmaPerSqrtMs: Math.sqrt(h.levelVarPerMs), samples: h.samples, tickIntervalMs: h.tickIntervalMs };
   }
 
   /** The pricing inputs of the latest tick (what a client needs to compute the same quotes). */
@@ -119,6 +136,12 @@ export class PricingEngine {
     if (tick === undefined) return undefined;
     this.syncCache(tick);
     return this.cacheInputs;
+  }
+
+  /** Whether the quotes are still warming up (see WarmUpState). */
+  warmUpState(): WarmUpState {
+    const { rateSpreadLog } = this.horizons();
+    return { state: rateSpreadLog > WARM_SPREAD_LOG_MAX ? "warming" : "warm", rateSpreadLog };
   }
 
   /** The fixed terms of every quote (pushed once to clients in the WebSocket `hello`). */
@@ -205,8 +228,10 @@ export class PricingEngine {
       tickIntervalMs: h.tickIntervalMs,
       ...regimeFields(h.regimeVarsPerMs),
       jumpRatePerMs: h.jumpRatePerMs,
+      jumpPriorPerMs: h.jumpPriorPerMs,
       jumpVar: h.jumpVar,
       staleGapRatePerMs: h.staleGapRatePerMs,
+      rateSpreadLog: h.rateSpreadLog,
     });
   }
 

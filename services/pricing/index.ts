@@ -61,6 +61,7 @@ export const installPricing: InstallModule = (ctx) => {
     quoteInputs: () => engine.quoteInputs(),
     horizons: () => engine.horizons(),
     quoteTerms: () => engine.quoteTerms(),
+    warmUp: () => engine.warmUpState(),
   };
 
   let unsubscribe: (() => void) | undefined;
@@ -146,6 +147,14 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
     registers,
     collect() {
       this.set(centsAtPrice(engine.horizons().noiseVar));
+    },
+  });
+  new Gauge({
+    name: "pricing_rate_spread_log",
+    help: "How unsure the volatility estimate still is: ln(upper/lower) of the variances' credible range the quotes price (0 once warm; quotes count as warming up above 0.05)",
+    registers,
+    collect() {
+      this.set(engine.warmUpState().rateSpreadLog);
     },
   });
   new Gauge({
