@@ -466,6 +466,23 @@ function warmth(weightMs: number, halfLifeMs: number): number {
 }
 
 /**
+ * The warm model's own sampling error is carried by the house edge (the adversary tables were
+ * measured with it); so is an error up to this much larger in variance (10 %: ±5 % in its standard
+ * deviation, within what one warm run's error differs from another's). Only the uncertainty beyond it
+ * is priced: relVar_now − (1 + tolerance)·relVar_warm = relVar_now·(1 − (1 + tolerance)·warmth), which
+ * reaches 0 once 91 % of the horizon is filled (17 minutes at a 5-minute half-life) instead of only
+ * fading towards it: a warm estimate is then priced exactly as before issue 21, at one evaluation per
+ * cell (without the tolerance the bursty market, whose level is ±15 % uncertain even when warm, still
+ * priced a 9 % range after 30 minutes: all offered cells 0.888 there).
+ */
+const WARM_TOLERANCE = 0.1;
+
+/** The share of an estimate's sampling variance that is priced (see WARM_TOLERANCE), from its warmth. */
+function excessShare(warm: number): number {
+  return Math.max(0, 1 - (1 + WARM_TOLERANCE) * warm);
+}
+
+/**
  * The ratio (true / estimated) of a variance at the ends of its credible range, from ν degrees of
  * freedom (ν Gaussian returns): χ²_ν/ν by the Wilson–Hilferty cube, (1 − 2/(9ν) ± z·√(2/(9ν)))³, the
  * ends its reciprocal. Below ~4 degrees of freedom the lower cube reaches 0: the upper end is then
@@ -493,7 +510,7 @@ function noiseEstimate(s: HorizonState, o: HorizonOptions): Noise {
   // Var of the weighted mean of the products x = r_i·r_{i−1}: Σw²(x − x̄)²/(Σw)².
   const variance = Math.max(s.tickCross2 - mean * mean * s.tickCrossW2, 0) / (s.tickCrossN * s.tickCrossN);
   const cap = o.maxNoiseSigma * o.maxNoiseSigma;
-  return { point: Math.min(Math.max(-mean, 0), cap), excessSd: Math.sqrt(variance * (1 - warmth(s.tickDt, o.slowHalfLifeMs))) };
+  return { point: Math.min(Math.max(-mean, 0), cap), excessSd: Math.sqrt(variance * excessShare(warmth(s.tickDt, o.slowHalfLifeMs))) };
 }
 
 interface Level {
@@ -518,11 +535,12 @@ interface Level {
  *   (their variance against their mean², times the returns per block), shrunk towards a bursty prior
  *   (DISPERSION_PRIOR) until blocks accrue, and never below 2;
  * - the range is the posterior's, at CREDIBLE_Z either side (Wilson–Hilferty), from the degrees of
- *   freedom of the EXCESS uncertainty over a warm estimate: 1/ν_x = 1/ν_now − 1/ν_warm, with ν_warm
- *   what the same sums hold in the steady state (a/warmth). A warm estimate keeps its own ±3–5 %
- *   sampling error unpriced, as before: the adversary tables were measured with it and the house edge
- *   carries it (pricing it too charged every far cell 10–20 % more in a warm calm market). So the range
- *   closes as the data fill the 5-minute horizon, and opens again after an outage;
+ *   freedom of the EXCESS uncertainty over a warm estimate: 1/ν_x = 1/ν_now − (1 + WARM_TOLERANCE)/ν_warm,
+ *   with ν_warm what the same sums hold in the steady state (a/warmth). A warm estimate keeps its own
+ *   ±3–5 % sampling error unpriced, as before: the adversary tables were measured with it and the house
+ *   edge carries it (pricing it too charged every far cell 10–20 % more in a warm calm market). So the
+ *   range closes as the data fill the 5-minute horizon (after ~17 minutes it is gone), and opens again
+ *   after an outage;
  * - the noise removed from the returns is itself an estimate: its sampling error adds 2·n·sd(η̂²)/Σdt
  *   to the level's (relative, in quadrature).
  * The quote prices each cell at whichever end pays less (quote.ts): far cells at the upper end (their
@@ -542,7 +560,7 @@ function levelPosterior(s: HorizonState, o: HorizonOptions, noise: Noise): Level
   const relVarNow = 2 / (priorDof + dof);
   const relVarWarm = warm > 0 ? 2 / (priorDof + dof / warm) : 0;
   const noiseRel = seen && centre > 0 ? (2 * s.slow.n * noise.excessSd) / (s.slow.dt * centre) : 0;
-  const excess = Math.max(relVarNow - relVarWarm, 0) + noiseRel * noiseRel;
+  const excess = Math.max(relVarNow - (1 + WARM_TOLERANCE) * relVarWarm, 0) + noiseRel * noiseRel;
   const { upper, lower } = varianceRange(excess > 0 ? 2 / excess : Number.POSITIVE_INFINITY, o.credibleZ);
   return { centre, upper: centre * upper, lower: centre * lower };
 }
