@@ -211,8 +211,10 @@ export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, co
   const upper = touchAtRates(inputs, terms, col, row);
   const spread = inputs.rateSpreadLog > RATE_SPREAD_MIN ? inputs.rateSpreadLog : 0;
   const jumpLow = Math.max(inputs.jumpRatePerMs - Math.max(inputs.jumpPriorPerMs ?? 0, 0), 0);
-  if (spread === 0 && !(jumpLow < inputs.jumpRatePerMs * (1 - RATE_SPREAD_MIN))) return upper;
+  const jumpUnsure = jumpLow < inputs.jumpRatePerMs * (1 - RATE_SPREAD_MIN);
+  if (spread === 0 && !jumpUnsure) return upper;
   const lower = touchAtRates(lowerRates(inputs, Math.exp(-spread), jumpLow), terms, col, row);
+  if (spread === 0) return Math.max(upper, lower);
   const middle = touchAtRates(lowerRates(inputs, Math.exp(-spread / 2), jumpLow), terms, col, row);
   return Math.max(upper, middle, lower);
 }

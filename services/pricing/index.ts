@@ -106,7 +106,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   };
   new Gauge({
     name: "pricing_volatility_annualized",
-    help: "Volatility estimate used for pricing, annualised (0.6 = 60%/year)",
+    help: "Volatility estimate (the slow level's point estimate), annualised (0.6 = 60%/year); a young estimate is priced at the upper end of its range, see pricing_volatility_horizon_annualized",
     registers,
     collect() {
       this.set(annualFromSigma(engine.volatility().sigmaPerSqrtMs));
@@ -115,7 +115,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   new Gauge({
     name: "pricing_volatility_horizon_annualized",
     help:
-      "Volatility estimate per horizon (fast: 6 s half-life, slow: 5 min), tick noise removed, annualised; regime_q1..q4: the four equally likely column-block volatilities of the regime distribution the quotes mix (lowest first)",
+      "Volatility per horizon as the quotes use it (fast: 6 s half-life, slow: 5 min), tick noise removed, annualised, at the upper end of the estimate's credible range while it is young (pricing_rate_spread_log > 0); regime_q1..q4: the four equally likely column-block volatilities of the regime distribution the quotes mix (lowest first)",
     labelNames: ["horizon"] as const,
     registers,
     collect() {
@@ -127,7 +127,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   });
   new Gauge({
     name: "pricing_jump_rate_per_minute",
-    help: "Jumps of the index per minute the quotes price (isolated returns beyond 5 sigma; upper end of the count's one-sigma interval)",
+    help: "Jumps of the index per minute the quotes price (isolated returns beyond 5 sigma; upper end of the count's one-sigma interval, with the prior a young server assumes before it has watched the market)",
     registers,
     collect() {
       this.set(engine.horizons().jumpRatePerMs * 60_000);
