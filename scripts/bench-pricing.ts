@@ -17,7 +17,7 @@
  *     [--warm-up 30] [--life fresh,restart,outage] [--no-adversaries]
  * (`--warm-up`: minutes the warm server watched before the first decision; `--life`: the server's life of
  *  issue 21 instead of a warm server: decisions from a fresh start, after a 1-minute restart that warms up
- *  from stored ticks, or after a 10-minute feed outage, each after 15 minutes watched; --minutes defaults to 5)
+ *  from stored ticks, or after a 10-minute feed outage, each after --warm-up minutes watched; --minutes defaults to 5)
  * (the README's tables: --seeds 8 --minutes 30, about 15 minutes of CPU for all regimes, and
  *  --seeds 4 --minutes 15 --truth, about 40; split the regimes over two runs with --regimes to use both cores)
  */
@@ -190,7 +190,7 @@ async function main() {
   }
 }
 
-/** The server lives of `--life` (issue 21): decisions from the (re)start, after 15 minutes watched for a restart or outage. */
+/** The server lives of `--life` (issue 21): decisions from the (re)start; a restart or outage comes after `--warm-up` minutes watched. */
 const LIVES: Record<string, ServerLife> = {
   fresh: { kind: "fresh" },
   restart: { kind: "restart", downMs: 60_000 },
@@ -210,7 +210,7 @@ function adversaryTable(): void {
   for (const { name, life } of lives) if (life === undefined) throw new RangeError(`unknown --life ${name} (fresh, restart, outage)`);
   const only = option("regimes", "").split(",").filter(Boolean);
   for (const { name: lifeName, life } of lives as Array<{ name: string; life: ServerLife }>) {
-    const watched = life.kind === "warm" ? `after ${warmMinutes} min warm-up` : life.kind === "fresh" ? "from a fresh start" : `after 15 min watched, then ${life.kind === "restart" ? `a restart (${life.downMs / 1_000} s down)` : `a feed outage of ${life.outageMs / 60_000} min`}`;
+    const watched = life.kind === "warm" ? `after ${warmMinutes} min warm-up` : life.kind === "fresh" ? "from a fresh start" : `after ${warmMinutes} min watched, then ${life.kind === "restart" ? `a restart (${life.downMs / 1_000} s down)` : `a feed outage of ${life.outageMs / 60_000} min`}`;
     console.log(`\nadversary table (${lifeName}): return per $1 [95 % CI], ${seeds} seeds from ${firstSeed} × ${minutes} simulated minutes per regime (${watched})`);
     if (truthPaths > 0) console.log(`expected: multiplier × P_true under the simulated market's own law (${truthPaths} paths per decision, a decision every ${truthEveryMs / 1_000} s and after each silence); realised: settled outcomes`);
     for (const regime of MARKET_REGIMES.filter((r) => only.length === 0 || only.includes(r.name))) {
@@ -219,7 +219,7 @@ function adversaryTable(): void {
       const expected = newTallies();
       for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
         const truth = truthPaths > 0 ? { everyMs: truthEveryMs, paths: truthPaths, expected } : undefined;
-        const warmUpMs = (life.kind === "warm" ? warmMinutes : 15) * 60_000;
+        const warmUpMs = warmMinutes * 60_000;
         runAdversaries({ regime, seed, life, warmUpMs, evalMs: minutes * 60_000, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000, truth }, tallies);
       }
       console.log(`regime ${regime.name} (${((performance.now() - started) / 1_000).toFixed(1)} s)`);

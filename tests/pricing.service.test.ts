@@ -154,7 +154,7 @@ describe("pricing service: volatility from the feed", () => {
       // A restart whose stored ticks are all older than the warm-up window starts from the prior
       // (issue 21): nothing of another market is taken for today's, and the quotes warm up again.
       await server.stop();
-      clock.now += 11 * 60_000;
+      clock.now += 31 * 60_000;
       server = await startTestServer({}, { now: () => clock.now, dataDir });
       expect(server.ctx.services.pricing.volatility().samples).toBe(0);
       expect(server.ctx.services.pricing.warmUp().state).toBe("warming");

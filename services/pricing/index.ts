@@ -13,8 +13,8 @@ declare module "../types.ts" {
   }
 }
 
-/** The most stored ticks read at start-up (a bound: 10 minutes of ticks every 30 ms). */
-const WARM_UP_TICKS_MAX = 20_000;
+/** The most stored ticks read at start-up (a bound: WARM_UP_WINDOW_MS of ticks every 45 ms). */
+const WARM_UP_TICKS_MAX = 40_000;
 
 /** The engine options of the running server (also what tests drive a bare engine with). */
 export function pricingEngineOptions(config: Config): PricingEngineOptions {
