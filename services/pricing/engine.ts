@@ -144,9 +144,9 @@ export class PricingEngine {
     return this.cacheInputs;
   }
 
-  /** Whether the quotes are still warming up (see WarmUpState). */
+  /** Whether the quotes are still warming up (see WarmUpState): from the latest tick's cached inputs. */
   warmUpState(): WarmUpState {
-    const { rateSpreadLog } = this.horizons();
+    const rateSpreadLog = (this.quoteInputs() ?? this.horizons()).rateSpreadLog;
     return { state: rateSpreadLog > WARM_SPREAD_LOG_MAX ? "warming" : "warm", rateSpreadLog };
   }
 
