@@ -13,7 +13,11 @@
  *     simulated market (market-truth.ts: multiplier × P_true, no outcome noise; `paths` Monte Carlo
  *     paths per decision, default 400, a decision every 5 s and after every silence).
  * Each timing phase is bounded in time (1.5 s). Figures are noisy on a shared 2-core machine.
- *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--first-seed 1] [--minutes 20] [--regimes calm,bursty,…] [--truth [paths]] [--no-adversaries]
+ *   npm run bench:pricing -- [quotesPerTick=300] [--seeds 4] [--first-seed 1] [--minutes 20] [--regimes calm,bursty,…] [--truth [paths]] [--truth-every ms]
+ *     [--warm-up 30] [--life fresh,restart,outage] [--no-adversaries]
+ * (`--warm-up`: minutes the warm server watched before the first decision; `--life`: the server's life of
+ *  issue 21 instead of a warm server: decisions from a fresh start, after a 1-minute restart that warms up
+ *  from stored ticks, or after a 10-minute feed outage, each after --warm-up minutes watched; --minutes defaults to 5)
  * (the README's tables: --seeds 8 --minutes 30, about 15 minutes of CPU for all regimes, and
  *  --seeds 4 --minutes 15 --truth, about 40; split the regimes over two runs with --regimes to use both cores)
  */
@@ -28,7 +32,7 @@ import { touchProbability } from "../domain/pricing/touch.ts";
 import { sigmaFromAnnual } from "../domain/pricing/volatility.ts";
 import { quoteCell, regimeFields } from "../domain/pricing/quote.ts";
 import { MARKET_REGIMES } from "../domain/pricing/market-sim.ts";
-import { newTallies, runAdversaries, summarize, type StrategyReturn } from "../services/pricing/adversary.ts";
+import { newTallies, runAdversaries, summarize, type ServerLife, type StrategyReturn } from "../services/pricing/adversary.ts";
 import { flag, option } from "./lib/args.ts";
 
 const args = process.argv.slice(2);
@@ -118,6 +122,8 @@ async function main() {
       jumpRatePerMs: 0,
       jumpVar: 0,
       staleGapRatePerMs: 0,
+      rateSpreadLog: 0,
+      jumpPriorPerMs: 0,
     };
     const terms = { columnMs: 10_000, rowCents: 1_000, houseEdgeBp: 500, minMultiplierHundredths: 110, maxMultiplierHundredths: 10_000 };
     // Two markets: steady regimes (the start spread is negligible: 5 evaluations per cell) and bursty
@@ -126,7 +132,11 @@ async function main() {
     // Jumps (about one a minute, 6 bp) price up to three jump counts per cell.
     const jumpy = { ...inputs, jumpRatePerMs: 1 / 60_000, jumpVar: 6e-4 ** 2 };
     const both = { ...bursty, jumpRatePerMs: 1 / 60_000, jumpVar: 6e-4 ** 2 };
-    for (const [label, market] of [["steady regimes", inputs], ["bursty regimes", bursty], ["steady with jumps", jumpy], ["bursty with jumps", both]] as const) {
+    // A young estimate (issue 21): the variances within a factor e^0.5 and the jump rate all prior: each
+    // cell priced at three corners of that range.
+    const young = { ...jumpy, rateSpreadLog: 0.5, jumpPriorPerMs: 1 / 60_000 };
+    const markets = [["steady regimes", inputs], ["bursty regimes", bursty], ["steady with jumps", jumpy], ["bursty with jumps", both], ["young estimate, steady", young]] as const;
+    for (const [label, market] of markets) {
       timed(`cold: quoteCell, one cell, ${label}`, () => {
         for (let i = 0; i < 1_000; i++) {
           if (k % cells.length === 0) cells = cellsNow();
@@ -137,11 +147,18 @@ async function main() {
       }, (n, ms) => `${((ms * 1_000) / n).toFixed(2)} µs/cell (${Math.round((n / ms) * 1_000).toLocaleString("en")} cells/s)`);
     }
 
-    timed("grid: 12 × 21 after each tick (all cells cold)", () => {
-      tick();
-      sink += pricing.grid(12, 21, clock)!.cells.length;
-      return 1;
-    }, (n, ms) => `${(ms / n).toFixed(3)} ms/grid`);
+    const gridPhase = (when: string) =>
+      timed(`grid: 12 × 21 after each tick (all cells cold), ${when}`, () => {
+        tick();
+        sink += pricing.grid(12, 21, clock)!.cells.length;
+        return 1;
+      }, (n, ms) => `${(ms / n).toFixed(3)} ms/grid`);
+    gridPhase("fresh server");
+    // 30 simulated minutes of ticks: the estimate is warm (issue 21: a young one prices its own uncertainty, at up to 3× the cost).
+    const warm = pricing.warmUp();
+    for (let i = 0; i < 18_000; i++) tick();
+    console.log(`(fed 30 simulated minutes of ticks: warm-up ${JSON.stringify(warm)} → ${JSON.stringify(pricing.warmUp())})`);
+    gridPhase("after 30 min");
 
     tick();
     cells = cellsNow();
@@ -173,30 +190,47 @@ async function main() {
   }
 }
 
+/** The server lives of `--life` (issue 21): decisions from the (re)start; a restart or outage comes after `--warm-up` minutes watched. */
+const LIVES: Record<string, ServerLife> = {
+  fresh: { kind: "fresh" },
+  restart: { kind: "restart", downMs: 60_000 },
+  outage: { kind: "outage", outageMs: 10 * 60_000 },
+};
+
 function adversaryTable(): void {
   const seeds = Number(option("seeds", "4"));
   const firstSeed = Number(option("first-seed", "1"));
-  const minutes = Number(option("minutes", "20"));
+  const lifeNames = option("life", "").split(",").filter(Boolean);
+  const minutes = Number(option("minutes", lifeNames.length > 0 ? "5" : "20"));
   const truthPaths = flag("truth") ? Number(option("truth", "400")) || 400 : 0;
-  console.log(`\nadversary table: return per $1 [95 % CI], ${seeds} seeds from ${firstSeed} × ${minutes} simulated minutes per regime (after 5 min warm-up)`);
-  if (truthPaths > 0) console.log(`expected: multiplier × P_true under the simulated market's own law (${truthPaths} paths per decision, a decision every 5 s and after each silence); realised: settled outcomes`);
+  const truthEveryMs = Number(option("truth-every", "5000"));
+  // A warm server has watched the market for this long: the young estimate's own uncertainty has faded (issue 21).
+  const warmMinutes = Number(option("warm-up", "30"));
+  const lives = lifeNames.length > 0 ? lifeNames.map((name) => ({ name, life: LIVES[name] })) : [{ name: "warm", life: { kind: "warm" } as ServerLife }];
+  for (const { name, life } of lives) if (life === undefined) throw new RangeError(`unknown --life ${name} (fresh, restart, outage)`);
   const only = option("regimes", "").split(",").filter(Boolean);
-  for (const regime of MARKET_REGIMES.filter((r) => only.length === 0 || only.includes(r.name))) {
-    const started = performance.now();
-    const tallies = newTallies();
-    const expected = newTallies();
-    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-      const truth = truthPaths > 0 ? { everyMs: 5_000, paths: truthPaths, expected } : undefined;
-      runAdversaries({ regime, seed, warmUpMs: 300_000, evalMs: minutes * 60_000, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000, truth }, tallies);
-    }
-    console.log(`regime ${regime.name} (${((performance.now() - started) / 1_000).toFixed(1)} s)`);
-    const cell = (r: StrategyReturn) => `${r.ret.toFixed(3)} [${r.ciLow.toFixed(3)}, ${r.ciHigh.toFixed(3)}] n=${String(r.bets).padStart(6)}`;
-    for (const [name, tally] of tallies) {
-      const r = summarize(name, tally);
-      if (r.bets === 0) continue;
-      const e = summarize(name, expected.get(name)!);
-      const expectedCell = truthPaths > 0 ? (e.bets > 0 ? `expected ${cell(e)}  realised ` : `expected –${" ".repeat(31)}  realised `) : "";
-      console.log(`  ${expectedCell}${cell(r)}  ${name}`);
+  for (const { name: lifeName, life } of lives as Array<{ name: string; life: ServerLife }>) {
+    const watched = life.kind === "warm" ? `after ${warmMinutes} min warm-up` : life.kind === "fresh" ? "from a fresh start" : `after ${warmMinutes} min watched, then ${life.kind === "restart" ? `a restart (${life.downMs / 1_000} s down)` : `a feed outage of ${life.outageMs / 60_000} min`}`;
+    console.log(`\nadversary table (${lifeName}): return per $1 [95 % CI], ${seeds} seeds from ${firstSeed} × ${minutes} simulated minutes per regime (${watched})`);
+    if (truthPaths > 0) console.log(`expected: multiplier × P_true under the simulated market's own law (${truthPaths} paths per decision, a decision every ${truthEveryMs / 1_000} s and after each silence); realised: settled outcomes`);
+    for (const regime of MARKET_REGIMES.filter((r) => only.length === 0 || only.includes(r.name))) {
+      const started = performance.now();
+      const tallies = newTallies();
+      const expected = newTallies();
+      for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
+        const truth = truthPaths > 0 ? { everyMs: truthEveryMs, paths: truthPaths, expected } : undefined;
+        const warmUpMs = warmMinutes * 60_000;
+        runAdversaries({ regime, seed, life, warmUpMs, evalMs: minutes * 60_000, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000, truth }, tallies);
+      }
+      console.log(`regime ${regime.name} (${((performance.now() - started) / 1_000).toFixed(1)} s)`);
+      const cell = (r: StrategyReturn) => `${r.ret.toFixed(3)} [${r.ciLow.toFixed(3)}, ${r.ciHigh.toFixed(3)}] n=${String(r.bets).padStart(6)}`;
+      for (const [name, tally] of tallies) {
+        const r = summarize(name, tally);
+        if (r.bets === 0) continue;
+        const e = summarize(name, expected.get(name)!);
+        const expectedCell = truthPaths > 0 ? (e.bets > 0 ? `expected ${cell(e)}  realised ` : `expected –${" ".repeat(31)}  realised `) : "";
+        console.log(`  ${expectedCell}${cell(r)}  ${name}`);
+      }
     }
   }
 }

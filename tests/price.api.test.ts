@@ -34,8 +34,11 @@ describe("price: API and index ticks", () => {
       at: T,
       ageMs: 250,
       circuit: "closed",
+      // One tick: the pricing module is still warming up (issue 21), with a wide credible range.
+      warmUp: { state: "warming", rateSpreadLog: expect.any(Number) },
       sources: [{ name: "manual", priceCents: 9_512_345, ageMs: 250, healthy: true, state: "live", eventLagMs: null }],
     });
+    expect(body.warmUp.rateSpreadLog).toBeGreaterThan(1);
   });
 
   it("keeps tick times strictly increasing (same-millisecond ticks are bumped by 1 ms) and persists every tick", async () => {

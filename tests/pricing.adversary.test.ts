@@ -9,8 +9,8 @@ import { ALL_OFFERED, newTallies, runAdversaries, summarize, type StrategyReturn
  * rule (services/pricing/adversary.ts). Targets: every strategy ≤ 0.97 per $1, all offered cells
  * ≥ 0.88. The table (return, 95 % CI) is printed for every regime.
  *
- * Sample sizes are bounded for CI on 2 cores (3 seeds × 10 simulated minutes per regime after a
- * 5-minute warm-up); at that size one strategy's 95 % interval is typically ±0.05–0.2 wide (far
+ * Sample sizes are bounded for CI on 2 cores (3 seeds × 7 simulated minutes per regime after a
+ * 30-minute warm-up); at that size one strategy's 95 % interval is typically ±0.05–0.2 wide (far
  * cells with 20–100× multipliers the widest), so the assertions are statistical:
  * - a strategy FAILS when it beats 0.97 significantly (its CI's lower end above 0.97);
  * - all-offered FAILS when its return is below 0.88 (the point estimate: with the regime mixture it
@@ -23,7 +23,12 @@ import { ALL_OFFERED, newTallies, runAdversaries, summarize, type StrategyReturn
  */
 
 const SEEDS = [11, 12, 13];
-const EVAL_MS = 10 * 60_000;
+/**
+ * A warm server: 30 minutes watched, so that the young estimate's own uncertainty (issue 21) has faded;
+ * the first minutes of a server's life are tests/pricing.adversary-life.test.ts.
+ */
+const WARM_UP_MS = 30 * 60_000;
+const EVAL_MS = 7 * 60_000;
 const MIN_BETS = 200;
 /** Expected payouts: fewer bets (a decision every 10 s), each without outcome noise. */
 const MIN_EXPECTED_BETS = 40;
@@ -39,7 +44,7 @@ describe("pricing against public-information adversaries (market simulator)", ()
       const tallies = newTallies();
       const expected = newTallies();
       for (const seed of SEEDS) {
-        runAdversaries({ regime, seed, warmUpMs: 300_000, evalMs: EVAL_MS, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000, truth: { ...TRUTH, expected } }, tallies);
+        runAdversaries({ regime, seed, warmUpMs: WARM_UP_MS, evalMs: EVAL_MS, decisionEveryMs: 1_000, allOfferedEveryMs: 5_000, truth: { ...TRUTH, expected } }, tallies);
       }
       for (const [label, byName, minBets] of [["realised", tallies, MIN_BETS], ["expected", expected, MIN_EXPECTED_BETS]] as const) {
         const rows = [...byName].map(([name, tally]) => summarize(name, tally));

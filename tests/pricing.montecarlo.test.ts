@@ -46,6 +46,10 @@ function defaultGrid(sigmaPerSqrtMs = SIGMA, tickIntervalMs = TICK_MS): CellQuot
       minMultiplierHundredths: 110,
       maxMultiplierHundredths: 10_000,
       volatility: { ...DEFAULT_VOLATILITY_OPTIONS, fallbackSigmaPerSqrtMs: sigmaPerSqrtMs, fallbackTickIntervalMs: tickIntervalMs },
+      // The market's σ is known (a prior worth infinitely many returns, no jump or silence priors): the
+      // model warm at exactly the simulated σ, so this checks the quote itself (issue 21: a young
+      // estimate prices its own uncertainty on top, tests/pricing.warmup.test.ts).
+      horizons: { priorReturns: Number.POSITIVE_INFINITY, jumpPriorPerMinute: 0, stalePriorPerMinute: 0 },
     },
     () => SPOT,
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createHorizonState, DEFAULT_HORIZON_OPTIONS, estimateHorizons, observeHorizonTick } from "../domain/pricing/horizons.ts";
+import { createHorizonState, DEFAULT_HORIZON_OPTIONS, estimateHorizons, observeHorizonTick, type HorizonOptions } from "../domain/pricing/horizons.ts";
 import { regimeByName, simulateMarket } from "../domain/pricing/market-sim.ts";
 import { multiplierHundredths } from "../domain/pricing/multiplier.ts";
 import { NEAR_BASE, NEAR_COLUMNS, NEAR_EXTRA, NEAR_ROWS, nearLoading, noiseLoading, quoteCell, quoteMultiplierHundredths, quoteTouchProbability, refundAdjusted, refundProbability, regimeFields, type QuoteInputs, type QuoteTerms } from "../domain/pricing/quote.ts";
@@ -14,7 +14,7 @@ const SIGMA = sigmaFromAnnual(0.5);
 const T = 1_764_000_002_963;
 const SPOT = 9_500_437;
 const FIRST_COL = Math.ceil((T + 5_000) / 10_000);
-const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, fastVarSdPerMs: 0, noiseVar: 0, tickIntervalMs: 100, ...regimeFields([1, 1, 1, 1].map((k) => k * SIGMA ** 2)), jumpRatePerMs: 0, jumpVar: 0, staleGapRatePerMs: 0 };
+const steady: QuoteInputs = { t: T, priceCents: SPOT, fastVarPerMs: SIGMA ** 2, slowVarPerMs: SIGMA ** 2, fastVarSdPerMs: 0, noiseVar: 0, tickIntervalMs: 100, ...regimeFields([1, 1, 1, 1].map((k) => k * SIGMA ** 2)), jumpRatePerMs: 0, jumpVar: 0, staleGapRatePerMs: 0, rateSpreadLog: 0, jumpPriorPerMs: 0 };
 /** The same mean variance as `steady`, in bursts: three calm quarters and one at 4.6× (the bursty market's shape). */
 const burstyRegimes: QuoteInputs = { ...steady, ...regimeFields([0.4, 0.4, 0.4, 2.8].map((k) => k * SIGMA ** 2)) };
 
@@ -130,20 +130,20 @@ function feed(priceAt: (i: number) => number, count: number, dtMs = 100) {
  * Five minutes of a calm noise-free market (seed `pathSeed`), then `steps` ticks 100 ms apart whose log
  * returns are `logReturn(k, z_k)` (z from `zSeed`): the estimates before and after those ticks.
  */
-function afterCalm(pathSeed: number, zSeed: number, steps: number, logReturn: (k: number, z: number) => number) {
+function afterCalm(pathSeed: number, zSeed: number, steps: number, logReturn: (k: number, z: number) => number, o: HorizonOptions = DEFAULT_HORIZON_OPTIONS) {
   const path = simulateMarket({ regime: { ...regimeByName("calm"), iidNoiseCents: 0 }, seed: pathSeed, startMs: T, durationMs: 400_000, startCents: SPOT });
   const state = createHorizonState();
   let i = 0;
-  for (; i < path.length && path.t[i]! < T + 300_000; i++) observeHorizonTick(state, path.t[i]!, path.priceCents[i]!, DEFAULT_HORIZON_OPTIONS);
-  const before = estimateHorizons(state, DEFAULT_HORIZON_OPTIONS);
+  for (; i < path.length && path.t[i]! < T + 300_000; i++) observeHorizonTick(state, path.t[i]!, path.priceCents[i]!, o);
+  const before = estimateHorizons(state, o);
   const z = new Float64Array(steps);
   new SeededRandom(zSeed).fillNormals(z);
   let price = path.priceCents[i - 1]!;
   for (let k = 0; k < steps; k++) {
     price = Math.round(price * Math.exp(logReturn(k, z[k]!)));
-    observeHorizonTick(state, path.t[i - 1]! + (k + 1) * 100, price, DEFAULT_HORIZON_OPTIONS);
+    observeHorizonTick(state, path.t[i - 1]! + (k + 1) * 100, price, o);
   }
-  return { before, after: estimateHorizons(state, DEFAULT_HORIZON_OPTIONS) };
+  return { before, after: estimateHorizons(state, o) };
 }
 
 describe("multi-horizon volatility", () => {
@@ -192,7 +192,8 @@ describe("multi-horizon volatility", () => {
   });
 
   it("files an isolated jump as a jump (out of the diffusion) and a burst as a burst", () => {
-    const run = (shock: (k: number) => number) => afterCalm(8, 6, 200, (k, z) => SIGMA * 10 * z + shock(k));
+    // Without the young server's jump prior (issue 21; tested below): the jumps filed alone.
+    const run = (shock: (k: number) => number) => afterCalm(8, 6, 200, (k, z) => SIGMA * 10 * z + shock(k), { ...DEFAULT_HORIZON_OPTIONS, jumpPriorPerMinute: 0 });
     // One print 8 bp ($76) away, then calm: a jump. The fast horizon does not read it as a burst.
     const jump = run((k) => (k === 50 ? 8e-4 : 0));
     expect(jump.after.jumpRatePerMs).toBeGreaterThan(1.5 * jump.before.jumpRatePerMs);
@@ -276,13 +277,104 @@ describe("what the model is unsure of, and refunds", () => {
     // Ten silences in ~10.4 minutes (a 10-minute half-life weighs the recent ones more): about one a minute.
     expect(perMinute).toBeGreaterThan(0.8);
     expect(perMinute).toBeLessThan(1.25);
+    // Five quiet minutes: what is left is the young server's prior (one silence in 5 minutes, fading as the span fills).
     const quiet = afterCalm(3, 4, 20, (_, zk) => SIGMA * 10 * zk);
-    expect(quiet.after.staleGapRatePerMs).toBe(0);
+    expect(quiet.after.staleGapRatePerMs * 60_000).toBeGreaterThan(0);
+    expect(quiet.after.staleGapRatePerMs * 60_000).toBeLessThan(0.15);
     // One silence seconds after a start is not a rate of one per few seconds (that would price a
-    // refund worth the whole stake): rare events are counted over at least five minutes.
+    // refund worth the whole stake): it counts against the prior's five minutes.
     const fresh = createHorizonState();
     observeHorizonTick(fresh, T, SPOT, DEFAULT_HORIZON_OPTIONS);
     observeHorizonTick(fresh, T + 3_000, SPOT + 100, DEFAULT_HORIZON_OPTIONS);
-    expect(estimateHorizons(fresh, DEFAULT_HORIZON_OPTIONS).staleGapRatePerMs * 60_000).toBeLessThanOrEqual(0.2);
+    expect(estimateHorizons(fresh, DEFAULT_HORIZON_OPTIONS).staleGapRatePerMs * 60_000).toBeLessThanOrEqual(0.41);
+  });
+});
+
+describe("a young estimate prices its own uncertainty (issue 21)", () => {
+  const row = (d: number) => Math.floor(SPOT / 1_000) + d;
+  const p = (inputs: QuoteInputs, col: number, dRow: number) => quoteTouchProbability(inputs, TERMS, col, row(dRow));
+  const scaled = (k: number): QuoteInputs => ({ ...steady, fastVarPerMs: k * SIGMA ** 2, slowVarPerMs: k * SIGMA ** 2, ...regimeFields([k, k, k, k].map((v) => v * SIGMA ** 2)) });
+
+  it("prices each cell at the end of the variances' range that pays less: far cells at the upper end, cells at the price at the lower", () => {
+    const young: QuoteInputs = { ...steady, rateSpreadLog: 1 };
+    // Far from the price: P grows with the variance, so the upper end (the published rates) prices it.
+    expect(p(young, FIRST_COL, 8)).toBe(p(steady, FIRST_COL, 8));
+    // At the price: P falls with the variance, so it is priced at the lower end, e^−1 times the rates.
+    expect(p(young, FIRST_COL, 0)).toBeCloseTo(p(scaled(Math.exp(-1)), FIRST_COL, 0), 12);
+    expect(p(young, FIRST_COL, 0)).toBeGreaterThan(p(steady, FIRST_COL, 0));
+    // Whatever the true variance inside the range, no cell's P is above the quoted one (beyond the
+    // middle point's reach: a cell between the two kinds is likeliest at an intermediate variance).
+    for (const dc of [0, 3, 8]) {
+      for (const dRow of [0, 2, 4, 6, 9]) {
+        for (const k of [0.37, 0.5, 0.61, 0.8, 1]) expect(p(young, FIRST_COL + dc, dRow) / p(scaled(k), FIRST_COL + dc, dRow), `${dc},${dRow},${k}`).toBeGreaterThan(0.995);
+      }
+    }
+    // A warm estimate (a range under 1 %) is priced exactly as before.
+    expect(p({ ...steady, rateSpreadLog: 0.005 }, FIRST_COL, 0)).toBe(p(steady, FIRST_COL, 0));
+  });
+
+  it("prices far cells with the jumps a young server assumes, and cells at the price without them", () => {
+    const assumed: QuoteInputs = { ...steady, jumpRatePerMs: 2 / 60_000, jumpVar: 12e-4 ** 2, jumpPriorPerMs: 2 / 60_000 };
+    const seen: QuoteInputs = { ...assumed, jumpPriorPerMs: 0 };
+    expect(p(assumed, FIRST_COL, 8)).toBe(p(seen, FIRST_COL, 8));
+    expect(p(assumed, FIRST_COL, 8) / p(steady, FIRST_COL, 8)).toBeGreaterThan(2);
+    // A jump takes the price away from its own cell: priced as if none were to come.
+    expect(p(assumed, FIRST_COL, 0)).toBe(p(steady, FIRST_COL, 0));
+    expect(p(seen, FIRST_COL, 0)).toBeLessThan(p(steady, FIRST_COL, 0));
+  });
+
+  /** A calm noise-free market watched from its first tick: the estimate at each of `atMs` after the start. */
+  function watched(atMs: number[], gap?: { atMs: number; ms: number; moveLog: number }) {
+    const path = simulateMarket({ regime: { ...regimeByName("calm"), iidNoiseCents: 0 }, seed: 31, startMs: T, durationMs: Math.max(...atMs) + (gap?.ms ?? 0) + 1_000, startCents: SPOT });
+    const state = createHorizonState();
+    const out: ReturnType<typeof estimateHorizons>[] = [];
+    let next = 0;
+    for (let i = 0; i < path.length && next < atMs.length; i++) {
+      const t = path.t[i]!;
+      let price = path.priceCents[i]!;
+      if (gap && t >= T + gap.atMs) {
+        if (t < T + gap.atMs + gap.ms) continue; // the feed is silent
+        price = Math.round(price * Math.exp(gap.moveLog));
+      }
+      if (t > T + atMs[next]!) {
+        out.push(estimateHorizons(state, DEFAULT_HORIZON_OPTIONS));
+        next++;
+      }
+      observeHorizonTick(state, t, price, DEFAULT_HORIZON_OPTIONS);
+    }
+    return out;
+  }
+
+  it("starts from a wide range around the prior, narrows it as returns accrue, and prices nothing extra once warm", () => {
+    const [fresh, sec20, min5, min60] = watched([0, 20_000, 300_000, 3_600_000]);
+    expect(fresh!.rateSpreadLog).toBeGreaterThan(3);
+    expect(fresh!.levelVarPerMs).toBeCloseTo(DEFAULT_HORIZON_OPTIONS.fallbackSigmaPerSqrtMs ** 2, 20);
+    expect(sec20!.rateSpreadLog).toBeGreaterThan(0.8);
+    expect(min5!.rateSpreadLog).toBeLessThan(0.4);
+    expect(min60!.rateSpreadLog).toBeLessThan(0.01);
+    // The centre is the estimate (calm: 50 %/year); the quotes price the upper end while young.
+    expect(Math.sqrt(min5!.levelVarPerMs) / SIGMA).toBeGreaterThan(0.9);
+    expect(Math.sqrt(min5!.levelVarPerMs) / SIGMA).toBeLessThan(1.1);
+    expect(min5!.slowVarPerMs).toBeGreaterThan(min5!.levelVarPerMs);
+    expect(min60!.slowVarPerMs / min60!.levelVarPerMs).toBeLessThan(1.01);
+    // Jumps not yet seen: the prior, all of it, fading as the regime window fills (gone after 10 minutes).
+    expect(fresh!.jumpRatePerMs * 60_000).toBeCloseTo(DEFAULT_HORIZON_OPTIONS.jumpPriorPerMinute, 6);
+    expect(fresh!.jumpPriorPerMs).toBe(fresh!.jumpRatePerMs);
+    expect(min5!.jumpPriorPerMs).toBeGreaterThan(0);
+    expect(min60!.jumpPriorPerMs).toBe(0);
+  });
+
+  it("after a feed outage longer than the horizons the estimate is cold again, and the move across the silence is no return", () => {
+    // 15 minutes watched, then 10 minutes of silence across which the price moved 1 % (≈ 9 times a
+    // 10-minute move at 50 %/year, one χ²₁ draw): then 5 s of ticks again.
+    const gap = { atMs: 15 * 60_000, ms: 10 * 60_000, moveLog: 0.01 };
+    const [before, after] = watched([15 * 60_000 - 1_000, 25 * 60_000 + 5_000], gap);
+    expect(after!.rateSpreadLog).toBeGreaterThan(3 * before!.rateSpreadLog);
+    expect(after!.levelVarPerMs / before!.levelVarPerMs).toBeGreaterThan(0.8);
+    expect(after!.levelVarPerMs / before!.levelVarPerMs).toBeLessThan(1.25);
+    expect(after!.staleGapRatePerMs).toBeGreaterThan(before!.staleGapRatePerMs);
+    // A flat silence does not read as a calm market either.
+    const [, flat] = watched([15 * 60_000 - 1_000, 25 * 60_000 + 5_000], { ...gap, moveLog: 0 });
+    expect(flat!.levelVarPerMs / before!.levelVarPerMs).toBeGreaterThan(0.8);
   });
 });

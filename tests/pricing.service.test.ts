@@ -113,11 +113,22 @@ describe("pricing service: volatility from the feed", () => {
   it("estimates σ from the index ticks and prices far cells cheaper when the market is wilder", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "tap-pricing-"));
     const clock = { now: T0 };
+    /** A far cell (12 bands up, second column) against the latest tick, after 5 minutes of a market at `annual`. */
+    const farCellAfter = async (annual: number) => {
+      const calmClock = { now: T0 };
+      const other = await startTestServer({}, { now: () => calmClock.now });
+      try {
+        other.ctx.services.price.ingest("manual", SPOT, calmClock.now);
+        feed(other, calmClock, 3_000, annual);
+        const latest = other.ctx.services.price.latest()!;
+        return other.ctx.services.pricing.quote(Math.ceil((latest.t + 5_000) / 10_000) + 1, Math.floor(latest.priceCents / 1_000) + 12, latest.t);
+      } finally {
+        await other.stop();
+      }
+    };
     let server = await startTestServer({}, { now: () => clock.now, dataDir });
     try {
       server.ctx.services.price.ingest("manual", SPOT, clock.now);
-      const farCol = Math.ceil((clock.now + 5_000) / 10_000) + 1;
-      const calm = server.ctx.services.pricing.quote(farCol, SPOT_ROW + 12, clock.now);
       feed(server, clock, 3_000, 1.5); // 5 minutes of a 150 %/year market
       const vol = server.ctx.services.pricing.volatility();
       // samples = the coarse (≥ 500 ms) returns the estimate rests on: 3 000 ticks 100 ms apart → 600
@@ -126,11 +137,10 @@ describe("pricing service: volatility from the feed", () => {
       expect(annualFromSigma(vol.sigmaPerSqrtMs)).toBeGreaterThan(1.5 * 0.9);
       expect(annualFromSigma(vol.sigmaPerSqrtMs)).toBeLessThan(1.5 * 1.1);
 
-      // Same distance from the (new) price, same lead time: a wilder market makes the touch likelier.
+      // Same distance from the price, same lead time, same time watched: a wilder market makes the touch likelier.
       const latest = server.ctx.services.price.latest()!;
-      const col = Math.ceil((clock.now + 5_000) / 10_000) + 1;
-      const row = Math.floor(latest.priceCents / 1_000) + 12;
-      const wild = server.ctx.services.pricing.quote(col, row, latest.t);
+      const wild = server.ctx.services.pricing.quote(Math.ceil((latest.t + 5_000) / 10_000) + 1, Math.floor(latest.priceCents / 1_000) + 12, latest.t);
+      const calm = await farCellAfter(0.5);
       expect(calm.ok && wild.ok).toBe(true);
       if (calm.ok && wild.ok) expect(wild.quote.pTouch).toBeGreaterThan(calm.quote.pTouch);
 
@@ -140,6 +150,14 @@ describe("pricing service: volatility from the feed", () => {
       const warmed = server.ctx.services.pricing.volatility();
       expect(warmed.samples).toBeGreaterThan(580);
       expect(warmed.sigmaPerSqrtMs).toBeCloseTo(vol.sigmaPerSqrtMs, 12);
+
+      // A restart whose stored ticks are all older than the warm-up window starts from the prior
+      // (issue 21): nothing of another market is taken for today's, and the quotes warm up again.
+      await server.stop();
+      clock.now += 31 * 60_000;
+      server = await startTestServer({}, { now: () => clock.now, dataDir });
+      expect(server.ctx.services.pricing.volatility().samples).toBe(0);
+      expect(server.ctx.services.pricing.warmUp().state).toBe("warming");
     } finally {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -179,7 +179,11 @@ describe.runIf(run)("scale: a core and two edges behind nginx, over Redis", () =
 async function untilReady(stack: EdgeStack, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const statuses = await Promise.all(stack.edges.map((e) => fetch(`${e.url}/readyz`).then((r) => r.status, () => 0)));
+    // Ready, and holding a price of the core's (readiness needs only the core's terms; under load the
+    // first tick can come later, and an edge answering 503 for it would be taken out by nginx).
+    const statuses = await Promise.all(
+      stack.edges.flatMap((e) => [`${e.url}/readyz`, `${e.url}/api/price`].map((url) => fetch(url).then((r) => r.status, () => 0))),
+    );
     if (statuses.every((s) => s === 200)) return;
     if (Date.now() > deadline) throw new Error(`edges not ready within ${timeoutMs} ms: ${statuses}`);
     await new Promise((r) => setTimeout(r, 100));

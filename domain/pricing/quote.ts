@@ -83,6 +83,18 @@ export interface QuoteInputs {
   jumpVar: number;
   /** Feed silences longer than PRICE_STALE_MS per ms (horizons.ts): each makes the windows it meets void. */
   staleGapRatePerMs: number;
+  /**
+   * How unsure the estimated variances still are (issue 21; horizons.ts levelPosterior): the variance
+   * rates above are the UPPER ends of their credible ranges, and their lower ends are e^(−rateSpreadLog)
+   * times them. 0 once the estimate is warm (absent: 0).
+   */
+  rateSpreadLog: number;
+  /**
+   * The part of `jumpRatePerMs` that is the prior a young server assumes before it has seen jumps
+   * (issue 21; horizons.ts rareRate), not jumps seen: the jump rate's range runs from
+   * `jumpRatePerMs − jumpPriorPerMs` (the count alone) to `jumpRatePerMs`. 0 once warm (absent: 0).
+   */
+  jumpPriorPerMs: number;
 }
 
 type RegimeFields = Pick<QuoteInputs, "regimeQ1VarPerMs" | "regimeQ2VarPerMs" | "regimeQ3VarPerMs" | "regimeQ4VarPerMs">;
@@ -179,8 +191,48 @@ export function termVariance(fastVarPerMs: number, slowVarPerMs: number, h: numb
   return slowVarPerMs * h + (fastVarPerMs - slowVarPerMs) * theta * -Math.expm1(-h / theta);
 }
 
-/** The model P(touch) of a cell from one tick's inputs (the regime mixture, with the near loading). */
+/** Ranges narrower than this (relative) are priced at their upper end alone (P within ~0.1 % of the max): one evaluation. */
+const RATE_SPREAD_MIN = 0.01;
+/**
+ * The model P(touch) of a cell from one tick's inputs. While the estimate is young (issue 21), the rates
+ * are known only within ranges (the variances within a factor e^rateSpreadLog, the jump rate within
+ * `jumpPriorPerMs` of `jumpRatePerMs`), and the cell is priced at the largest P over three corners of
+ * that box: every rate at its upper end, and the variances at the lower end and at the middle (in log)
+ * of their range with the jump rate at its lower end. A cell's P grows with the rates far from the
+ * price (the first corner) and falls with them, slightly, at the price (the second: a jump or a wider
+ * diffusion takes the price away from its own cell); cells between the two kinds (a few bands out,
+ * later columns) are likeliest to be touched at an intermediate variance and no jump (the third).
+ * Whatever the true rates within the box, no cell is sold cheap. Measured on the known random walk
+ * (tests/pricing.warmup.test.ts): priced at the upper ends only, the price's own cell and its
+ * neighbours in later columns returned up to 1.02 per $1; without the middle, cells a few bands out
+ * up to 1.005; with the middle at half the prior's jumps, 1.04.
+ */
 export function quoteTouchProbability(inputs: QuoteInputs, terms: QuoteTerms, col: number, row: number): number {
+  const upper = touchAtRates(inputs, terms, col, row);
+  const spread = inputs.rateSpreadLog > RATE_SPREAD_MIN ? inputs.rateSpreadLog : 0;
+  const jumpLow = Math.max(inputs.jumpRatePerMs - Math.max(inputs.jumpPriorPerMs ?? 0, 0), 0);
+  const jumpUnsure = jumpLow < inputs.jumpRatePerMs * (1 - RATE_SPREAD_MIN);
+  if (spread === 0 && !jumpUnsure) return upper;
+  const lower = touchAtRates(lowerRates(inputs, Math.exp(-spread), jumpLow), terms, col, row);
+  if (spread === 0) return Math.max(upper, lower);
+  const middle = touchAtRates(lowerRates(inputs, Math.exp(-spread / 2), jumpLow), terms, col, row);
+  return Math.max(upper, middle, lower);
+}
+
+/** The inputs with the variances `factor` times the published upper ends, and the jump rate `jumpRatePerMs`. */
+function lowerRates(inputs: QuoteInputs, factor: number, jumpRatePerMs: number): QuoteInputs {
+  return {
+    ...inputs,
+    fastVarPerMs: inputs.fastVarPerMs * factor,
+    slowVarPerMs: inputs.slowVarPerMs * factor,
+    fastVarSdPerMs: inputs.fastVarSdPerMs * factor,
+    ...regimeFields(regimeRates(inputs).map((v) => v * factor)),
+    jumpRatePerMs,
+  };
+}
+
+/** P(touch) at the given rates: the regime mixture, with the near loading. */
+function touchAtRates(inputs: QuoteInputs, terms: QuoteTerms, col: number, row: number): number {
   const { priceCents: spot, fastVarPerMs: fast, slowVarPerMs: slow } = inputs;
   const windowMs = terms.columnMs;
   const tickMs = Math.min(Math.max(inputs.tickIntervalMs, 0), windowMs);

@@ -73,6 +73,16 @@ export const priceBody = z
     at: epochMs("time of the index tick"),
     ageMs: int().min(0),
     circuit: z.enum(["closed", "open"]),
+    warmUp: z
+      .object({
+        state: z.enum(["warming", "warm"]).meta({
+          description:
+            "warming while the quotes still price the volatility estimate's own uncertainty (after a fresh start, a restart with old stored ticks or a long feed outage): multipliers are then lower than a warm market's",
+        }),
+        rateSpreadLog: z.number().min(0).meta({ description: "ln(upper/lower) of the variances' credible range the quotes price: 0 once warm, warming above 0.05" }),
+      })
+      .optional()
+      .meta({ description: "present whenever the pricing module is installed (as in the shipped server)" }),
     sources: z.array(
       z.object({
         name: z.string(),
@@ -184,7 +194,7 @@ export const exposureBody = z
     expectedHousePnlMicroUsd: z
       .object({
         atPlacement: micro("Σ (stake − P(touch)·payout) over open bets, with the P each bet was priced at"),
-        repricedNow: micro("the same with P re-priced from the latest tick for windows not yet started").nullable(),
+        repricedNow: micro("the same with P re-priced from the latest tick for windows not yet started, less the refunds the model expects on them").nullable(),
       })
       .meta({ description: "the pricing model's expected house P&L on the open bets; repricedNow is null without a price" }),
     columns: z.array(z.object({ col: int(), windowStart: epochMs("column start"), ...exposureFigures })),

@@ -1,5 +1,5 @@
 import type { AppContext } from "../types.ts";
-import { quoteTouchProbability } from "../../domain/pricing/quote.ts";
+import { quoteTouchProbability, refundProbability } from "../../domain/pricing/quote.ts";
 
 export interface ExposureReport {
   at: number;
@@ -12,7 +12,9 @@ export interface ExposureReport {
    * `atPlacement` with the P(touch) each bet was priced at (implied by its multiplier: P = (1 − edge)/m,
    * up to the round-down); `repricedNow` with P(touch) re-priced from the latest index tick for cells
    * whose window has not started (started windows keep their placement P: the model prices a window
-   * from its start, not mid-way). null when there is no price to re-price from.
+   * from its start, not mid-way), less the refunds the model expects on them (P(void)·(1 − P)·stake: a
+   * window the feed falls silent in is void, and the multiplier paid for that). null when there is no
+   * price to re-price from.
    */
   expectedHousePnlMicroUsd: { atPlacement: number; repricedNow: number | null };
   columns: { col: number; windowStart: number; bets: number; stakeMicroUsd: number; payoutMicroUsd: number }[];
@@ -52,6 +54,7 @@ export function exposureReport(ctx: AppContext): ExposureReport {
     maxMultiplierHundredths: c.MAX_MULTIPLIER_HUNDREDTHS,
   };
   const keep = 1 - c.HOUSE_EDGE_BP / 10_000;
+  const pVoid = inputs === undefined ? 0 : refundProbability(inputs, terms);
   let atPlacement = 0;
   let repriced = 0;
   for (const r of rows) {
@@ -60,7 +63,7 @@ export function exposureReport(ctx: AppContext): ExposureReport {
     atPlacement += r.stake - expectedPaidAtPlacement;
     const started = r.col * c.COLUMN_MS <= report.at;
     const pTouchNow = inputs !== undefined && !started ? quoteTouchProbability(inputs, terms, r.col, r.row) : null;
-    repriced += r.stake - (pTouchNow === null ? expectedPaidAtPlacement : pTouchNow * r.payout);
+    repriced += r.stake - (pTouchNow === null ? expectedPaidAtPlacement : pTouchNow * r.payout + pVoid * (1 - pTouchNow) * r.stake);
     report.cells.push({ col: r.col, row: r.row, bets: r.bets, stakeMicroUsd: r.stake, payoutMicroUsd: r.payout });
     let column = report.columns[report.columns.length - 1];
     if (!column || column.col !== r.col) {

@@ -3,6 +3,7 @@ import { PricingEngine } from "./engine.ts";
 import { simulateMarket, type MarketPath, type MarketRegime } from "../../domain/pricing/market-sim.ts";
 import { trueTouchGrid, type TruthGrid } from "../../domain/pricing/market-truth.ts";
 import { DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
+import type { HorizonOptions } from "../../domain/pricing/horizons.ts";
 
 /**
  * The adversary suite of issue 12: players who use only public information (the index ticks, the
@@ -23,12 +24,25 @@ const STALE_MS = 2_000;
 const START_CENTS = 9_500_000;
 const BLOCK_MS = 60_000;
 
+/**
+ * The server's life at the decisions (issue 21): warm (it has watched the market for `warmUpMs`), a
+ * fresh start (its first tick is the first decision's), a restart (it watched for `warmUpMs`, was down
+ * for `downMs`, and the new process warms up from the ticks it stored, as services/pricing/index.ts
+ * does), or a feed outage (it watched for `warmUpMs`, then no tick for `outageMs`). Decisions start
+ * when the server is back: at once after a start, restart or outage.
+ */
+export type ServerLife = { kind: "warm" } | { kind: "fresh" } | { kind: "restart"; downMs: number } | { kind: "outage"; outageMs: number };
+
 export interface AdversarySpec {
   regime: MarketRegime;
   seed: number;
-  /** Simulated time before the first decision (the estimators warm up), and decisions after it. */
+  /** Simulated time before the first decision (the estimators warm up; before a restart or outage: up to it), and decisions after it. */
   warmUpMs: number;
   evalMs: number;
+  /** The server's life (default warm). */
+  life?: ServerLife;
+  /** Estimator options other than the server's defaults (to measure what a model change does). */
+  horizons?: Partial<HorizonOptions>;
   /** A decision on the first tick after every `decisionEveryMs`, and on every tick after a silence ≥ 400 ms. */
   decisionEveryMs: number;
   /** The all-offered player bets the whole default grid (12 × 21) every this often. */
@@ -138,6 +152,16 @@ export const STRATEGIES: readonly Strategy[] = [
 ];
 
 export const ALL_OFFERED = "all offered cells (12 × 21 grid)";
+/** All offered cells in the first minute and the first two minutes of the decisions (filled after a start, restart or outage only). */
+export const ALL_OFFERED_FIRST_MINUTE = "all offered cells, first minute";
+export const ALL_OFFERED_FIRST_2_MINUTES = "all offered cells, first 2 minutes";
+/**
+ * The cheap cherry-picker: of the offered grid, the cells whose multiplier is higher now than at every
+ * grid it was offered in over the last minute (at least MIN_SEEN of them, spanning half a minute).
+ */
+export const CHERRY_PICKER = "cells at the highest multiplier of their last minute (cherry-picker)";
+const CHERRY_WINDOW_MS = 60_000;
+const CHERRY_MIN_SEEN = 6;
 
 /** Per strategy: stake and payout per one-minute block. */
 export interface Tally {
@@ -178,7 +202,9 @@ export function summarize(name: string, tally: Tally): StrategyReturn {
 
 export function newTallies(): Map<string, Tally> {
   const tallies = new Map<string, Tally>();
-  for (const name of [...STRATEGIES.map((s) => s.name), ALL_OFFERED]) tallies.set(name, { stake: new Map(), payout: new Map(), bets: 0 });
+  for (const name of [...STRATEGIES.map((s) => s.name), CHERRY_PICKER, ALL_OFFERED, ALL_OFFERED_FIRST_MINUTE, ALL_OFFERED_FIRST_2_MINUTES]) {
+    tallies.set(name, { stake: new Map(), payout: new Map(), bets: 0 });
+  }
   return tallies;
 }
 
@@ -202,21 +228,29 @@ function indexAt(path: MarketPath, t: number, hi: number): number {
 export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>): MarketPath {
   const T0 = 1_764_000_000_000;
   const tailMs = 13 * GEOMETRY.columnMs + GEOMETRY.lockMs;
-  const path = simulateMarket({ regime: spec.regime, seed: spec.seed, startMs: T0, durationMs: spec.warmUpMs + spec.evalMs + tailMs, startCents: START_CENTS });
+  const life = spec.life ?? { kind: "warm" };
+  const watchedMs = life.kind === "fresh" ? 0 : spec.warmUpMs;
+  const awayMs = life.kind === "restart" ? life.downMs : life.kind === "outage" ? life.outageMs : 0;
+  const path = simulateMarket({ regime: spec.regime, seed: spec.seed, startMs: T0, durationMs: watchedMs + awayMs + spec.evalMs + tailMs, startCents: START_CENTS });
   let current: { t: number; priceCents: number } | undefined;
-  const engine = new PricingEngine(
-    {
-      ...GEOMETRY,
-      houseEdgeBp: spec.houseEdgeBp ?? 500,
-      minMultiplierHundredths: 110,
-      maxMultiplierHundredths: 10_000,
-      volatility: DEFAULT_VOLATILITY_OPTIONS,
-      quoteMaxAgeMs: spec.quoteMaxAgeMs ?? 500,
-    },
-    () => current,
-  );
+  const newEngine = () =>
+    new PricingEngine(
+      {
+        ...GEOMETRY,
+        houseEdgeBp: spec.houseEdgeBp ?? 500,
+        minMultiplierHundredths: 110,
+        maxMultiplierHundredths: 10_000,
+        volatility: DEFAULT_VOLATILITY_OPTIONS,
+        quoteMaxAgeMs: spec.quoteMaxAgeMs ?? 500,
+        horizons: spec.horizons,
+      },
+      () => current,
+    );
+  let engine = newEngine();
   const latency = spec.latencyMs ?? 20;
-  const evalStart = T0 + spec.warmUpMs;
+  // Ticks in [awayFrom, evalStart) are not seen: the server is down, or its feed is silent.
+  const awayFrom = T0 + watchedMs;
+  const evalStart = awayFrom + awayMs;
   const evalEnd = evalStart + spec.evalMs;
   const outcomes = new Map<string, "won" | "lost" | "void">();
   const settle = (col: number, row: number): "won" | "lost" | "void" => {
@@ -236,17 +270,30 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
   const pending: Array<{ tally: Tally; block: number; col: number; row: number; multiplier: number }> = [];
   const strategyTallies = STRATEGIES.map((s) => tallies.get(s.name)!);
   const allTally = tallies.get(ALL_OFFERED)!;
+  const earlyTallies = life.kind === "warm" ? [] : ([[ALL_OFFERED_FIRST_MINUTE, 60_000], [ALL_OFFERED_FIRST_2_MINUTES, 120_000]] as const);
+  const cherryTally = tallies.get(CHERRY_PICKER)!;
+  const cherrySeen = new Map<string, Array<{ t: number; multiplier: number }>>();
   const blockBase = spec.seed * 1_000_000;
   let nextDecision = evalStart;
   let nextAll = evalStart;
   let nextTruth = evalStart;
+  let restarted = false;
   for (let i = 0; i < path.length; i++) {
     const t = path.t[i]!;
+    if (t >= awayFrom && t < evalStart) continue;
+    if (life.kind === "restart" && !restarted && t >= evalStart) {
+      // The new process: a fresh engine warmed up from the ticks the old one stored.
+      restarted = true;
+      engine = newEngine();
+      const stored: Array<{ t: number; priceCents: number }> = [];
+      for (let k = 0; k < i && path.t[k]! < awayFrom; k++) stored.push({ t: path.t[k]!, priceCents: path.priceCents[k]! });
+      engine.warmUp(stored, t);
+    }
+    const gapMs = current !== undefined ? t - current.t : 0;
     current = { t, priceCents: path.priceCents[i]! };
     engine.observe(current);
     if (t < evalStart) continue;
     if (t >= evalEnd) break;
-    const gapMs = i > 0 ? t - path.t[i - 1]! : 0;
     if (t < nextDecision && gapMs < 400) continue;
     if (t >= nextDecision) nextDecision = t + spec.decisionEveryMs;
     const now = t + latency;
@@ -277,21 +324,27 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
     };
     const truth = spec.truth && (t >= nextTruth || gapMs >= 400) ? truthAt(spec, path, i, m) : undefined;
     if (truth && t >= nextTruth) nextTruth = t + spec.truth!.everyMs;
+    const bet = (tally: Tally, col: number, row: number, multiplier: number) => {
+      pending.push({ tally, block, col, row, multiplier });
+      if (truth) addExpected(spec.truth!.expected.get(nameOf(tallies, tally))!, block, truth, col, row, multiplier);
+    };
     for (let s = 0; s < STRATEGIES.length; s++) {
       for (const [col, row] of STRATEGIES[s]!.pick(m)) {
         const q = engine.quote(col, row, now);
-        if (!q.ok) continue;
-        pending.push({ tally: strategyTallies[s]!, block, col, row, multiplier: q.quote.multiplierHundredths! });
-        if (truth) addExpected(spec.truth!.expected.get(STRATEGIES[s]!.name)!, block, truth, col, row, q.quote.multiplierHundredths!);
+        if (q.ok) bet(strategyTallies[s]!, col, row, q.quote.multiplierHundredths!);
       }
     }
     const allDue = t >= nextAll;
     if (allDue) nextAll = t + spec.allOfferedEveryMs;
-    // One offered grid per decision serves both scorings.
-    const offered = truth || allDue ? (engine.grid(12, 21, now)?.cells ?? []).filter((cell) => cell.multiplierHundredths !== null) : [];
+    if (!truth && !allDue) continue;
+    // One offered grid per decision serves every grid strategy and both scorings.
+    const offered = (engine.grid(12, 21, now)?.cells ?? []).filter((cell) => cell.multiplierHundredths !== null);
+    const early = earlyTallies.filter(([, withinMs]) => t - evalStart < withinMs).map(([name]) => tallies.get(name)!);
     for (const cell of offered) {
-      if (allDue) pending.push({ tally: allTally, block, col: cell.col, row: cell.row, multiplier: cell.multiplierHundredths! });
-      if (truth) addExpected(spec.truth!.expected.get(ALL_OFFERED)!, block, truth, cell.col, cell.row, cell.multiplierHundredths!);
+      const multiplier = cell.multiplierHundredths!;
+      if (cherryPicks(cherrySeen, cell.col, cell.row, t, multiplier, m.firstCol)) bet(cherryTally, cell.col, cell.row, multiplier);
+      for (const tally of allDue ? [allTally, ...early] : []) pending.push({ tally, block, col: cell.col, row: cell.row, multiplier });
+      if (truth) for (const tally of [allTally, ...early]) addExpected(spec.truth!.expected.get(nameOf(tallies, tally))!, block, truth, cell.col, cell.row, multiplier);
     }
   }
   for (const bet of pending) {
@@ -299,6 +352,27 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
     add(bet.tally, bet.block, 1, outcome === "won" ? bet.multiplier / 100 : outcome === "void" ? 1 : 0);
   }
   return path;
+}
+
+/** The name a tally is filed under (the realised and expected tallies share names). */
+function nameOf(tallies: Map<string, Tally>, tally: Tally): string {
+  for (const [name, t] of tallies) if (t === tally) return name;
+  throw new Error("unknown tally");
+}
+
+/**
+ * The cherry-picker's rule for one offered cell at a decision: bet when its multiplier is above every
+ * one it was offered at in the last minute (seen at least CHERRY_MIN_SEEN times over half a minute).
+ * Records the quote; forgets cells whose window is no longer open (bounded).
+ */
+function cherryPicks(seen: Map<string, Array<{ t: number; multiplier: number }>>, col: number, row: number, t: number, multiplier: number, firstCol: number): boolean {
+  const key = `${col}:${row}`;
+  const history = (seen.get(key) ?? []).filter((q) => q.t > t - CHERRY_WINDOW_MS);
+  const picks = history.length >= CHERRY_MIN_SEEN && history[0]!.t <= t - CHERRY_WINDOW_MS / 2 && history.every((q) => multiplier > q.multiplier);
+  history.push({ t, multiplier });
+  seen.set(key, history);
+  if (seen.size > 4 * 12 * 21) for (const k of seen.keys()) if (Number(k.split(":")[0]) < firstCol) seen.delete(k);
+  return picks;
 }
 
 /** The true law's grid around a decision: 12 windows from the first open one, the price's row ± 12. */

@@ -37,6 +37,29 @@ export interface PricingEngineOptions extends GridGeometry {
 
 export type QuoteState = "live" | "paused";
 
+/**
+ * Whether the quotes still price the estimate's own uncertainty (issue 21): "warming" while the
+ * variances' credible range is wider than WARM_SPREAD_LOG_MAX (multipliers are then lower than a warm
+ * market's: far cells priced at the upper end of the range, cells at the price at the lower end),
+ * "warm" after. `rateSpreadLog` is the range itself (ln upper/lower).
+ */
+export interface WarmUpState {
+  state: "warming" | "warm";
+  rateSpreadLog: number;
+}
+
+/** 5 %: far cells' P moves ~3 times the variance, so a warm estimate's quotes are within ~15 % of its own. */
+export const WARM_SPREAD_LOG_MAX = 0.05;
+
+/**
+ * How far back stored ticks warm the estimators up at start-up: 30 minutes, six half-lives of the slow
+ * level (an older tick would weigh under 1/64), three of the rare events' and three regime windows.
+ * Older ticks describe another market and are ignored; the ones read are aged by the time since (the
+ * first live tick decays them), so a restart after a long downtime is priced as the young estimate it is.
+ * (With 10 minutes a one-minute restart still priced a 0.2 range for minutes: all offered cells 0.87.)
+ */
+export const WARM_UP_WINDOW_MS = 30 * 60_000;
+
 /** Rows priced per column per tick before the cache stops growing (a bound, far above any grid). */
 const CACHED_ROWS_PER_COLUMN_MAX = 4096;
 /** Cells of a pinned grid kept (a 60 × 61 grid is 3 660). */
@@ -92,15 +115,32 @@ export class PricingEngine {
     observeHorizonTick(this.horizonState, tick.t, tick.priceCents, this.horizonOptions);
   }
 
+  /**
+   * Warms the estimators up from stored ticks (oldest first) at start-up: only those of the last
+   * WARM_UP_WINDOW_MS before `now` are observed. Returns how many were.
+   */
+  warmUp(ticks: readonly IndexTick[], now: number): number {
+    let used = 0;
+    for (const tick of ticks) {
+      if (tick.t < now - WARM_UP_WINDOW_MS || tick.t > now) continue;
+      this.observe(tick);
+      used++;
+    }
+    return used;
+  }
+
   /** The estimates at every horizon, the noise variance and the tick interval. */
   horizons(): HorizonEstimate {
     return estimateHorizons(this.horizonState, this.horizonOptions);
   }
 
-  /** Single-σ summary (backward compatible): the slow (5 min) level; `horizons()` has every horizon. */
+  /**
+   * Single-σ summary (backward compatible): the slow (5 min) level's point estimate (the quotes price
+   * the upper end of its range while it is young, see `warmUpState()`); `horizons()` has every horizon.
+   */
   volatility(): VolatilityEstimate {
     const h = this.horizons();
-    return { sigmaPerSqrtMs: Math.sqrt(h.slowVarPerMs), samples: h.samples, tickIntervalMs: h.tickIntervalMs };
+    return { sigmaPerSqrtMs: Math.sqrt(h.levelVarPerMs), samples: h.samples, tickIntervalMs: h.tickIntervalMs };
   }
 
   /** The pricing inputs of the latest tick (what a client needs to compute the same quotes). */
@@ -109,6 +149,12 @@ export class PricingEngine {
     if (tick === undefined) return undefined;
     this.syncCache(tick);
     return this.cacheInputs;
+  }
+
+  /** Whether the quotes are still warming up (see WarmUpState): from the latest tick's cached inputs. */
+  warmUpState(): WarmUpState {
+    const rateSpreadLog = (this.quoteInputs() ?? this.horizons()).rateSpreadLog;
+    return { state: rateSpreadLog > WARM_SPREAD_LOG_MAX ? "warming" : "warm", rateSpreadLog };
   }
 
   /** The fixed terms of every quote (pushed once to clients in the WebSocket `hello`). */
@@ -201,8 +247,10 @@ export class PricingEngine {
       tickIntervalMs: h.tickIntervalMs,
       ...regimeFields(h.regimeVarsPerMs),
       jumpRatePerMs: h.jumpRatePerMs,
+      jumpPriorPerMs: h.jumpPriorPerMs,
       jumpVar: h.jumpVar,
       staleGapRatePerMs: h.staleGapRatePerMs,
+      rateSpreadLog: h.rateSpreadLog,
     }));
   }
 

@@ -1,10 +1,10 @@
 import { Counter, Gauge } from "prom-client";
 import type { AppContext } from "../types.ts";
+import type { Config } from "../../runtime/config.ts";
 import { annualFromSigma, DEFAULT_VOLATILITY_OPTIONS } from "../../domain/pricing/volatility.ts";
 import type { InstallModule } from "../types.ts";
 import type { IndexTick } from "../price/types.ts";
-import { PricingEngine, type PricingEngineOptions } from "./engine.ts";
-import type { Config } from "../../runtime/config.ts";
+import { PricingEngine, WARM_UP_WINDOW_MS, type PricingEngineOptions } from "./engine.ts";
 import type { PricingService, QuoteResult } from "./types.ts";
 
 declare module "../types.ts" {
@@ -13,16 +13,10 @@ declare module "../types.ts" {
   }
 }
 
-/** How much stored tick history warms the volatility estimate at start-up (bounded read). */
-const WARM_UP_WINDOW_MS = 10 * 60_000;
-const WARM_UP_TICKS_MAX = 20_000;
+/** The most stored ticks read at start-up (a bound: WARM_UP_WINDOW_MS of ticks every 45 ms). */
+const WARM_UP_TICKS_MAX = 40_000;
 
-/**
- * The pricing module: prices cells from the index (services/price) with the model of
- * domain/pricing/touch.ts. It listens to every index tick for the volatility estimate and prices
- * against `price.latest()`; see PricingEngine for the per-tick quote cache.
- */
-/** The engine's options from the configuration (the core's engine, and an edge's, which quotes the core's inputs). */
+/** The engine options of the running server (the core's engine, an edge's, which quotes the core's inputs, and what tests drive a bare engine with). */
 export function pricingEngineOptions(config: Config): PricingEngineOptions {
   return {
     columnMs: config.COLUMN_MS,
@@ -48,9 +42,15 @@ export function pricingServiceOf(engine: PricingEngine, quote: PricingService["q
     quoteInputs: () => engine.quoteInputs(),
     horizons: () => engine.horizons(),
     quoteTerms: () => engine.quoteTerms(),
+    warmUp: () => engine.warmUpState(),
   };
 }
 
+/**
+ * The pricing module: prices cells from the index (services/price) with the model of
+ * domain/pricing/touch.ts. It listens to every index tick for the volatility estimate and prices
+ * against `price.latest()`; see PricingEngine for the per-tick quote cache.
+ */
 export const installPricing: InstallModule = (ctx) => {
   const engine = new PricingEngine(pricingEngineOptions(ctx.config), () => ctx.services.price?.latest());
   const { quoteCounter } = registerMetrics(ctx, engine);
@@ -89,12 +89,13 @@ export const installPricing: InstallModule = (ctx) => {
 /** Feeds the stored ticks of the last minutes to the estimator, so a restart keeps its volatility. */
 function warmUp(ctx: AppContext, engine: PricingEngine): void {
   try {
+    const now = ctx.now();
     const rows = ctx.db
       .prepare("SELECT t, price_cents FROM price_ticks WHERE t >= ? ORDER BY t DESC LIMIT ?")
-      .all(ctx.now() - WARM_UP_WINDOW_MS, WARM_UP_TICKS_MAX) as Array<{ t: number; price_cents: number }>;
+      .all(now - WARM_UP_WINDOW_MS, WARM_UP_TICKS_MAX) as Array<{ t: number; price_cents: number }>;
     const ticks: IndexTick[] = rows.map((row) => ({ t: Number(row.t), priceCents: Number(row.price_cents) })).reverse();
-    for (const tick of ticks) engine.observe(tick);
-    if (ticks.length > 0) ctx.log.info({ ticks: ticks.length, ...engine.volatility() }, "pricing: volatility warmed up from stored ticks");
+    const used = engine.warmUp(ticks, now);
+    if (used > 0) ctx.log.info({ ticks: used, ...engine.volatility() }, "pricing: volatility warmed up from stored ticks");
   } catch (error) {
     ctx.log.warn({ err: error }, "pricing: could not read stored ticks; starting from the fallback volatility");
   }
@@ -109,7 +110,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   };
   new Gauge({
     name: "pricing_volatility_annualized",
-    help: "Volatility estimate used for pricing, annualised (0.6 = 60%/year)",
+    help: "Volatility estimate (the slow level's point estimate), annualised (0.6 = 60%/year); a young estimate is priced at the upper end of its range, see pricing_volatility_horizon_annualized",
     registers,
     collect() {
       this.set(annualFromSigma(engine.volatility().sigmaPerSqrtMs));
@@ -118,7 +119,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   new Gauge({
     name: "pricing_volatility_horizon_annualized",
     help:
-      "Volatility estimate per horizon (fast: 6 s half-life, slow: 5 min), tick noise removed, annualised; regime_q1..q4: the four equally likely column-block volatilities of the regime distribution the quotes mix (lowest first)",
+      "Volatility per horizon as the quotes use it (fast: 6 s half-life, slow: 5 min), tick noise removed, annualised, at the upper end of the estimate's credible range while it is young (pricing_rate_spread_log > 0); regime_q1..q4: the four equally likely column-block volatilities of the regime distribution the quotes mix (lowest first)",
     labelNames: ["horizon"] as const,
     registers,
     collect() {
@@ -130,7 +131,7 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
   });
   new Gauge({
     name: "pricing_jump_rate_per_minute",
-    help: "Jumps of the index per minute the quotes price (isolated returns beyond 5 sigma; upper end of the count's one-sigma interval)",
+    help: "Jumps of the index per minute the quotes price (isolated returns beyond 5 sigma; upper end of the count's one-sigma interval, with the prior a young server assumes before it has watched the market)",
     registers,
     collect() {
       this.set(engine.horizons().jumpRatePerMs * 60_000);
@@ -150,6 +151,14 @@ function registerMetrics(ctx: AppContext, engine: PricingEngine) {
     registers,
     collect() {
       this.set(centsAtPrice(engine.horizons().noiseVar));
+    },
+  });
+  new Gauge({
+    name: "pricing_rate_spread_log",
+    help: "How unsure the volatility estimate still is: ln(upper/lower) of the variances' credible range the quotes price (0 once warm; quotes count as warming up above 0.05)",
+    registers,
+    collect() {
+      this.set(engine.warmUpState().rateSpreadLog);
     },
   });
   new Gauge({

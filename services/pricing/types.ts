@@ -44,4 +44,6 @@ export interface PricingService {
   horizons(): HorizonEstimate;
   /** The fixed terms of every quote (geometry, house edge, offered range). */
   quoteTerms(): QuoteTerms;
+  /** "warming" while the quotes still price the estimate's own uncertainty (a fresh start, old stored ticks, a long feed outage). */
+  warmUp(): { state: "warming" | "warm"; rateSpreadLog: number };
 }
