@@ -18,7 +18,7 @@
  *
  *   npm run bench -- [--duration 20] [--warmup 5] [--connections 64] [--players 1000] [--threads 2]
  *                    [--rounds 1] [--rate 3000] [--paced-duration 30] [--no-closed] [--no-paced]
- *                    [--direct] [--keep]
+ *                    [--direct] [--keep] [--fresh]
  *   (--direct: the open loop straight to the app only, no nginx; TAP_<NAME>=v sets <NAME> for the product)
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -34,6 +34,7 @@ import { BUILT_SERVER_ARGS, startChildServer } from "../tests/helpers/child.ts";
 import { freePort } from "../tests/helpers/services.ts";
 import { processCpuSeconds, threadCpuSeconds } from "../storage/thread-cpu.ts";
 import { flag, option } from "./lib/args.ts";
+import { seedWarmTicks } from "./lib/warm-ticks.ts";
 
 const durationSec = Number(option("duration", "20"));
 const warmupSec = Number(option("warmup", "5"));
@@ -43,6 +44,10 @@ const threads = Number(option("threads", "2"));
 const rounds = Number(option("rounds", "1"));
 const rate = option("rate", "3000");
 const pacedDuration = option("paced-duration", "30");
+/** Measure the product as a server that has been running (its pricing warmed up from 30 minutes of stored ticks); --fresh: as one just started on an empty DATA_DIR. */
+const fresh = flag("fresh");
+/** The synthetic source's first price (its default), where the stored ticks end. */
+const SYNTHETIC_START_CENTS = 9_500_000;
 const STAKE_MICRO_USD = 100_000;
 /** Raised out of reach for the closed loop, where a player bets far beyond 20/s and 200 open bets. */
 const LIMITS_OUT_OF_REACH = {
@@ -94,7 +99,7 @@ try {
   if (!flag("no-closed")) {
     console.log(
       `closed loop: wrk -t${threads} -c${connections}, straight to the server, ${players} players, distinct idempotency keys, ` +
-        `${warmupSec} s warm-up then ${durationSec} s`,
+        `${warmupSec} s warm-up then ${durationSec} s; the product ${fresh ? "freshly started (--fresh)" : "warmed up from 30 minutes of stored ticks"}`,
     );
     for (let round = 1; round <= rounds; round++) {
       const minimal = await closedLoopMinimal(round);
@@ -146,8 +151,28 @@ async function closedLoopMinimal(round: number): Promise<Measured> {
   }
 }
 
+/** What the product's /api/price says of its pricing: "warm", or "warming" (rateSpreadLog > 0). */
+async function warmUpState(url: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`${url}/api/price`);
+    if (res.ok) {
+      const body = (await res.json()) as { warmUp?: { state: string; rateSpreadLog: number } };
+      return body.warmUp ? `${body.warmUp.state} (rateSpreadLog ${body.warmUp.rateSpreadLog.toFixed(3)})` : "unknown";
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return "no price";
+}
+
+/** A DATA_DIR for the product: empty with --fresh, else holding 30 minutes of ticks to warm its pricing up from. */
+function productDataDir(name: string): string {
+  const dir = mkdtempSync(join(work, name));
+  if (!fresh) seedWarmTicks(dir, { minutes: 30, endAt: Date.now() - 1_000, endCents: SYNTHETIC_START_CENTS });
+  return dir;
+}
+
 async function closedLoopProduct(round: number): Promise<Measured> {
-  const dir = mkdtempSync(join(work, `product-${round}-`));
+  const dir = productDataDir(`product-${round}-`);
   const app = await startChildServer(productEnv(dir, LIMITS_OUT_OF_REACH), 60_000, BUILT_SERVER_ARGS);
   const stop = once(async () => {
     app.child.kill("SIGTERM");
@@ -155,6 +180,7 @@ async function closedLoopProduct(round: number): Promise<Measured> {
   });
   cleanups.push(stop);
   try {
+    console.log(`  product's pricing at start: ${await warmUpState(app.url)}`);
     const tokensFile = join(dir, "tokens.txt");
     writeFileSync(tokensFile, (await signInPlayers(app.url, players)).join("\n") + "\n");
     const cellsFile = join(dir, "cells.txt");
@@ -197,7 +223,7 @@ async function measure(
 }
 
 async function openLoop(): Promise<{ label: string; achieved: string; p50: string; p99: string; max: string; barMs: number; dataOk: boolean }[]> {
-  const dir = mkdtempSync(join(work, "paced-"));
+  const dir = productDataDir("paced-");
   const app = await startChildServer(productEnv(dir), 60_000, BUILT_SERVER_ARGS);
   cleanups.push(
     once(async () => {
