@@ -23,6 +23,14 @@ describe("runtime: health and error shape", () => {
     expect(await res.json()).toEqual({ error: { code: "not_found", message: "no such route" } });
   });
 
+  it("answers with the client's request id, once, on success and on error alike", async () => {
+    for (const [path, status] of [["/healthz", 200], ["/api/nope", 404]] as const) {
+      const res = await server.request(path, { headers: { "x-request-id": "trace-42" } });
+      expect(res.status).toBe(status);
+      expect(res.headers.get("x-request-id")).toBe("trace-42");
+    }
+  });
+
   it("answers a known path with the wrong method with 405 and Allow", async () => {
     const res = await server.request("/healthz", { method: "DELETE" });
     expect(res.status).toBe(405);
