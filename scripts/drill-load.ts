@@ -146,6 +146,21 @@ function summarize(records: Record_[], sent: number) {
       gapEndsAtMs = okTimes[i]!;
     }
   }
+  // Any answer from the app (placed or refused): a gap here is the service not answering at all,
+  // while a gap in the 2xx alone may be bets answered too late for their cell (cell_locked).
+  const answerTimes = records.filter((r) => r[2] !== 0 && r[2] < 500).map((r) => r[1]).sort((a, b) => a - b);
+  let longestAnswerGapMs = 0;
+  for (let i = 1; i < answerTimes.length; i++) longestAnswerGapMs = Math.max(longestAnswerGapMs, answerTimes[i]! - answerTimes[i - 1]!);
+  // Per second of the run (by when each bet was sent): placed / refused / failed, and the slowest answer.
+  const bySecond: string[] = [];
+  for (const [sentAt, doneAt, status] of records) {
+    const second = Math.floor(sentAt / 1000);
+    while (bySecond.length <= second) bySecond.push("0/0/0/0");
+    const [placed, refused, failed, slowest] = bySecond[second]!.split("/").map(Number) as [number, number, number, number];
+    const ok = status >= 200 && status < 300;
+    const refusal = status >= 400 && status < 500;
+    bySecond[second] = `${placed + (ok ? 1 : 0)}/${refused + (refusal ? 1 : 0)}/${failed + (!ok && !refusal ? 1 : 0)}/${Math.max(slowest, Math.round(doneAt - sentAt))}`;
+  }
   const latencies = records.filter((r) => r[2] !== 0).map((r) => r[1] - r[0]).sort((a, b) => a - b);
   return {
     offered: sent,
@@ -156,6 +171,9 @@ function summarize(records: Record_[], sent: number) {
     failuresByKind: byKind,
     longestGapMs: Math.round(longestGapMs),
     gapEndsAtMs: Math.round(gapEndsAtMs),
+    longestAnswerGapMs: Math.round(longestAnswerGapMs),
+    /** "placed/refused/failed/slowest ms" for the bets sent in each second. */
+    bySecond,
     p99Ms: Math.round(latencies[Math.floor(0.99 * (latencies.length - 1))] ?? 0),
     maxMs: Math.round(latencies.at(-1) ?? 0),
   };

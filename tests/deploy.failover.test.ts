@@ -22,6 +22,8 @@ const root = join(import.meta.dirname, "..");
 const run = requireService("nginx");
 const RATE_PER_SEC = 1000;
 const ADMIN_TOKEN = "drill-admin-token-0123456789";
+/** $5 per player per cell: the drills' players stake $0.10 on ~40 cells and never come near it. */
+const CELL_STAKE_MAX_MICRO_USD = 5_000_000;
 
 interface Summary {
   offered: number;
@@ -51,6 +53,7 @@ describe.runIf(run)("deploys and crashes: a failover pair behind nginx under 1 0
       LOCK_MS: "1000",
       BET_RATE_PER_SEC: "100",
       BET_RATE_BURST: "200",
+      CELL_STAKE_MAX_MICRO_USD: String(CELL_STAKE_MAX_MICRO_USD),
     });
     const tokens = await signInPlayers(stack.base, 50);
     tokensFile = join(stack.dataDir, "tokens.json");
@@ -150,6 +153,36 @@ describe.runIf(run)("deploys and crashes: a failover pair behind nginx under 1 0
     expect(result.failuresByKind, JSON.stringify(result)).toEqual({});
     expect(result.serverErrors, JSON.stringify(result)).toBe(0);
     await stack.settled(); // the killed core is back as the standby
+  }, 120_000);
+
+  it("the new holder enforces a player's per-cell limit from the bets the old one placed (the writer's figures are reloaded)", async () => {
+    const { holder, standby } = await stack.settled();
+    const [token] = await signInPlayers(stack.base, 1);
+    const grid = (await (await fetch(`${stack.base}/api/grid?cols=12&rows=5`)).json()) as { at: number; cells: { col: number; row: number; windowStart: number; multiplier: number | null }[] };
+    // A cell 16+ s ahead (2 s columns), so it stays open across the takeover.
+    const cell = grid.cells.find((c) => c.multiplier !== null && c.windowStart - grid.at >= 16_000)!;
+    expect(cell).toBeDefined();
+    const bet = (key: string) =>
+      fetch(`${stack.base}/api/bets`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ col: cell.col, row: cell.row, stakeMicroUsd: CELL_STAKE_MAX_MICRO_USD / 2, idempotencyKey: key }),
+      });
+    expect((await bet("limit-one-0001")).status).toBe(201);
+    expect((await bet("limit-two-0002")).status).toBe(201);
+    // The cell is full for this player. The holder dies; the standby's writer has never seen these bets.
+    process.kill(stack.core(holder).pid, "SIGKILL");
+    const deadline = Date.now() + 30_000;
+    while (stack.core(standby).state !== "holder") {
+      if (Date.now() > deadline) throw new Error(`core ${standby} did not take over`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const third = await bet("limit-three-0003");
+    expect(third.status).toBe(409);
+    expect(((await third.json()) as { error: { code: string } }).error.code).toBe("exposure_limit");
+    // A replay of the first is answered from its key by the new holder: the same bet, no second stake.
+    expect((await bet("limit-one-0001")).status).toBe(200);
+    await stack.settled();
   }, 120_000);
 
   it("every acknowledged bet is in the database, none is settled twice, and the integrity check passes", async () => {

@@ -62,8 +62,11 @@ describe("the writer lease in the runtime (LEASE=on)", () => {
 
   it("a standby starts nothing and listens nowhere until the holder dies; then it takes over at its next poll", async () => {
     const stateFile = join(dir, "core.state");
-    const state = () => readFileSync(stateFile, "utf8").split(" ")[0];
+    const state = () => readFileSync(stateFile, "utf8").split(" ")[0] ?? "";
     let server: RunningServer | undefined;
+    // The holder's feed has been ticking (a stored tick); the standby boots now.
+    const firstTickAt = Date.now();
+    db.prepare("INSERT INTO price_ticks (t, price_cents) VALUES (?, 9500000)").run(firstTickAt);
     const started = startServer(
       testConfig({ DATA_DIR: dir, PORT: 0, LEASE: "on", LEASE_POLL_MS: 20, CORE_STATE_FILE: stateFile, PRICE_SOURCES: "synthetic", SYNTHETIC_TICK_MS: 20, JOBS_ENABLED: true }),
     ).then((s) => (server = s));
@@ -77,8 +80,14 @@ describe("the writer lease in the runtime (LEASE=on)", () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(server).toBeUndefined();
       expect(state()).toBe("standby");
-      expect(count("SELECT COUNT(*) AS n FROM price_ticks")).toBe(0);
+      expect(count("SELECT COUNT(*) AS n FROM price_ticks")).toBe(1);
       expect(count("SELECT COUNT(*) AS n FROM stale_thresholds")).toBe(0);
+      // The holder went on ticking for longer than PRICE_STALE_MS (2 s) after the standby booted.
+      // Meanwhile it recorded a stale gap of its feed (settlement voids the windows it overlaps).
+      while (Date.now() < firstTickAt + 3000) await new Promise((r) => setTimeout(r, 50));
+      db.prepare("INSERT INTO stale_gaps (start_at, end_at) VALUES (?, ?)").run(firstTickAt + 2300, firstTickAt + 2600);
+      const lastTickAt = Date.now();
+      db.prepare("INSERT INTO price_ticks (t, price_cents) VALUES (?, 9500100)").run(lastTickAt);
       expect(currentLease(db, WRITER_LEASE)).toMatchObject({ holder: "the-other-core", epoch: 1 });
 
       const killedAt = Date.now();
@@ -93,8 +102,15 @@ describe("the writer lease in the runtime (LEASE=on)", () => {
       expect((await fetch(`${server!.url}/healthz`)).status).toBe(200);
       const until = Date.now() + 10_000;
       while (count("SELECT COUNT(*) AS n FROM price_ticks") === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      expect(count("SELECT COUNT(*) AS n FROM price_ticks")).toBeGreaterThan(0);
+      expect(count("SELECT COUNT(*) AS n FROM price_ticks")).toBeGreaterThan(2);
+      // It resumed from the holder's last tick and gaps, not from what it read when it booted: no
+      // stale gap stands for the time it waited (that would void every bet whose window overlapped it).
+      await new Promise((r) => setTimeout(r, 500));
+      expect(db.prepare("SELECT start_at, end_at FROM stale_gaps").all()).toEqual([{ start_at: firstTickAt + 2300, end_at: firstTickAt + 2600 }]);
+      // And its settlement knows the gap the old holder recorded while it waited: read at takeover, not at boot.
+      expect(server!.ctx.services.price.staleGaps(firstTickAt, lastTickAt)).toEqual([{ startAt: firstTickAt + 2300, endAt: firstTickAt + 2600 }]);
     } finally {
+      other.kill("SIGKILL"); // a failure half-way: the standby takes over, so that it can be closed
       await started.catch(() => undefined);
       await server?.close();
     }
