@@ -22,6 +22,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     out: { type: "string" },
     connections: { type: "string", default: "64" },
+    "in-flight-max": { type: "string", default: "2000" },
   },
 });
 if (!values.base || !values.tokens || !values.out) throw new Error("usage: drill-load --base URL --tokens FILE --out FILE [--rate N] [--seconds S]");
@@ -70,6 +71,13 @@ async function main() {
   const t0 = performance.now();
   let sent = 0;
   let done = 0;
+  /**
+   * Bets due while this many are waiting or in flight are not sent (counted): a server that falls
+   * behind would otherwise build a queue in this client that outlives the drill (every later bet
+   * then arrives seconds late and is refused `cell_locked`), and measure the queue, not the service.
+   */
+  const inFlightMax = Number(values["in-flight-max"]);
+  let notSent = 0;
   const fire = (seq: number) => {
     const cell = cells[seq % cells.length]!;
     const player = seq % tokens.length;
@@ -104,8 +112,11 @@ async function main() {
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const due = Math.min(total, Math.floor((performance.now() - t0) / intervalMs) + 1);
-      while (sent < due && !stopped) fire(sent++);
-      if (sent >= total || stopped) {
+      while (sent + notSent < due && !stopped) {
+        if (sent - done >= inFlightMax) notSent++;
+        else fire(sent++);
+      }
+      if (sent + notSent >= total || stopped) {
         clearInterval(timer);
         resolve();
       }
@@ -115,7 +126,7 @@ async function main() {
   while (done < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   clearInterval(refresher);
   await pool.destroy();
-  const summary = summarize(records, sent);
+  const summary = { ...summarize(records, sent), notSent };
   writeFileSync(values.out!, JSON.stringify({ summary, records }));
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { immediateTransaction, type Db } from "./db.ts";
+import { join } from "node:path";
+import { CURRENT_MIGRATIONS_DIR, immediateTransaction, type Db } from "./db.ts";
 import type { TransactionHooks } from "./batch-queue.ts";
 
 /**
@@ -55,18 +56,9 @@ export class LeaseLostError extends Error {
   }
 }
 
-const SCHEMA = `CREATE TABLE IF NOT EXISTS leases (
-  name        TEXT    PRIMARY KEY,
-  holder      TEXT    NOT NULL,
-  pid         INTEGER,
-  pid_started TEXT,
-  epoch       INTEGER NOT NULL,
-  expires_at  INTEGER NOT NULL
-) WITHOUT ROWID`;
-
-/** Creates the lease table when missing (idempotent; a migration once wired in). */
+/** Creates the lease table when missing (idempotent): migration 110's own text, for a database not migrated (tests, tools). */
 export function ensureLeaseTable(db: Db): void {
-  db.exec(SCHEMA);
+  db.exec(readFileSync(join(CURRENT_MIGRATIONS_DIR, "110_leases.sql"), "utf8"));
 }
 
 /**

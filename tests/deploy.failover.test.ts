@@ -8,18 +8,19 @@ import { startFailoverStack, type FailoverStack } from "./helpers/failover-stack
 import { requireService } from "./helpers/services.ts";
 
 /**
- * Issue 24 part 1, the drills: a failover pair (runtime/supervisor.ts: two cores, LEASE=on, one
- * shared socket) behind the repository's nginx, ~1 000 bets/s offered open-loop by a process of its
+ * Issue 24 part 1, the drills: a failover pair (runtime/supervisor.ts: two cores, ROLE=core,
+ * LEASE=on, one shared socket) and an edge (ROLE=edge, over a real Redis) behind the repository's nginx, ~1 000 bets/s offered open-loop by a process of its
  * own (scripts/drill-load.ts, every bet with its idempotency key, every answer recorded):
  * - deploy: `scripts/deploy.sh` (DEPLOY_CONTROL=supervisor) restarts the standby, hands over, brings
- *   the old holder back as the standby: no 5xx, no network failure, no refused connection;
+ *   the old holder back as the standby, then restarts the edge: no 5xx, no network failure, no
+ *   refused connection;
  * - kill -9 of the holder: the standby takes over; nothing refused (nginx retries a reset bet once
  *   on the same socket);
  * then every acknowledged bet is in the database, no bet is settled twice, and the integrity check
  * passes. The figures are printed (`npx vitest run tests/deploy.failover.test.ts`).
  */
 const root = join(import.meta.dirname, "..");
-const run = requireService("nginx");
+const run = requireService("nginx") && requireService("redis-server");
 const RATE_PER_SEC = 1000;
 const ADMIN_TOKEN = "drill-admin-token-0123456789";
 /** $5 per player per cell: the drills' players stake $0.10 on ~40 cells and never come near it. */
@@ -54,7 +55,7 @@ describe.runIf(run)("deploys and crashes: a failover pair behind nginx under 1 0
       BET_RATE_PER_SEC: "100",
       BET_RATE_BURST: "200",
       CELL_STAKE_MAX_MICRO_USD: String(CELL_STAKE_MAX_MICRO_USD),
-    });
+    }, 1);
     const tokens = await signInPlayers(stack.base, 50);
     tokensFile = join(stack.dataDir, "tokens.json");
     writeFileSync(tokensFile, JSON.stringify(tokens));
@@ -112,7 +113,7 @@ describe.runIf(run)("deploys and crashes: a failover pair behind nginx under 1 0
     let deployOut = "";
     const result = await drill("deploy", async () => {
       const deploy = spawn("bash", [join(root, "scripts", "deploy.sh")], {
-        env: { ...process.env, DEPLOY_CONTROL: "supervisor", RUN_DIR: stack.runDir, EDGE_PORTS: "", DEPLOY_STEP_TIMEOUT_S: "60" },
+        env: { ...process.env, DEPLOY_CONTROL: "supervisor", RUN_DIR: stack.runDir, DEPLOY_STEP_TIMEOUT_S: "60" },
         stdio: ["ignore", "pipe", "pipe"],
       });
       deploy.stdout.on("data", (d) => (deployOut += d));
@@ -121,6 +122,8 @@ describe.runIf(run)("deploys and crashes: a failover pair behind nginx under 1 0
       expect(code, `${deployOut}\n${stack.output().slice(-3000)}`).toBe(0);
     });
     process.stdout.write(deployOut);
+    // The edge was restarted too, one at a time, and waited for until ready.
+    expect(deployOut).toMatch(new RegExp(`edge ${stack.edgePorts[0]} ready`));
     // The lease moved to the other core, and both run new processes.
     const after = await stack.settled();
     expect(after.holder).toBe(before.standby);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderNginx, startNginx, testNginxConfig, type RunningNginx } from "../../scripts/lib/nginx.ts";
-import { freePort } from "./services.ts";
+import { freePort, startRedis, type RedisInstance } from "./services.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -14,6 +14,9 @@ const root = join(import.meta.dirname, "..", "..");
  */
 export interface FailoverStack {
   dataDir: string;
+  /** With edges: the Redis the core (ROLE=core) and the edges meet in. */
+  redis?: RedisInstance;
+  edgePorts: number[];
   runDir: string;
   /** nginx's plain server block. */
   base: string;
@@ -32,10 +35,15 @@ export interface FailoverStack {
 
 export const CORES = ["a", "b"] as const;
 
-export async function startFailoverStack(env: Record<string, string> = {}): Promise<FailoverStack> {
+/** `edges` > 0: the cores run as ROLE=core with a Redis of their own, and the supervisor runs that many edges. */
+export async function startFailoverStack(env: Record<string, string> = {}, edges = 0): Promise<FailoverStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "tap-failover-"));
   const runDir = join(dataDir, "run");
   let out = "";
+  const redis = edges > 0 ? await startRedis() : undefined;
+  const edgePorts: number[] = [];
+  for (let i = 0; i < edges; i++) edgePorts.push(await freePort());
+  const scaled = redis ? { ROLE: "core", REDIS_URL: redis.url, REDIS_PREFIX: `failover${process.pid}:`, SUPERVISOR_EDGE_PORTS: edgePorts.join(",") } : {};
   const supervisor = spawn(process.execPath, ["--import", "tsx", join(root, "runtime", "supervisor.ts")], {
     cwd: root,
     env: {
@@ -48,6 +56,7 @@ export async function startFailoverStack(env: Record<string, string> = {}): Prom
       JOBS_ENABLED: "false",
       LOG_LEVEL: "warn",
       SUPERVISOR_RUN_DIR: runDir,
+      ...scaled,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -100,6 +109,7 @@ export async function startFailoverStack(env: Record<string, string> = {}): Prom
       await exited;
       clearTimeout(timer);
     }
+    await redis?.stop();
     rmSync(nginxPrefix, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   };
@@ -113,13 +123,23 @@ export async function startFailoverStack(env: Record<string, string> = {}): Prom
     }
     const corePort = Number(readFileSync(portFile, "utf8").trim());
     await settled();
+    for (const port of edgePorts) await waitForReady(port, () => out);
     const plainPort = await freePort();
-    const conf = renderNginx({ prefixDir: nginxPrefix, appPort: corePort, plainPort, tlsPort: await freePort(), redirectPort: await freePort() });
+    const conf = renderNginx({
+      prefixDir: nginxPrefix,
+      appPort: corePort,
+      ...(edgePorts.length > 0 ? { edgePorts } : {}),
+      plainPort,
+      tlsPort: await freePort(),
+      redirectPort: await freePort(),
+    });
     const verdict = testNginxConfig(conf, nginxPrefix);
     if (!verdict.ok) throw new Error(`nginx -t: ${verdict.output}`);
     nginx = await startNginx(conf, nginxPrefix, plainPort);
     return {
       dataDir,
+      ...(redis ? { redis } : {}),
+      edgePorts,
       runDir,
       base: `http://127.0.0.1:${plainPort}`,
       corePort,
@@ -134,5 +154,19 @@ export async function startFailoverStack(env: Record<string, string> = {}): Prom
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** Until the edge on `port` answers /readyz 200 (it hears the core over Redis). */
+async function waitForReady(port: number, output: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`edge ${port} not ready:\n${output().slice(-5000)}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
