@@ -1,6 +1,7 @@
 import type { Duplex } from "node:stream";
 import { renameSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "h3";
@@ -103,17 +104,35 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           stopSchedule();
           state.set("draining");
           const nodeServer = server.node?.server as import("node:http").Server | undefined;
-          const serverClosed = server.close();
-          // Keep-alive connections (nginx's pool) end after their current response, so they do not
-          // hold the drain open until the forced close: a request nginx sends on one just as it
-          // closes is retried by nginx (proxy_next_upstream ... non_idempotent on the bet routes).
+          // Keep-alive connections (nginx's pool) end after their next response, so they do not
+          // hold the drain open until the forced close, and nginx never reuses them.
           nodeServer?.on("request", (_req: IncomingMessage, res: ServerResponse) => {
             if (!res.headersSent) res.setHeader("connection", "close");
           });
+          let serverClosed: Promise<unknown>;
+          let forceClose: () => void;
+          if (nodeServer && keeper) {
+            // A failover pair: first stop accepting only (net.Server's close: http.Server's also
+            // closes at once every connection without a request — one just accepted whose request is
+            // still arriving too, which nginx then counts as a failed try). For a moment the
+            // connections already open go on serving (each once more, then closed), so that nginx's
+            // next try of a cut request rarely meets another closing connection; new connections
+            // wait in the shared socket's backlog for the standby.
+            serverClosed = new Promise((resolve) => nodeServer.once("close", resolve));
+            net.Server.prototype.close.call(nodeServer);
+            forceClose = () => nodeServer.closeAllConnections();
+            await new Promise((resolve) => setTimeout(resolve, DRAIN_GRACE_MS));
+            nodeServer.closeIdleConnections();
+          } else {
+            serverClosed = server.close();
+            forceClose = () => void server.close(true);
+          }
+          // What is idle is closed every 50 ms (a request nginx sends on one just as it closes is
+          // retried: proxy_next_upstream ... non_idempotent on the bet route).
           const idleSweep = setInterval(() => nodeServer?.closeIdleConnections(), 50);
           await booted.drain();
           // In-flight requests get a few seconds, then their connections are cut.
-          const forced = setTimeout(() => void server.close(true), 5000);
+          const forced = setTimeout(forceClose, 5000);
           await serverClosed;
           clearTimeout(forced);
           clearInterval(idleSweep);
@@ -133,6 +152,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw error;
   }
 }
+
+/** A failover pair's holder keeps serving its open connections this long after it stopped accepting (see close()). */
+const DRAIN_GRACE_MS = 300;
 
 /**
  * Socket activation: LISTEN_FDS=1 (systemd's tap-core.socket, or runtime/supervisor.ts) hands the

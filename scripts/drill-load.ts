@@ -91,8 +91,10 @@ async function main() {
         let code = "";
         let id = 0;
         try {
-          const parsed = JSON.parse(text) as { id?: number; bet?: { id?: number }; error?: { code?: string } };
+          const parsed = JSON.parse(text) as { id?: number; bet?: { id?: number }; error?: { code?: string; message?: string; details?: { dependency?: string } } };
           code = parsed.error?.code ?? "";
+          // A 5xx says who answered: nginx ("not reachable") or the app (which dependency).
+          if (res.statusCode >= 500) code += parsed.error?.details?.dependency ? `(${parsed.error.details.dependency})` : parsed.error?.message?.includes("not reachable") ? "(nginx: upstream failed)" : "";
           id = parsed.id ?? parsed.bet?.id ?? 0;
         } catch {
           code = "not_json";
