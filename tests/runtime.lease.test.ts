@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import cron from "node-cron";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, testConfig } from "../runtime/config.ts";
 import { createContext } from "../runtime/context.ts";
@@ -40,6 +41,7 @@ describe("the writer lease in the runtime (LEASE=on)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+  const scheduledJobs = () => [...cron.getTasks().values()].map((task) => task.name).filter((name) => name !== undefined);
 
   for (const mode of ["thread", "inline"] as const) {
     it(`a process that does not hold the lease cannot write: the fence refuses its transactions (WRITER_MODE=${mode})`, async () => {
@@ -89,6 +91,8 @@ describe("the writer lease in the runtime (LEASE=on)", () => {
       const lastTickAt = Date.now();
       db.prepare("INSERT INTO price_ticks (t, price_cents) VALUES (?, 9500100)").run(lastTickAt);
       expect(currentLease(db, WRITER_LEASE)).toMatchObject({ holder: "the-other-core", epoch: 1 });
+      // No job is scheduled on a standby (backup, archive, integrity run on the holder only).
+      expect(scheduledJobs()).toEqual([]);
 
       const killedAt = Date.now();
       other.kill("SIGKILL");
@@ -98,10 +102,11 @@ describe("the writer lease in the runtime (LEASE=on)", () => {
       expect(currentLease(db, WRITER_LEASE)).toMatchObject({ holder: processHolder, epoch: 2 });
       // Within a poll or two of the death, not after the 60 s the dead holder's lease had left.
       expect(tookOverMs).toBeLessThan(10_000);
+      expect(scheduledJobs()).toEqual(expect.arrayContaining(["archive", "backup", "integrity"]));
       // Now it serves, runs the feed and writes.
       expect((await fetch(`${server!.url}/healthz`)).status).toBe(200);
       const until = Date.now() + 10_000;
-      while (count("SELECT COUNT(*) AS n FROM price_ticks") === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      while (count("SELECT COUNT(*) AS n FROM price_ticks") <= 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       expect(count("SELECT COUNT(*) AS n FROM price_ticks")).toBeGreaterThan(2);
       // It resumed from the holder's last tick and gaps, not from what it read when it booted: no
       // stale gap stands for the time it waited (that would void every bet whose window overlapped it).
