@@ -22,7 +22,7 @@ export interface LeaseKeeperOptions {
   renewMs: number;
   pollMs: number;
   log: Logger;
-  /** The lease was taken by another process (or could not be renewed before it expired): stop serving now. */
+  /** The lease was taken by another process: stop serving now. */
   onLost(reason: string): void;
   now?: () => number;
 }
@@ -43,8 +43,8 @@ export interface LeaseKeeper {
  * (the API's is query-only): a standby reads the row each poll and tries `BEGIN IMMEDIATE` only when
  * the row says the lease is free (released, expired, or its holder's process gone), so a standby
  * does not take SQLite's write lock 20 times a second from the holder's writer. The holder renews
- * every renewMs; a renewal that finds another holder, or that keeps failing until the lease would
- * have expired, calls onLost: the fence (storage/lease.ts leaseFence) already refuses every write.
+ * every renewMs; a renewal that finds another holder calls onLost (the fence, storage/lease.ts
+ * leaseFence, already refuses every write by then).
  */
 export function createLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
   const now = options.now ?? Date.now;
@@ -60,11 +60,12 @@ export function createLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
       stopRenewing();
       options.onLost(`the lease was taken by another process (epoch ${lease.epoch} is over)`);
     } catch (error) {
-      options.log.warn({ err: error }, "lease: renewal failed");
-      if (now() >= lease.expiresAt) {
-        stopRenewing();
-        options.onLost("the lease could not be renewed before it expired");
-      }
+      // A renewal that fails (a full disk, an I/O error) is not a loss: taking the lease is a write
+      // too, so nobody can take it while writes fail. Once they work again, either this renews it
+      // or the standby took it after LEASE_TTL_MS, and then this process's next write is fenced
+      // (onLeaseLost) or its next renewal finds it gone. Leaving now would turn a disk fault that
+      // answers 503 into no answer at all.
+      options.log.warn({ err: error, expiresAt: lease.expiresAt }, "lease: renewal failed; still writing under the fence");
     }
   };
   const stopRenewing = () => {
