@@ -196,6 +196,32 @@ export const configSchema = z
     BACKUP_KEEP_RECENT: int(24, 1, 10_000),
     /** Besides those, the newest backup of each of the last this many UTC days (0: none). */
     BACKUP_KEEP_DAILY: int(7, 0, 3650),
+
+    // Deploys and crashes (issue 24 part 1): two core processes on one DATA_DIR, one holding the writer's lease.
+    /**
+     * `off` (default): no lease, the process writes as soon as it starts (the single process, and
+     * several unfenced processes on one DATA_DIR as before). `on`: a failover pair member: it boots,
+     * migrates and installs everything, then waits as a warm standby until it holds the lease; only
+     * then it starts the writer's work (feeds, resolver, jobs) and listens. Every writing transaction
+     * checks the lease (fencing).
+     */
+    LEASE: z.enum(["off", "on"]).default("off"),
+    /** A holder that has not renewed for this long (hung, SIGSTOPped) loses the lease; a dead one is seen at the next poll. */
+    LEASE_TTL_MS: int(5000, 200, 600_000),
+    /** How often the holder renews (must be well under LEASE_TTL_MS). */
+    LEASE_RENEW_MS: int(1000, 20, 300_000),
+    /** How often a standby looks whether the lease is free. */
+    LEASE_POLL_MS: int(50, 5, 60_000),
+    /** Optional file where this process writes its state (`booting`, `standby`, `holder`, `draining`): scripts/deploy.sh waits on it. */
+    CORE_STATE_FILE: optionalString,
+    /**
+     * Socket activation (systemd's protocol; runtime/supervisor.ts does the same): with LISTEN_FDS=1
+     * the process listens on the inherited fd 3 instead of HOST:PORT, so a listening socket shared by
+     * both cores keeps queueing connections while one hands over to the other. LISTEN_PID, when set,
+     * must be this process's pid (systemd sets it), or the fds are not meant for us.
+     */
+    LISTEN_FDS: z.coerce.number().int().min(0).max(1).optional(),
+    LISTEN_PID: z.coerce.number().int().optional(),
   })
   .transform((c) => ({
     ...c,
@@ -210,6 +236,8 @@ export const configSchema = z
       ctx.addIssue({ code: "custom", path: ["MIN_MULTIPLIER_HUNDREDTHS"], message: "must not exceed MAX_MULTIPLIER_HUNDREDTHS" });
     // Core and edges talk over Redis pub/sub and share sessions there (ADR-004).
     if (c.ROLE !== "all" && !c.REDIS_URL) ctx.addIssue({ code: "custom", path: ["REDIS_URL"], message: `ROLE=${c.ROLE} needs Redis (REDIS_URL): core and edges meet there` });
+    if (c.LEASE === "on" && c.ROLE === "edge") ctx.addIssue({ code: "custom", path: ["LEASE"], message: "an edge holds no database and takes no lease" });
+    if (c.LEASE_RENEW_MS * 2 > c.LEASE_TTL_MS) ctx.addIssue({ code: "custom", path: ["LEASE_RENEW_MS"], message: "must be at most half of LEASE_TTL_MS" });
     if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS)
       ctx.addIssue({ code: "custom", path: ["HTTP_HEADERS_TIMEOUT_MS"], message: "must not exceed HTTP_REQUEST_TIMEOUT_MS" });
   });

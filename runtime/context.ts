@@ -7,7 +7,7 @@ import { CURRENT_MIGRATIONS_DIR, HISTORY_MIGRATIONS_DIR, migrate, openDatabase, 
 import { BatchQueue } from "../storage/batch-queue.ts";
 import { ThreadWriter } from "../storage/thread-writer.ts";
 import { InlineWriter, type Writer } from "../storage/writer.ts";
-import { COMMAND_ERRORS, COMMANDS, WRITER_HOOKS, type Commands } from "../services/commands.ts";
+import { COMMAND_ERRORS, COMMANDS, writerHooks, type Commands } from "../services/commands.ts";
 import type { WriterThreadData } from "./writer-thread.ts";
 import { moduleUrl } from "../storage/workers.ts";
 import { createRedisKv, openEmbeddedKv, type Kv } from "../storage/kv/index.ts";
@@ -16,6 +16,8 @@ import type { AppContext, ModuleLifecycle, InstallModule, ReadyCheck, Services }
 import { databasePaths } from "../storage/db.ts";
 import { registerReadinessMetrics } from "./readiness.ts";
 import { registerDiskMetrics } from "./disk-metrics.ts";
+import { LeaseLostError } from "../storage/lease.ts";
+import { processHolder, WRITER_LEASE } from "./lease-keeper.ts";
 
 export { useApp, type AppContext, type ReadyCheck } from "../services/types.ts";
 export { databasePaths } from "../storage/db.ts";
@@ -28,6 +30,8 @@ export interface ContextOptions {
   logger?: Logger;
   /** The writer thread died: nothing can be written any more (the server exits so systemd restarts it). */
   onFatal?: (error: Error) => void;
+  /** LEASE=on: a transaction found the lease held by another process (the fence refused it). */
+  onLeaseLost?: (error: Error) => void;
 }
 
 export interface BootedContext {
@@ -172,7 +176,17 @@ async function openStorage(config: Config, log: Logger, metrics: Metrics, option
     batchSizeMax: config.BATCH_SIZE_MAX,
     queueLengthMax: config.BATCH_QUEUE_MAX,
   };
-  const onBatchError = (error: unknown) => log.error({ err: error }, "batch transaction failed");
+  // LEASE=on: the writer checks in every transaction that this process (or, for a job process, the
+  // holder that started it) still holds the lease.
+  const lease = config.LEASE === "on" ? { name: WRITER_LEASE, holder: processHolder } : undefined;
+  const onBatchError = (error: unknown) => {
+    if (error instanceof LeaseLostError) {
+      log.fatal({ err: error }, "the writer lease is another process's: this process must not write");
+      options.onLeaseLost?.(error);
+      return;
+    }
+    log.error({ err: error }, "batch transaction failed");
+  };
   let writerFailed = false;
   const queue: Writer<Commands> = threaded
     ? await ThreadWriter.start<Commands>({
@@ -183,6 +197,7 @@ async function openStorage(config: Config, log: Logger, metrics: Metrics, option
           ...queueOptions,
           checkpointIntervalMs: config.DB_CHECKPOINT_INTERVAL_MS,
           walAutocheckpointPages: config.DB_WAL_AUTOCHECKPOINT_PAGES,
+          ...(lease ? { lease } : {}),
         } satisfies WriterThreadData,
         queueLengthMax: config.BATCH_QUEUE_MAX,
         errorClasses: COMMAND_ERRORS,
@@ -194,7 +209,7 @@ async function openStorage(config: Config, log: Logger, metrics: Metrics, option
           options.onFatal?.(error);
         },
       })
-    : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError, transactionHooks: WRITER_HOOKS }), COMMANDS);
+    : new InlineWriter(new BatchQueue({ db, ...queueOptions, metrics, onBatchError, transactionHooks: writerHooks(lease) }), COMMANDS);
   if (queue instanceof ThreadWriter && queue.osThreadId !== undefined) metrics.osThreads.set("writer", queue.osThreadId);
   return {
     db,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "./config.ts";
 import { moduleUrl, nodeArgsFor } from "../storage/workers.ts";
+import { processHolder } from "./lease-keeper.ts";
 
 const cli = fileURLToPath(moduleUrl("./job-cli.ts", import.meta.url));
 const OUTPUT_BYTES_MAX = 4 * 1024 * 1024;
@@ -29,7 +30,8 @@ export function runJobInChild(config: Config, name: string, extraEnv: Record<str
   const resultFile = join(dir, "result.json");
   return new Promise<unknown>((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgsFor(cli), name], {
-      env: { ...process.env, ...configToEnv(config), JOBS_ENABLED: "false", ...extraEnv, JOB_RESULT_FILE: resultFile },
+      // LEASE=on: the job writes under this process's lease (its fence names this process as the holder).
+      env: { ...process.env, ...configToEnv(config), JOBS_ENABLED: "false", ...(config.LEASE === "on" ? { LEASE_HOLDER: processHolder } : {}), ...extraEnv, JOB_RESULT_FILE: resultFile },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -15,8 +15,14 @@ async function main() {
   }
   let server: RunningServer | undefined;
   let stopping = false;
+  // LEASE=on: a standby stopped before it ever held the lease just leaves (nothing to drain).
+  const standby = new AbortController();
   const stop = (reason: string, exitCode = 0) => {
-    if (stopping || !server) return;
+    if (stopping) return;
+    if (!server) {
+      standby.abort();
+      return;
+    }
     stopping = true;
     server.ctx.log.info({ signal: reason }, "shutting down");
     server
@@ -27,10 +33,26 @@ async function main() {
         process.exit(1);
       });
   };
-  // The writer thread died: nothing can be written any more; stop, and systemd starts a fresh process.
-  server = await startServer(config, { onFatal: () => stop("writer thread failed", 70) });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  try {
+    server = await startServer(config, {
+      signal: standby.signal,
+      // The writer thread died: nothing can be written any more; stop, and systemd starts a fresh process.
+      onFatal: () => stop("writer thread failed", 70),
+      // Another process holds the writer lease now (this one hung past LEASE_TTL_MS, or its renewal
+      // failed): every write of this process is refused by the fence already. Leave at once, without
+      // draining (nothing may be written, and nginx retries what was cut); systemd or the supervisor
+      // starts it again as the standby.
+      onLeaseLost: () => {
+        process.stderr.write("the writer lease is held by another process: exiting (75) to restart as the standby\n");
+        process.exit(75);
+      },
+    });
+  } catch (error) {
+    if (standby.signal.aborted) process.exit(0);
+    throw error;
+  }
 }
 
 main().catch((error) => {

@@ -6,7 +6,7 @@ import { encodeError } from "../storage/wire-errors.ts";
 import { walFileSync } from "../storage/wal-sync.ts";
 import { moduleUrl, spawnWorker } from "../storage/workers.ts";
 import { serveWriter, statsRecorder, type FromWriter } from "../storage/writer-host.ts";
-import { COMMANDS, WRITER_HOOKS } from "../services/commands.ts";
+import { COMMANDS, writerHooks } from "../services/commands.ts";
 
 /** What runtime/context.ts hands the writer thread. */
 export interface WriterThreadData {
@@ -20,6 +20,8 @@ export interface WriterThreadData {
   checkpointIntervalMs: number;
   /** The writer's own checkpoint once the WAL holds this many pages (mostly copied already by then). */
   walAutocheckpointPages: number;
+  /** LEASE=on: every transaction first checks that this process holds the lease (storage/lease.ts leaseFence). */
+  lease?: { name: string; holder: string };
 }
 
 /**
@@ -52,7 +54,7 @@ const queue = new BatchQueue({
   queueLengthMax: data.queueLengthMax,
   metrics: stats.metrics,
   onBatchError: (error) => port.postMessage({ t: "batchError", error: encodeError(error) } satisfies FromWriter),
-  transactionHooks: WRITER_HOOKS,
+  transactionHooks: writerHooks(data.lease),
   walSync: pipelined ? walFileSync(data.path) : undefined,
   // Whether the committed transactions would survive a power cut is unknown: stop writing; the
   // process restarts (exit 70 from the main thread) and SQLite recovers what is durable.

@@ -11,6 +11,7 @@ import { settleBets } from "./resolver/settle.ts";
 import { finishRun, startRun } from "./archive/runs.ts";
 import { markBetKeysBackfilled, pruneArchivedBetKeys, purgeBets, purgeGaps, purgeTicks, rememberArchivedBetKeys } from "./archive/purge.ts";
 import { probeWrite } from "../storage/health-probe.ts";
+import { LeaseLostError, leaseFence } from "../storage/lease.ts";
 
 /**
  * Every write the service makes, by name (ADR-005): the whole write surface of the current database
@@ -47,5 +48,13 @@ export type Commands = typeof COMMANDS;
  */
 export const WRITER_HOOKS: readonly TransactionHooks[] = [BET_WRITER_HOOKS];
 
+/**
+ * The hooks of a writer: with a lease (LEASE=on), its fence first, so a transaction of a process
+ * that no longer holds the lease fails before any command or other hook runs.
+ */
+export function writerHooks(lease?: { name: string; holder: string }): readonly TransactionHooks[] {
+  return lease ? [leaseFence(lease), ...WRITER_HOOKS] : WRITER_HOOKS;
+}
+
 /** Errors a command may throw that callers tell apart with instanceof (rebuilt across the thread). */
-export const COMMAND_ERRORS = [BetRefusal, ExistingBet, ArchivedBet, InsufficientBalanceError];
+export const COMMAND_ERRORS = [BetRefusal, ExistingBet, ArchivedBet, InsufficientBalanceError, LeaseLostError];

@@ -363,7 +363,9 @@ export class BatchQueue {
         // the transaction may already be gone
       }
       for (const hook of hooks) hook.afterRollback?.(db);
-      return { outcomes: batch.slice(0, taken).map(() => ({ ok: false, error })), committed: false };
+      // A hook refused the transaction before any operation ran (a lease's fence): the whole batch
+      // fails, as when BEGIN fails; otherwise the operations never taken would be queued again forever.
+      return { outcomes: (taken === 0 ? batch : batch.slice(0, taken)).map(() => ({ ok: false, error })), committed: false };
     }
   }
 

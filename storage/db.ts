@@ -52,6 +52,12 @@ export function migrate(db: Db, dir: string): number[] {
     const sql = readFileSync(join(dir, file), "utf8");
     db.exec("BEGIN IMMEDIATE");
     try {
+      // Two processes starting at once on one DATA_DIR (a failover pair): the other may have applied
+      // it while this one waited for the write lock.
+      if (Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version) >= version) {
+        db.exec("ROLLBACK");
+        continue;
+      }
       db.exec(sql);
       db.exec(`PRAGMA user_version = ${version}`);
       db.exec("COMMIT");

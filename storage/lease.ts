@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
-import { immediateTransaction, type Db } from "./db.ts";
+import { join } from "node:path";
+import { CURRENT_MIGRATIONS_DIR, immediateTransaction, type Db } from "./db.ts";
+import type { TransactionHooks } from "./batch-queue.ts";
 
 /**
- * The writer's lease (issue 24, part 1; not wired into the runtime yet): of several core processes
+ * The writer's lease (issue 24, part 1; wired in by runtime/lease-keeper.ts when LEASE=on): of several core processes
  * on one data directory, only the holder of the lease writes money, resolves, archives and runs the
  * feeds. The lease is a row of the database it guards, so the database itself is the arbiter:
  *
@@ -37,36 +39,39 @@ export interface HeldLease {
 
 export type AcquireResult = ({ acquired: true } & HeldLease) | { acquired: false; holder: string; epoch: number; expiresAt: number };
 
+/**
+ * The lease is someone else's: the transaction was rolled back, nothing of it happened. A request
+ * that met it answers 503 `unavailable` (runtime/errors.ts reads `code` and `dependency`) and may be
+ * retried; the process stops serving (runtime/lease-keeper.ts) and restarts as the standby.
+ */
 export class LeaseLostError extends Error {
+  readonly code = "unavailable";
+  readonly dependency = "writer_lease";
   constructor(
     readonly name_: string,
     readonly epoch: number,
   ) {
-    super(`the ${name_} lease (epoch ${epoch}) is held by another process now; this process must not write`);
+    super(`the ${name_} lease${epoch >= 0 ? ` (epoch ${epoch})` : ""} is held by another process now; this process must not write`);
     this.name = "LeaseLostError";
   }
 }
 
-const SCHEMA = `CREATE TABLE IF NOT EXISTS leases (
-  name        TEXT    PRIMARY KEY,
-  holder      TEXT    NOT NULL,
-  pid         INTEGER,
-  pid_started TEXT,
-  epoch       INTEGER NOT NULL,
-  expires_at  INTEGER NOT NULL
-) WITHOUT ROWID`;
-
-/** Creates the lease table when missing (idempotent; a migration once wired in). */
+/** Creates the lease table when missing (idempotent): migration 110's own text, for a database not migrated (tests, tools). */
 export function ensureLeaseTable(db: Db): void {
-  db.exec(SCHEMA);
+  db.exec(readFileSync(join(CURRENT_MIGRATIONS_DIR, "110_leases.sql"), "utf8"));
 }
 
-/** When a process started (Linux: /proc/<pid>/stat field 22, clock ticks since boot); undefined if it does not exist. */
+/**
+ * When a process started (Linux: /proc/<pid>/stat field 22, clock ticks since boot); undefined if it
+ * does not exist or is a zombie (killed, not yet reaped by its parent: it will never write again).
+ */
 export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ")".
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
+    return fields[19];
   } catch {
     return undefined;
   }
@@ -138,4 +143,34 @@ export function currentLease(db: Db, name: string): HeldLease | undefined {
 export function assertLeaseHeld(db: Db, lease: Pick<HeldLease, "name" | "holder" | "epoch">): void {
   const row = db.prepare("SELECT 1 AS held FROM leases WHERE name = ? AND holder = ? AND epoch = ?").get(lease.name, lease.holder, lease.epoch);
   if (!row) throw new LeaseLostError(lease.name, lease.epoch);
+}
+
+/** Whether the lease row names `holder` now (a read: it takes no lock). */
+export function leaseHolderIs(db: Db, name: string, holder: string): boolean {
+  return db.prepare("SELECT 1 AS held FROM leases WHERE name = ? AND holder = ?").get(name, holder) !== undefined;
+}
+
+/**
+ * The fence as a batch-queue hook (LEASE=on): right after BEGIN IMMEDIATE, before any command of the
+ * transaction runs, the lease must still name this process; otherwise the whole transaction fails
+ * with LeaseLostError and rolls back. It checks the holder rather than the epoch, because the writer
+ * thread starts before the lease is taken and its epoch is known: a holder name is unique per
+ * process run (hostname, pid, start time) and a process that lost the lease exits and never takes it
+ * again, so "the row still names me" is the same test as "nobody took it since I did".
+ */
+export function leaseFence(lease: { name: string; holder: string }): TransactionHooks {
+  return {
+    afterBegin(db) {
+      if (!leaseHolderIs(db, lease.name, lease.holder)) throw new LeaseLostError(lease.name, -1);
+    },
+  };
+}
+
+/**
+ * Whether `tryAcquire` by `holder` would succeed now, by a read alone (no write lock): a standby
+ * polls this and takes the write lock only when it says yes.
+ */
+export function leaseLooksFree(db: Db, name: string, holder: string, nowMs: number): boolean {
+  const row = db.prepare("SELECT holder, pid, pid_started, epoch, expires_at FROM leases WHERE name = ?").get(name) as Row | undefined;
+  return !row || row.holder === holder || row.expires_at <= nowMs || holderGone(row.pid, row.pid_started);
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { hasBinary } from "./helpers/services.ts";
 
 const root = join(import.meta.dirname, "..");
-const units = ["tap-backend.service", "tap-archive.service", "tap-edge@.service"];
+const units = ["tap-backend.service", "tap-archive.service", "tap-edge@.service", "tap-core.socket", "tap-core@.service"];
 
 function unit(name: string) {
   return readFileSync(join(root, "systemd", name), "utf8");
@@ -43,6 +43,16 @@ describe("systemd units", () => {
     // An EnvironmentFile= overrides Environment=: the role and port must win over the core's env file.
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/env ROLE=edge PORT=%i \/usr\/bin\/node dist\/runtime\/main\.js$/m);
     expect(text).not.toMatch(/^(StateDirectory|ReadWritePaths)=/m);
+  });
+
+  it("the failover pair: both cores take the shared socket as fd 3 and the lease, and restart as the standby", () => {
+    const socket = unit("tap-core.socket");
+    expect(socket).toMatch(/^ListenStream=127\.0\.0\.1:3000$/m);
+    const core = unit("tap-core@.service");
+    for (const line of ["Sockets=tap-core.socket", "Requires=tap-core.socket", "Restart=always", "RestartPreventExitStatus=78", "KillSignal=SIGTERM", "EnvironmentFile=/etc/tap-backend/env", "ProtectSystem=strict"]) {
+      expect(core).toContain(line);
+    }
+    expect(core).toMatch(/^ExecStart=\/usr\/bin\/env LEASE=on CORE_STATE_FILE=\/run\/tap-backend\/core-%i\.state \/usr\/bin\/node dist\/runtime\/main\.js$/m);
   });
 
   // systemd-analyze is part of systemd; CI installs it, a developer machine may not have it.

@@ -46,7 +46,7 @@ export function renderNginx(o: NginxRenderOptions): string {
   const edgeServers = (o.edgePorts ?? [o.appPort]).map((port) => `server 127.0.0.1:${port} ${o.edgePorts ? "max_fails=1 fail_timeout=5s" : "max_fails=0"};`);
   let site = shipped
     .replace(edges, `$1${edgeServers.join("\n    ")}`)
-    .replace("server 127.0.0.1:3000", `server 127.0.0.1:${o.appPort}`)
+    .replaceAll("server 127.0.0.1:3000", `server 127.0.0.1:${o.appPort}`)
     .replace(/listen 80;\n\s*listen \[::\]:80;/, `listen 127.0.0.1:${o.redirectPort};`)
     .replace(/listen 443 ssl http2;\n\s*listen \[::\]:443 ssl http2;/, `listen 127.0.0.1:${o.tlsPort} ssl http2;`)
     .replace("/etc/ssl/tap/fullchain.pem", certs.cert)

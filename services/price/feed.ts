@@ -58,13 +58,15 @@ export class PriceFeed implements PriceService {
   readonly #sources = new Map<string, SourceState>();
   readonly #tickListeners = new Set<(tick: IndexTick) => void>();
   readonly #circuitListeners = new Set<(state: CircuitState, at: number) => void>();
-  readonly #gaps: StaleGapLog;
-  readonly #monitor: CircuitMonitor;
+  #gaps!: StaleGapLog;
+  #monitor!: CircuitMonitor;
+  /** Whether the stored state (last tick, recent gaps) was read: once, see #loadStored. */
+  #storedLoaded = false;
   readonly #metrics: PriceMetrics;
   #latest: IndexTick | undefined;
   /** The index price of the last evaluation, undefined when no source qualified. */
   #lastResult: number | undefined;
-  #lastStoredT: number;
+  #lastStoredT = Number.NEGATIVE_INFINITY;
   #trailing: NodeJS.Timeout | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
   readonly #lastWarnAt = new Map<string, number>();
@@ -73,13 +75,33 @@ export class PriceFeed implements PriceService {
     this.#ctx = ctx;
     const { config } = ctx;
     this.#metrics = createPriceMetrics(ctx.metrics, () => this, ctx.now);
-    const now = ctx.now();
+    // A process that writes from its start reads the stored state now, as always. A standby
+    // (LEASE=on) reads it when it takes over (startMonitor): read at install, the last tick would be
+    // that of minutes before, and the monitor would take the whole standby time for a stale gap
+    // (voiding every bet whose window overlapped it) and try to write it from a process that may not.
+    if (config.LEASE === "on") this.#loadEmpty();
+    else this.#loadStored();
+  }
+
+  /** Before the stored state is read: no tick, no gap (nothing is written from this state). */
+  #loadEmpty(): void {
+    this.#lastStoredT = Number.NEGATIVE_INFINITY;
+    this.#resume([], undefined);
+  }
+
+  /** Reads the last stored tick and the recent stale gaps, and resumes the circuit from them (once). */
+  #loadStored(): void {
+    const ctx = this.#ctx;
+    this.#storedLoaded = true;
     const stored = loadLastTick(ctx.db);
     // Ticks of this process continue after the stored ones: t stays strictly increasing.
     this.#lastStoredT = stored?.t ?? Number.NEGATIVE_INFINITY;
-    const onPersistError = (error: unknown) => this.#persistFailed("gap", error);
-    this.#gaps = new StaleGapLog(ctx.queue, loadRecentGaps(ctx.db, now - GAP_MEMORY_MS, 1000), onPersistError);
-    const restartGapStartAt = stored ? stored.t + config.PRICE_STALE_MS : undefined;
+    this.#resume(loadRecentGaps(ctx.db, ctx.now() - GAP_MEMORY_MS, 1000), stored ? stored.t + ctx.config.PRICE_STALE_MS : undefined);
+  }
+
+  #resume(recentGaps: StaleGap[], restartGapStartAt: number | undefined): void {
+    const { config } = this.#ctx;
+    this.#gaps = new StaleGapLog(this.#ctx.queue, recentGaps, (error: unknown) => this.#persistFailed("gap", error));
     this.#monitor = new CircuitMonitor(
       {
         staleMs: config.PRICE_STALE_MS,
@@ -89,7 +111,7 @@ export class PriceFeed implements PriceService {
         onTransition: (t) => this.#onTransition(t),
       },
       restartGapStartAt,
-      now,
+      this.#ctx.now(),
     );
   }
 
@@ -367,6 +389,7 @@ export class PriceFeed implements PriceService {
   }
 
   startMonitor(): void {
+    if (!this.#storedLoaded) this.#loadStored();
     this.#checkTimer ??= setInterval(() => this.check(), this.#ctx.config.PRICE_CHECK_INTERVAL_MS);
     this.#checkTimer.unref();
   }
