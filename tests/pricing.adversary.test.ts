@@ -17,7 +17,7 @@ import { ALL_OFFERED, newTallies, runAdversaries, summarize, type StrategyReturn
  * - every strategy with at least 40 bets returns at most 0.97 when its bets come from at least 10
  *   distinct minutes (its point estimate: the market moments it chose are many), and, with fewer
  *   minutes, not significantly more (its interval's lower end; a strategy that fires in a handful of
- *   moments, e.g. calm "≥ 4 bands after a 2-band move": 50 bets from 5 decisions at 0.98 [0.88, 1.08],
+ *   moments, e.g. calm "≥ 4 bands after a 2-band move": 50 bets, ten cells a decision, at 0.98 [0.88, 1.08],
  *   is a handful of draws of the model's error, and a point bar on it is a coin flip).
  * The REALISED scoring (every decision, every second; bets settled on the simulated ticks) is heavy
  * tailed: far cells pay 20–100× on a rare touch, so a strategy's settled return on 21 minutes rests on

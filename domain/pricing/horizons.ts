@@ -495,7 +495,8 @@ const WARM_TOLERANCE = 0.1;
  *   gains from the level's error at the moments it picks, about one σ low (a level two σ low is a
  *   rare stretch), and pricing its two-σ end overcharged every far cell of the mixed market (all
  *   offered 0.87, below the 0.88 bar; far cells 0.58) for a picker already at 0.81. At one σ: bursty
- *   cherry-picker 0.945 and all offered 0.909, mixed 0.78 and 0.893 (seeds 11–13).
+ *   cherry-picker 0.945 and all offered 0.909, mixed 0.78 and 0.893 (seeds 11–13); 0.907 and 0.911,
+ *   0.75 and 0.881 on seeds 21–24.
  */
 const UNPRICED_DISPERSION = 4;
 const MOVING_SHARE = 0.25;
