@@ -477,6 +477,30 @@ function warmth(weightMs: number, halfLifeMs: number): number {
  */
 const WARM_TOLERANCE = 0.1;
 
+/**
+ * Once warm, a steady market's level keeps its own sampling error unpriced (WARM_TOLERANCE), but a
+ * market whose rate moves does not. Its level rests on the dozen bursts its 5-minute horizon holds
+ * (block dispersion D ≈ 20, levelPosterior: ±15 % in variance against a steady market's ±5 %), and
+ * that error is slow and public: after a stretch without bursts the level is low for minutes while
+ * bursts keep coming at the same rate, and the cells whose multiplier is the highest of their last
+ * minute (the cheap cherry-picker) are exactly those moments: 1.035 per $1 expected on seeds 11–13,
+ * 1.008 on seeds 21–24 in the simulated bursty market (30 minutes watched, then 7) with the whole warm
+ * error left to the house edge.
+ * - The share a steady market would have (D up to UNPRICED_DISPERSION: 2 for Gaussian returns, 2.5–3
+ *   measured with the dispersion prior's pull and the tick noise) stays the edge's, as before: calm,
+ *   jumpy, noisy, mean-reverting and pausing markets are priced exactly as before (their range is 0
+ *   once warm).
+ * - The rest (the "moving" relative variance, relVar_warm − (1 + tolerance)·relVar_steady) is priced
+ *   at MOVING_SHARE of its variance, i.e. at CREDIBLE_Z·√share = one σ instead of two: the picker
+ *   gains from the level's error at the moments it picks, about one σ low (a level two σ low is a
+ *   rare stretch), and pricing its two-σ end overcharged every far cell of the mixed market (all
+ *   offered 0.87, below the 0.88 bar; far cells 0.58) for a picker already at 0.81. At one σ: bursty
+ *   cherry-picker 0.945 and all offered 0.909, mixed 0.78 and 0.893 (seeds 11–13); 0.907 and 0.911,
+ *   0.75 and 0.881 on seeds 21–24.
+ */
+const UNPRICED_DISPERSION = 4;
+const MOVING_SHARE = 0.25;
+
 /** The share of an estimate's sampling variance that is priced (see WARM_TOLERANCE), from its warmth. */
 function excessShare(warm: number): number {
   return Math.max(0, 1 - (1 + WARM_TOLERANCE) * warm);
@@ -540,7 +564,8 @@ interface Level {
  *   ±3–5 % sampling error unpriced, as before: the adversary tables were measured with it and the house
  *   edge carries it (pricing it too charged every far cell 10–20 % more in a warm calm market). So the
  *   range closes as the data fill the 5-minute horizon (after ~17 minutes it is gone), and opens again
- *   after an outage;
+ *   after an outage; in a market whose rate moves, the warm error beyond a steady market's is priced
+ *   at one σ and never closes (UNPRICED_DISPERSION, MOVING_SHARE);
  * - the noise removed from the returns is itself an estimate: its sampling error adds 2·n·sd(η̂²)/Σdt
  *   to the level's (relative, in quadrature).
  * The quote prices each cell at whichever end pays less (quote.ts): far cells at the upper end (their
@@ -559,8 +584,12 @@ function levelPosterior(s: HorizonState, o: HorizonOptions, noise: Noise): Level
   const warm = warmth(s.slow.dt, o.slowHalfLifeMs);
   const relVarNow = 2 / (priorDof + dof);
   const relVarWarm = warm > 0 ? 2 / (priorDof + dof / warm) : 0;
+  const steadyDof = seen ? (2 * s.slow.n) / Math.min(dispersion, UNPRICED_DISPERSION) : 0;
+  const relVarSteady = warm > 0 ? 2 / (priorDof + steadyDof / warm) : 0;
+  const young = Math.max(relVarNow - (1 + WARM_TOLERANCE) * relVarWarm, 0);
+  const moving = MOVING_SHARE * Math.max(relVarWarm - (1 + WARM_TOLERANCE) * relVarSteady, 0);
   const noiseRel = seen && centre > 0 ? (2 * s.slow.n * noise.excessSd) / (s.slow.dt * centre) : 0;
-  const excess = Math.max(relVarNow - (1 + WARM_TOLERANCE) * relVarWarm, 0) + noiseRel * noiseRel;
+  const excess = young + moving + noiseRel * noiseRel;
   const { upper, lower } = varianceRange(excess > 0 ? 2 / excess : Number.POSITIVE_INFINITY, o.credibleZ);
   return { centre, upper: centre * upper, lower: centre * lower };
 }

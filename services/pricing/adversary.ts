@@ -15,8 +15,13 @@ import type { HorizonOptions } from "../../domain/pricing/horizons.ts";
  *
  * The interval: bets of one strategy are correlated (several cells of one window, overlapping
  * windows), so the standard error of the ratio R = Σpayout / Σstake is computed from BLOCKS of one
- * minute of decisions (blocks 1 min apart are nearly independent: a bet lives ≤ 20 s):
- *   SE² = n/(n−1) · Σ_b (P_b − R·S_b)² / (Σ S)²,   CI = R ± 1.96·SE.
+ * minute:
+ *   SE² = n/(n−1) · Σ_b (P_b − R·S_b)² / (Σ S)²,   CI = R ± z·SE (z = 1.96 unless asked).
+ * A settled bet is filed by the minute of its WINDOW (bets on one cell share one outcome, and the
+ * grid strategies bet the same cell from up to two minutes ahead: filed by the minute of the
+ * decision, one outcome spread over several blocks and the interval came out too narrow); an
+ * expected payout has no outcome, only the market state at its decision, and is filed by the minute
+ * of the decision.
  */
 
 export const GEOMETRY = { columnMs: 10_000, rowCents: 1_000, lockMs: 5_000, horizonColumns: 60 };
@@ -184,7 +189,7 @@ function add(tally: Tally, block: number, stake: number, payout: number): void {
   tally.bets += 1;
 }
 
-export function summarize(name: string, tally: Tally): StrategyReturn {
+export function summarize(name: string, tally: Tally, z = 1.96): StrategyReturn {
   let S = 0;
   let P = 0;
   for (const [b, s] of tally.stake) {
@@ -197,7 +202,7 @@ export function summarize(name: string, tally: Tally): StrategyReturn {
   let q = 0;
   for (const [b, s] of tally.stake) q += (tally.payout.get(b)! - R * s) ** 2;
   const se = n > 1 ? Math.sqrt((n / (n - 1)) * q) / S : Number.POSITIVE_INFINITY;
-  return { name, bets: tally.bets, ret: R, ciLow: R - 1.96 * se, ciHigh: R + 1.96 * se };
+  return { name, bets: tally.bets, ret: R, ciLow: R - z * se, ciHigh: R + z * se };
 }
 
 export function newTallies(): Map<string, Tally> {
@@ -267,7 +272,7 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
     outcomes.set(key, verdict.status);
     return verdict.status;
   };
-  const pending: Array<{ tally: Tally; block: number; col: number; row: number; multiplier: number }> = [];
+  const pending: Array<{ tally: Tally; col: number; row: number; multiplier: number }> = [];
   const strategyTallies = STRATEGIES.map((s) => tallies.get(s.name)!);
   const allTally = tallies.get(ALL_OFFERED)!;
   const earlyTallies = life.kind === "warm" ? [] : ([[ALL_OFFERED_FIRST_MINUTE, 60_000], [ALL_OFFERED_FIRST_2_MINUTES, 120_000]] as const);
@@ -325,7 +330,7 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
     const truth = spec.truth && (t >= nextTruth || gapMs >= 400) ? truthAt(spec, path, i, m) : undefined;
     if (truth && t >= nextTruth) nextTruth = t + spec.truth!.everyMs;
     const bet = (tally: Tally, col: number, row: number, multiplier: number) => {
-      pending.push({ tally, block, col, row, multiplier });
+      pending.push({ tally, col, row, multiplier });
       if (truth) addExpected(spec.truth!.expected.get(nameOf(tallies, tally))!, block, truth, col, row, multiplier);
     };
     for (let s = 0; s < STRATEGIES.length; s++) {
@@ -343,13 +348,13 @@ export function runAdversaries(spec: AdversarySpec, tallies: Map<string, Tally>)
     for (const cell of offered) {
       const multiplier = cell.multiplierHundredths!;
       if (cherryPicks(cherrySeen, cell.col, cell.row, t, multiplier, m.firstCol)) bet(cherryTally, cell.col, cell.row, multiplier);
-      for (const tally of allDue ? [allTally, ...early] : []) pending.push({ tally, block, col: cell.col, row: cell.row, multiplier });
+      for (const tally of allDue ? [allTally, ...early] : []) pending.push({ tally, col: cell.col, row: cell.row, multiplier });
       if (truth) for (const tally of [allTally, ...early]) addExpected(spec.truth!.expected.get(nameOf(tallies, tally))!, block, truth, cell.col, cell.row, multiplier);
     }
   }
   for (const bet of pending) {
     const outcome = settle(bet.col, bet.row);
-    add(bet.tally, bet.block, 1, outcome === "won" ? bet.multiplier / 100 : outcome === "void" ? 1 : 0);
+    add(bet.tally, blockBase + Math.floor((bet.col * GEOMETRY.columnMs - evalStart) / BLOCK_MS), 1, outcome === "won" ? bet.multiplier / 100 : outcome === "void" ? 1 : 0);
   }
   return path;
 }
