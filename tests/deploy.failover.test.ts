@@ -78,6 +78,8 @@ describe.runIf(run)("deploys and crashes: a failover pair behind nginx under 1 0
       refused: toCore.filter((l) => l.includes("Connection refused")).length,
       resetOrClosed: toCore.filter((l) => /reset by peer|prematurely closed/.test(l)).length,
       edgeRefusedRetried: toEdges.filter((l) => l.includes("Connection refused")).length,
+      // Any other error nginx logged (e.g. "no live upstreams"), for the failure message.
+      otherErrors: lines.filter((l) => /\[(error|crit|alert)\]/.test(l) && !/Connection refused|reset by peer|prematurely closed/.test(l)).slice(0, 10),
     };
   };
   const logSize = () => statSync(join(stack.nginxPrefix, "logs", "error.log")).size;
