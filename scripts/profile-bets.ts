@@ -11,6 +11,7 @@
  * is not idle: a thread waiting in fsync, or runnable on a busy machine, counts. Calls into libsql
  * are shown by caller (a COMMIT from the batch queue is not a statement of the bet).
  * The compiled build runs (`npm run build` first), as in production; `--tsx` runs the sources.
+ * The product warms its pricing up from 30 minutes of stored ticks, as in `npm run bench` (`--fresh`: an empty DATA_DIR).
  * `--keep` leaves the .cpuprofile files (open them in Chrome's DevTools or speedscope).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,6 +23,7 @@ import { signInPlayers } from "./lib/players.ts";
 import { spawnSync } from "node:child_process";
 import { BUILT_SERVER_ARGS, SOURCE_SERVER_ARGS, startChildServer } from "../tests/helpers/child.ts";
 import { flag, option } from "./lib/args.ts";
+import { seedWarmTicks } from "./lib/warm-ticks.ts";
 
 const durationSec = Number(option("duration", "15"));
 const players = Number(option("players", "1000"));
@@ -47,6 +49,8 @@ interface Profile {
 const dir = mkdtempSync(join(tmpdir(), "tap-profile-"));
 const profiles = join(dir, "profiles");
 const adminToken = randomBytes(24).toString("hex");
+// As `npm run bench`: a server that has been running (pricing warm from 30 minutes of stored ticks); --fresh: one just started.
+if (!flag("fresh")) seedWarmTicks(join(dir, "data"), { minutes: 30, endAt: Date.now() - 1_000, endCents: 9_500_000 });
 const app = await startChildServer(
   {
     DATA_DIR: join(dir, "data"),

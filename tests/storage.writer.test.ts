@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BatchQueue, QueueClosedError, QueueFullError } from "../storage/batch-queue.ts";
 import { openDatabase, type Db } from "../storage/db.ts";
-import { ThreadWriter } from "../storage/thread-writer.ts";
+import { OPS_PER_MESSAGE_MAX, ThreadWriter } from "../storage/thread-writer.ts";
 import { InlineWriter, type Writer } from "../storage/writer.ts";
 import { ItemRefused, TEST_COMMANDS } from "./fixtures/writer-entry.ts";
 
@@ -172,6 +172,46 @@ describe("the service's writer (WRITER_MODE=thread, the default)", () => {
       expect((await ready.json()).checks.db).toBe("ok");
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("the thread writer under a burst of requests", () => {
+  it("starts on the first commands while the event loop is still busy with the rest of its turn (no convoy)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tap-writer-burst-"));
+    const reader = openDatabase(join(dir, "w.db"), { busyTimeoutMs: 2000, synchronous: "NORMAL" });
+    reader.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, v INTEGER NOT NULL UNIQUE)");
+    const sizes: number[] = [];
+    const writer = await ThreadWriter.start<typeof TEST_COMMANDS>({
+      entry: ENTRY,
+      data: { path: join(dir, "w.db"), flushIntervalMs: 1 },
+      queueLengthMax: 1000,
+      errorClasses: [ItemRefused],
+      metrics: {
+        batchSize: { observe: (n) => sizes.push(n) },
+        batchCommitSeconds: { observe: () => undefined },
+        batchQueueDepth: { set: () => undefined },
+        batchRejected: { inc: () => undefined },
+      },
+    });
+    try {
+      // One turn of the event loop: a burst of requests parsed one after another (the busy wait stands
+      // for the parsing). The first OPS_PER_MESSAGE_MAX go over at once and commit in a transaction of
+      // their own while the loop is still busy; before, all of them waited for the end of the turn.
+      const first = Array.from({ length: OPS_PER_MESSAGE_MAX }, (_, i) => writer.run("insert", i));
+      const until = Date.now() + 400;
+      while (Date.now() < until) {
+        /* the loop is busy */
+      }
+      const rest = Array.from({ length: OPS_PER_MESSAGE_MAX }, (_, i) => writer.run("insert", 100 + i));
+      await Promise.all([...first, ...rest]);
+      expect(sizes[0]).toBe(OPS_PER_MESSAGE_MAX);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(2 * OPS_PER_MESSAGE_MAX);
+      expect(reader.prepare("SELECT count(*) AS n FROM items").get()).toMatchObject({ n: 2 * OPS_PER_MESSAGE_MAX });
+    } finally {
+      await writer.close();
+      reader.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
