@@ -66,9 +66,29 @@ interface Result {
 }
 
 const stops: (() => Promise<void> | void)[] = [];
-async function stopAll(): Promise<void> {
-  for (const stop of stops.splice(0).reverse()) await Promise.resolve(stop()).catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
+let stopping: Promise<void> | undefined;
+/**
+ * Stops everything started so far, newest first. Callers at the same time (a run's `finally` and
+ * Ctrl-C) wait for the same pass, so that no caller goes on (or exits) before every process is stopped.
+ */
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    for (let stop = stops.pop(); stop; stop = stops.pop()) {
+      await Promise.resolve(stop()).catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
+    }
+  })().finally(() => (stopping = undefined));
+  return stopping;
 }
+
+/** `promise`, or an error after `ms` (a run that hangs is reported and stopped, not waited for forever). */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms / 1000} s`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+/** Connecting the watchers, and their reports after the measured time, may take this long at most. */
+const CONNECT_DEADLINE_MS = 180_000;
+const REPORT_SLACK_MS = 60_000;
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAll().then(() => process.exit(130)));
 
 const appEnv = (watchers: number, dataDir: string) => ({
@@ -180,6 +200,8 @@ function forkClient<T>(script: string, args: string[]): { proc: ChildProcess; re
     await exited;
   });
   const failed = exited.then((code) => Promise.reject(new Error(`${script} exited with ${code}`)));
+  // Observed through the races below; a client stopped at cleanup must not crash the bench (unhandled).
+  failed.catch(() => undefined);
   const message = <K extends string>(key: K) =>
     Promise.race([new Promise<unknown>((resolve) => proc.on("message", (m: Record<string, unknown>) => key in m && resolve(m[key]))), failed]);
   return { proc, ready: message("ready"), report: message("report") as Promise<T> };
@@ -205,7 +227,7 @@ async function runOne(setup: Setup, watchers: number): Promise<Result> {
       const count = Math.min(WATCHERS_PER_PROCESS, watchers - i * WATCHERS_PER_PROCESS);
       return forkClient<WatcherCounts>(CLIENT_SCRIPTS.watchers, [`${running.base.replace(/^http/, "ws")}/ws`, String(count), String(i * addressesPerProcess)]);
     });
-    const failed = ((await Promise.all(watching.map((c) => c.ready))) as { failed: number }[]).reduce((a, r) => a + r.failed, 0);
+    const failed = ((await withDeadline(Promise.all(watching.map((c) => c.ready)), CONNECT_DEADLINE_MS, "connecting the watchers")) as { failed: number }[]).reduce((a, r) => a + r.failed, 0);
     if (failed > 0) console.log(`  (${failed} of ${watchers} watchers could not connect)`);
     // Let the connection burst settle before the load starts.
     await new Promise((r) => setTimeout(r, 2000));
@@ -213,9 +235,9 @@ async function runOne(setup: Setup, watchers: number): Promise<Result> {
     await new Promise((r) => setTimeout(r, warmupMs));
     const cpuBefore = Object.fromEntries(Object.entries(running.pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
     const measuredAt = performance.now();
-    const w = mergeWatchers(await Promise.all(watching.map((c) => c.report)));
+    const w = mergeWatchers(await withDeadline(Promise.all(watching.map((c) => c.report)), durationMs + REPORT_SLACK_MS, "the watchers' reports"));
     const cpu = Object.fromEntries(Object.entries(running.pids).map(([name, pid]) => [name, (100 * (cpuSeconds(pid) - cpuBefore[name]!)) / ((performance.now() - measuredAt) / 1000)]));
-    const b = await bets.report;
+    const b = await withDeadline(bets.report, REPORT_SLACK_MS, "the bets' report");
     return { setup, watchers, w, b, cpu };
   } finally {
     await stopAll();
@@ -246,9 +268,14 @@ try {
         console.log(`${setup.padEnd(7)} ${String(watchers).padStart(6)} watchers: not run — one process here may hold ${FD_LIMIT} descriptors (ulimit -n; raising it needs CAP_SYS_RESOURCE)`);
         continue;
       }
-      const result = await runOne(setup, watchers);
-      results.push(result);
-      console.log(line(result));
+      try {
+        const result = await runOne(setup, watchers);
+        results.push(result);
+        console.log(line(result));
+      } catch (error) {
+        // Reported and stopped (runOne's finally); the other runs go on.
+        console.log(`${setup.padEnd(7)} ${String(watchers).padStart(6)} watchers: failed — ${(error as Error).message}`);
+      }
     }
   }
 } finally {
