@@ -137,6 +137,10 @@ function openWatcher(url: URL, localAddress: string): Promise<Watcher | undefine
     };
     socket.setTimeout(CONNECT_TIMEOUT_MS, fail);
     socket.once("error", fail);
+    // Closed by the other end before the upgrade (no error, and an idle timeout never fires on a
+    // closed socket): without this the connection stayed pending and the whole batch with it, and the
+    // process never reported ready (a likely cause of the 20 000-watcher run through nginx that hung).
+    socket.once("close", fail);
     socket.once("connect", () => {
       socket.write(
         `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -151,6 +155,7 @@ function openWatcher(url: URL, localAddress: string): Promise<Watcher | undefine
       socket.off("data", onHead);
       socket.setTimeout(0);
       socket.removeAllListeners("error");
+      socket.off("close", fail);
       socket.on("error", () => (watcher.open = false));
       socket.on("close", () => (watcher.open = false));
       watcher.open = true;
