@@ -200,10 +200,14 @@ function forkClient<T>(script: string, args: string[]): { proc: ChildProcess; re
     await exited;
   });
   const failed = exited.then((code) => Promise.reject(new Error(`${script} exited with ${code}`)));
-  // Observed through the races below; a client stopped at cleanup must not crash the bench (unhandled).
-  failed.catch(() => undefined);
-  const message = <K extends string>(key: K) =>
-    Promise.race([new Promise<unknown>((resolve) => proc.on("message", (m: Record<string, unknown>) => key in m && resolve(m[key]))), failed]);
+  // Each promise below is awaited later (or never, when an earlier step failed): marked handled here so
+  // that a client that dies, or is stopped at cleanup, fails the run instead of crashing the bench
+  // with an unhandled rejection before everything is stopped.
+  const message = <K extends string>(key: K) => {
+    const answer = Promise.race([new Promise<unknown>((resolve) => proc.on("message", (m: Record<string, unknown>) => key in m && resolve(m[key]))), failed]);
+    answer.catch(() => undefined);
+    return answer;
+  };
   return { proc, ready: message("ready"), report: message("report") as Promise<T> };
 }
 
