@@ -30,6 +30,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderNginx, startNginx } from "./lib/nginx.ts";
 import { option } from "./lib/args.ts";
+import { withTimeout } from "../storage/unavailable.ts";
 import { startChildServer, type ChildServer } from "../tests/helpers/child.ts";
 import { freePort, startRedis } from "../tests/helpers/services.ts";
 import { mergeWatchers, SOURCES_PER_ADDRESS, WATCHERS_PER_PROCESS, type WatcherCounts, type WatchersReport } from "./lib/audience-watchers.ts";
@@ -80,15 +81,13 @@ function stopAll(): Promise<void> {
   return stopping;
 }
 
-/** `promise`, or an error after `ms` (a run that hangs is reported and stopped, not waited for forever). */
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms / 1000} s`)), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-/** Connecting the watchers, and their reports after the measured time, may take this long at most. */
+/**
+ * Connecting the watchers, and their reports after the measured time, may take this long at most
+ * (`deadline`): a run that hangs is reported and stopped, not waited for forever.
+ */
 const CONNECT_DEADLINE_MS = 180_000;
 const REPORT_SLACK_MS = 60_000;
+const deadline = <T>(promise: Promise<T>, ms: number, what: string) => withTimeout(promise, ms, () => new Error(`${what}: nothing after ${ms / 1000} s`));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAll().then(() => process.exit(130)));
 
 const appEnv = (watchers: number, dataDir: string) => ({
@@ -231,7 +230,7 @@ async function runOne(setup: Setup, watchers: number): Promise<Result> {
       const count = Math.min(WATCHERS_PER_PROCESS, watchers - i * WATCHERS_PER_PROCESS);
       return forkClient<WatcherCounts>(CLIENT_SCRIPTS.watchers, [`${running.base.replace(/^http/, "ws")}/ws`, String(count), String(i * addressesPerProcess)]);
     });
-    const failed = ((await withDeadline(Promise.all(watching.map((c) => c.ready)), CONNECT_DEADLINE_MS, "connecting the watchers")) as { failed: number }[]).reduce((a, r) => a + r.failed, 0);
+    const failed = ((await deadline(Promise.all(watching.map((c) => c.ready)), CONNECT_DEADLINE_MS, "connecting the watchers")) as { failed: number }[]).reduce((a, r) => a + r.failed, 0);
     if (failed > 0) console.log(`  (${failed} of ${watchers} watchers could not connect)`);
     // Let the connection burst settle before the load starts.
     await new Promise((r) => setTimeout(r, 2000));
@@ -239,9 +238,9 @@ async function runOne(setup: Setup, watchers: number): Promise<Result> {
     await new Promise((r) => setTimeout(r, warmupMs));
     const cpuBefore = Object.fromEntries(Object.entries(running.pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
     const measuredAt = performance.now();
-    const w = mergeWatchers(await withDeadline(Promise.all(watching.map((c) => c.report)), durationMs + REPORT_SLACK_MS, "the watchers' reports"));
+    const w = mergeWatchers(await deadline(Promise.all(watching.map((c) => c.report)), durationMs + REPORT_SLACK_MS, "the watchers' reports"));
     const cpu = Object.fromEntries(Object.entries(running.pids).map(([name, pid]) => [name, (100 * (cpuSeconds(pid) - cpuBefore[name]!)) / ((performance.now() - measuredAt) / 1000)]));
-    const b = await withDeadline(bets.report, REPORT_SLACK_MS, "the bets' report");
+    const b = await deadline(bets.report, REPORT_SLACK_MS, "the bets' report");
     return { setup, watchers, w, b, cpu };
   } finally {
     await stopAll();

@@ -34,7 +34,7 @@ import { BUILT_SERVER_ARGS, startChildServer } from "../tests/helpers/child.ts";
 import { freePort } from "../tests/helpers/services.ts";
 import { processCpuSeconds, threadCpuSeconds } from "../storage/thread-cpu.ts";
 import { flag, option } from "./lib/args.ts";
-import { seedWarmTicks } from "./lib/warm-ticks.ts";
+import { seedRunningServerTicks } from "./lib/warm-ticks.ts";
 
 const durationSec = Number(option("duration", "20"));
 const warmupSec = Number(option("warmup", "5"));
@@ -46,8 +46,6 @@ const rate = option("rate", "3000");
 const pacedDuration = option("paced-duration", "30");
 /** Measure the product as a server that has been running (its pricing warmed up from 30 minutes of stored ticks); --fresh: as one just started on an empty DATA_DIR. */
 const fresh = flag("fresh");
-/** The synthetic source's first price (its default), where the stored ticks end. */
-const SYNTHETIC_START_CENTS = 9_500_000;
 const STAKE_MICRO_USD = 100_000;
 /** Raised out of reach for the closed loop, where a player bets far beyond 20/s and 200 open bets. */
 const LIMITS_OUT_OF_REACH = {
@@ -167,7 +165,7 @@ async function warmUpState(url: string): Promise<string> {
 /** A DATA_DIR for the product: empty with --fresh, else holding 30 minutes of ticks to warm its pricing up from. */
 function productDataDir(name: string): string {
   const dir = mkdtempSync(join(work, name));
-  if (!fresh) seedWarmTicks(dir, { minutes: 30, endAt: Date.now() - 1_000, endCents: SYNTHETIC_START_CENTS });
+  if (!fresh) seedRunningServerTicks(dir);
   return dir;
 }
 

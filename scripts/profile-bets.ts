@@ -23,7 +23,7 @@ import { signInPlayers } from "./lib/players.ts";
 import { spawnSync } from "node:child_process";
 import { BUILT_SERVER_ARGS, SOURCE_SERVER_ARGS, startChildServer } from "../tests/helpers/child.ts";
 import { flag, option } from "./lib/args.ts";
-import { seedWarmTicks } from "./lib/warm-ticks.ts";
+import { seedRunningServerTicks } from "./lib/warm-ticks.ts";
 
 const durationSec = Number(option("duration", "15"));
 const players = Number(option("players", "1000"));
@@ -50,7 +50,7 @@ const dir = mkdtempSync(join(tmpdir(), "tap-profile-"));
 const profiles = join(dir, "profiles");
 const adminToken = randomBytes(24).toString("hex");
 // As `npm run bench`: a server that has been running (pricing warm from 30 minutes of stored ticks); --fresh: one just started.
-if (!flag("fresh")) seedWarmTicks(join(dir, "data"), { minutes: 30, endAt: Date.now() - 1_000, endCents: 9_500_000 });
+if (!flag("fresh")) seedRunningServerTicks(join(dir, "data"));
 const app = await startChildServer(
   {
     DATA_DIR: join(dir, "data"),

@@ -1,5 +1,6 @@
 import { CURRENT_MIGRATIONS_DIR, databasePaths, migrate, openDatabase } from "../../storage/db.ts";
 import { normalSampler, seededRandom } from "../../domain/price/gbm.ts";
+import { loadConfig } from "../../runtime/config.ts";
 
 /**
  * Stores `minutes` of index ticks that end just before `endAt` at `endCents` in DATA_DIR's current.db,
@@ -32,3 +33,11 @@ export function seedWarmTicks(dataDir: string, options: { minutes: number; endAt
   }
 }
 
+/**
+ * The benches' "server that has been running" (`npm run bench`, scripts/profile-bets.ts): 30 minutes
+ * of ticks ending a second ago at the synthetic source's default start price, where its live ticks
+ * begin.
+ */
+export function seedRunningServerTicks(dataDir: string): number {
+  return seedWarmTicks(dataDir, { minutes: 30, endAt: Date.now() - 1_000, endCents: loadConfig({}).SYNTHETIC_START_CENTS });
+}
