@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { CURRENT_MIGRATIONS_DIR, migrate, openDatabase } from "../storage/db.ts";
 import { ensurePlayerAccount, FUNDING_ACCOUNT_ID, transfer } from "../storage/ledger.ts";
 import { placeArgs, placeBetOp } from "../services/bets/place-op.ts";
-import { BET_WRITER_HOOKS } from "../services/bets/writer-state.ts";
+import { WRITER_HOOKS } from "../services/commands.ts";
+import { guardOf } from "../storage/writer.ts";
 import { flag, option } from "./lib/args.ts";
 
 const bets = Number(option("bets", "40000"));
@@ -52,13 +53,14 @@ async function round(n: number): Promise<{ perBetUs: number }> {
     const cpu0 = process.cpuUsage();
     for (let done = 0; done < bets; ) {
       begin.run();
-      BET_WRITER_HOOKS.afterBegin?.(db);
+      for (const hook of WRITER_HOOKS) hook.afterBegin?.(db);
       for (let k = 0; k < batch && done < bets; k++, done++) {
         const player = accounts[done % players]!;
         const cell = done % CELLS;
         const col = 1000 + (cell % 8);
         const row = 9500 + Math.floor(cell / 8);
         const multiplier = 250;
+        for (const hook of WRITER_HOOKS) hook.beforeOperation?.(db, guardOf(placeBetOp));
         placeBetOp(
           db,
           placeArgs(
@@ -72,7 +74,7 @@ async function round(n: number): Promise<{ perBetUs: number }> {
           ),
         );
       }
-      BET_WRITER_HOOKS.beforeCommit?.(db);
+      for (const hook of WRITER_HOOKS) hook.beforeCommit?.(db);
       commit.run();
     }
     const cpu = process.cpuUsage(cpu0);

@@ -82,6 +82,8 @@ interface Measured {
   load: ClosedLoopResult;
   /** CPU seconds per 201, by thread: event loop, writer (product only), whole process. */
   cpuPerBet: { eventLoop: number; writer?: number; process: number };
+  /** Commands per writer transaction during the load (product only; batch_queue_batch_size). */
+  opsPerTransaction?: number;
   data: string;
   dataOk: boolean;
 }
@@ -90,6 +92,9 @@ interface CpuSample {
   eventLoop: number;
   writer?: number;
   process: number;
+  /** Writer transactions and the commands in them so far (product only). */
+  transactions?: number;
+  transactionOps?: number;
 }
 
 try {
@@ -214,9 +219,11 @@ async function measure(
   const load = await runClosedLoop({ ...common, outDir: join(dir, "run"), tag, durationSec });
   const after = await sample();
   const per = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? NaN : (b - a) / load.created);
+  const transactions = (after.transactions ?? NaN) - (before.transactions ?? NaN);
   return {
     load,
     cpuPerBet: { eventLoop: per(before.eventLoop, after.eventLoop), writer: per(before.writer, after.writer), process: per(before.process, after.process) },
+    opsPerTransaction: ((after.transactionOps ?? NaN) - (before.transactionOps ?? NaN)) / transactions,
   };
 }
 
@@ -302,13 +309,14 @@ async function longLivedCells(url: string, forMs: number): Promise<string[]> {
 }
 
 /** The product's thread CPU counters (runtime/metrics.ts `thread_cpu_seconds_total`). */
-async function productThreadCpu(url: string): Promise<{ eventLoop: number; writer?: number }> {
+async function productThreadCpu(url: string): Promise<Omit<CpuSample, "process">> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (thread: string) => {
     const m = new RegExp(`^thread_cpu_seconds_total\\{thread="${thread}"\\} ([\\d.e+-]+)$`, "m").exec(text);
     return m ? Number(m[1]) : undefined;
   };
-  return { eventLoop: read("event_loop") ?? NaN, writer: read("writer") };
+  const batches = (suffix: string) => Number(new RegExp(`^batch_queue_batch_size_${suffix} ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? NaN);
+  return { eventLoop: read("event_loop") ?? NaN, writer: read("writer"), transactions: batches("count"), transactionOps: batches("sum") };
 }
 
 async function integrityReport(url: string): Promise<{ ok: boolean; problems: unknown[]; checkedBets: number }> {
@@ -379,7 +387,9 @@ function printMeasured(label: string, m: Measured): void {
       `max ${l.maxMs.toFixed(1)} ms  other answers ${other.length ? JSON.stringify(Object.fromEntries(other)) : "none"}  socket errors ${l.socketErrors}\n` +
       `  ${"".padEnd(15)} CPU per bet: event loop ${us(m.cpuPerBet.eventLoop)}` +
       (m.cpuPerBet.writer !== undefined && !Number.isNaN(m.cpuPerBet.writer) ? `, writer thread ${us(m.cpuPerBet.writer)}` : "") +
-      `, whole process ${us(m.cpuPerBet.process)}\n  ${"".padEnd(15)} data: ${m.data}`,
+      `, whole process ${us(m.cpuPerBet.process)}` +
+      (m.opsPerTransaction !== undefined && !Number.isNaN(m.opsPerTransaction) ? `; ${m.opsPerTransaction.toFixed(1)} commands per writer transaction` : "") +
+      `\n  ${"".padEnd(15)} data: ${m.data}`,
   );
 }
 

@@ -5,6 +5,7 @@ import { recordStaleThreshold } from "./price/stale-thresholds.ts";
 import { creditOp } from "./bets/credit.ts";
 import { ArchivedBet, ExistingBet, placeBetOp } from "./bets/place-op.ts";
 import { BetRefusal } from "./bets/refusals.ts";
+import { STAKE_JOURNAL_HOOKS } from "./bets/stake-journal.ts";
 import { BET_WRITER_HOOKS, betWriterSnapshot, checkBetWriterState } from "./bets/writer-state.ts";
 import type { TransactionHooks } from "../storage/batch-queue.ts";
 import { settleBets } from "./resolver/settle.ts";
@@ -46,7 +47,7 @@ export type Commands = typeof COMMANDS;
  * What the writer keeps in memory beside the database follows its transactions through these hooks
  * (every batch queue that runs COMMANDS must have them).
  */
-export const WRITER_HOOKS: readonly TransactionHooks[] = [BET_WRITER_HOOKS];
+export const WRITER_HOOKS: readonly TransactionHooks[] = [BET_WRITER_HOOKS, STAKE_JOURNAL_HOOKS];
 
 /**
  * The hooks of a writer: with a lease (LEASE=on), its fence first, so a transaction of a process

@@ -12,6 +12,11 @@ export type Operation<T> = (db: Db) => T;
 export interface OperationGuard {
   savepoint: false;
   isRefusal(error: unknown): boolean;
+  /**
+   * The operation may leave writes in a hook's journal for later in the transaction, and may run
+   * while the journal holds writes of its kind (TransactionHooks.beforeOperation lets it through).
+   */
+  journaled?: boolean;
 }
 
 /**
@@ -22,6 +27,13 @@ export interface OperationGuard {
  */
 export interface TransactionHooks {
   afterBegin?(db: Db): void;
+  /**
+   * Before each operation (and its savepoint), with the operation's guard. A hook that keeps writes
+   * in memory for later in the transaction (services/bets/stake-journal.ts) writes them here unless
+   * the operation is `journaled`: every other operation sees them in the database, and no savepoint
+   * of another operation can undo them. A throw fails the whole transaction.
+   */
+  beforeOperation?(db: Db, guard: OperationGuard | undefined): void;
   beforeCommit?(db: Db): void;
   afterRollback?(db: Db): void;
 }
@@ -347,6 +359,7 @@ export class BatchQueue {
       for (const hook of hooks) hook.afterBegin?.(db);
       for (const item of batch) {
         taken++;
+        for (const hook of hooks) hook.beforeOperation?.(db, item.guard);
         outcomes.push(item.guard ? this.#runUnguarded(item, item.guard) : this.#runOne(item));
         if (performance.now() >= deadline) break;
       }

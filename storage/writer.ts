@@ -20,9 +20,10 @@ const GUARD = Symbol("operation guard");
  * it throws instances of `refusals` only while nothing of it is written (or after undoing exactly
  * what it wrote), and any other error it throws fails its whole transaction. For hot commands
  * that cannot fail half-way (bet placement): a savepoint and its release are two statements more.
+ * `journaled`: the command leaves writes in a hook's journal (storage/batch-queue.ts OperationGuard).
  */
-export function withoutSavepoint<F extends Command>(command: F, refusals: readonly ErrorClass[]): F {
-  const guard: OperationGuard = { savepoint: false, isRefusal: (error) => refusals.some((c) => error instanceof c) };
+export function withoutSavepoint<F extends Command>(command: F, refusals: readonly ErrorClass[], options: { journaled?: boolean } = {}): F {
+  const guard: OperationGuard = { savepoint: false, isRefusal: (error) => refusals.some((c) => error instanceof c), journaled: options.journaled === true };
   return Object.assign(command, { [GUARD]: guard });
 }
 

@@ -1,9 +1,10 @@
 import { statementCache, type Db } from "../../storage/db.ts";
-import { FUNDING_ACCOUNT_ID, HOUSE_ACCOUNT_ID, balanceOf, creditAndRecord, debit, undoDebit } from "../../storage/ledger.ts";
+import { FUNDING_ACCOUNT_ID, HOUSE_ACCOUNT_ID, balanceOf, debit, undoDebit } from "../../storage/ledger.ts";
 import { withoutSavepoint } from "../../storage/writer.ts";
 import { BET_COLUMNS, type BetRow } from "./bet-json.ts";
 import { BetRefusal } from "./refusals.ts";
 import { toBetRow } from "./rows.ts";
+import { holdStake } from "./stake-journal.ts";
 import { betWriterState, type BetWriterState } from "./writer-state.ts";
 
 /** Everything a bet needs once it was priced and pre-checked; all integers. */
@@ -120,7 +121,9 @@ export const placeStatements = statementCache(prepare);
  * 3. the bet row, unless the player already used the idempotency key (UNIQUE: also a retry queued in
  *    the same batch or committed by another process) → ExistingBet, or the key belongs to an archived
  *    bet (the insert's trigger of migration 080) → ArchivedBet; the deduction is undone first;
- * 4. the house's credit and the two ledger entries (ADR-010); then the bet counts in the figures.
+ * 4. the stake held for the house (stake-journal.ts: its credit and the two ledger entries of ADR-010
+ *    are written with the transaction's other bets, before any other operation and before COMMIT);
+ *    then the bet counts in the figures.
  * A refused request whose key was used before is answered with ExistingBet (or ArchivedBet): a
  * retry of a committed bet gets its bet back even if a limit would refuse it now.
  */
@@ -153,11 +156,11 @@ function placeBet(db: Db, a: PlaceArgs): Placed {
 
   // From here on nothing is refused: an error fails the batch.
   const betId = Number(inserted.lastInsertRowid);
-  const moved = creditAndRecord(db, { debitAccountId: accountId, creditAccountId: HOUSE_ACCOUNT_ID, amountMicroUsd: stake, kind: "stake", betId, at: placedAt }, balance);
   // Postconditions: a new bet id, and the player's balance what the stake left (never below zero).
-  if (!(Number.isSafeInteger(betId) && betId > 0 && moved.debitBalanceAfterMicroUsd === balance && balance >= 0)) {
+  if (!(Number.isSafeInteger(betId) && betId > 0 && Number.isSafeInteger(balance) && balance >= 0)) {
     throw new Error(`bet ${betId} of account ${accountId}: balance ${balance} out of range after the stake`);
   }
+  holdStake(db, { accountId, betId, stakeMicroUsd: stake, playerBalanceAfterMicroUsd: balance, at: placedAt });
   state.open({ accountId, col, row, stakeMicroUsd: stake, payoutMicroUsd: payout });
   assertWithinLimits(state, a);
   return [betId, balance];
@@ -176,7 +179,7 @@ function assertWithinLimits(state: BetWriterState, a: PlaceArgs): void {
   }
 }
 
-export const placeBetOp = withoutSavepoint(placeBet, [BetRefusal, ExistingBet, ArchivedBet]);
+export const placeBetOp = withoutSavepoint(placeBet, [BetRefusal, ExistingBet, ArchivedBet], { journaled: true });
 
 /** The first limit the bet would exceed, in the fixed order; undefined when it fits them all. */
 function limitRefusal(state: BetWriterState, a: PlaceArgs): BetRefusal | undefined {
