@@ -125,7 +125,7 @@ function setOrDelete<K>(map: Map<K, number>, key: K, value: number): void {
 const statements = statementCache((db: Db) => ({
   generation: db.prepare("SELECT generation FROM bets_generation WHERE id = 1").raw(true),
   bump: db.prepare("UPDATE bets_generation SET generation = generation + 1 WHERE id = 1 RETURNING generation").raw(true),
-  // From the partial index of open bets (bets_open_by_cell) and the rows it points to.
+  // From the partial index of open bets (bets_open_by_col) and the rows it points to.
   openBets: db.prepare("SELECT account_id, col, row, stake_micro_usd, payout_micro_usd FROM bets WHERE status = 'open'").raw(true),
 }));
 
