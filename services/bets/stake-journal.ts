@@ -1,6 +1,6 @@
 import { statementCache, type Db } from "../../storage/db.ts";
 import type { OperationGuard, TransactionHooks } from "../../storage/batch-queue.ts";
-import { HOUSE_ACCOUNT_ID } from "../../storage/ledger.ts";
+import { HOUSE_ACCOUNT_ID, balanceOf } from "../../storage/ledger.ts";
 
 /**
  * The stakes of a run of bets in one transaction, moved to the house together (issue 23): a bet's
@@ -38,7 +38,6 @@ const BETS_PER_INSERT_MAX = 32;
 const statements = statementCache((db: Db) => {
   const inserts = new Map<number, ReturnType<Db["prepare"]>>();
   return {
-    houseBalance: db.prepare("SELECT balance_micro_usd FROM accounts WHERE id = ?").raw(true),
     credit: db.prepare("UPDATE accounts SET balance_micro_usd = balance_micro_usd + ? WHERE id = ? RETURNING balance_micro_usd").raw(true),
     // The ids AUTOINCREMENT would give (the sequence, never a reused id): assigned here in order.
     lastEntryId: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'ledger_entries'").raw(true),
@@ -77,8 +76,9 @@ export function holdStake(db: Db, stake: Omit<HeldStake, "houseBalanceAfterMicro
     throw new Error(`stake of bet ${stake.betId} out of range: ${stake.stakeMicroUsd}`);
   }
   const stakes = journal.stakes;
-  if (stakes.length === 0) journal.houseBeforeMicroUsd = firstOf(statements(db).houseBalance.get(HOUSE_ACCOUNT_ID), "house account");
-  const houseBefore = stakes.length === 0 ? journal.houseBeforeMicroUsd : stakes[stakes.length - 1]!.houseBalanceAfterMicroUsd;
+  const last = stakes.at(-1);
+  // The first stake of a run reads the house's balance; the others follow from the one before.
+  const houseBefore = last ? last.houseBalanceAfterMicroUsd : (journal.houseBeforeMicroUsd = balanceOf(db, HOUSE_ACCOUNT_ID));
   const houseBalanceAfterMicroUsd = houseBefore + stake.stakeMicroUsd;
   if (!Number.isSafeInteger(houseBalanceAfterMicroUsd)) throw new Error(`the house's balance left the safe integer range: ${houseBalanceAfterMicroUsd}`);
   stakes.push({ ...stake, houseBalanceAfterMicroUsd });
