@@ -21,10 +21,16 @@
  * 4. Prints offered and achieved rate, p50/p99/max latency, statuses and refusal codes; then checks
  *    the data: 201 answers = new bets in the database (integrity report's checkedBets, before vs
  *    after), and the integrity check passes.
+ *
+ * Against the minimal server of `npm run bench` (scripts/minimal-bet-server.ts, the same load as a
+ * reference): `--tokens-file F --cells-file F --ids-file F` take its players' tokens and a list of
+ * cells ("col row" per line) instead of signing in and reading the grid, and write every 201's bet id
+ * to `--ids-file`; the data check is the caller's (it has no integrity route to ask).
  */
 import autocannon from "autocannon";
 import { runPaced } from "./lib/paced.ts";
 import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { signInPlayers } from "./lib/players.ts";
 
 const args = parseArgs(process.argv.slice(2));
@@ -44,6 +50,8 @@ const stakeMicroUsd = Number(args.stake ?? 100_000);
 const players = Number(args.players ?? Math.max(500, Math.ceil((ratePerSec * (durationSec + warmupSec)) / 150), Math.ceil(ratePerSec / 10)));
 const SAFETY_MS = 3000;
 const tool = args.tool ?? "paced";
+/** The minimal server's mode (see above): given players and cells, acknowledged ids to a file. */
+const given = args["tokens-file"] ? { tokensFile: args["tokens-file"], cellsFile: args["cells-file"] ?? "", idsFile: args["ids-file"] ?? "" } : undefined;
 
 function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -91,6 +99,18 @@ function cellFeed() {
   };
 }
 
+/** A fixed list of cells ("col row" per line), for the minimal server, which has no grid. */
+function givenCells(file: string) {
+  const cells = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const [col, row] = line.split(" ").map(Number) as [number, number];
+      return { col, row, windowStart: 0, multiplier: 0 };
+    });
+  return { ready: async () => {}, pick: () => cells[Math.floor(Math.random() * cells.length)]!, stop: () => {}, size: cells.length };
+}
+
 async function retryUnanswered(sent: Map<number, { token: string; body: string }>) {
   const out = { committedBefore: 0, createdNow: 0, refused: 0 };
   for (const { token, body } of sent.values()) {
@@ -109,12 +129,12 @@ async function integrityReport(): Promise<{ ok: boolean; checkedBets: number; pr
 }
 
 async function main() {
-  if (!adminToken) throw new Error("--admin-token (or ADMIN_TOKEN) is needed for the data checks");
-  const before = await integrityReport();
+  if (!adminToken && !given) throw new Error("--admin-token (or ADMIN_TOKEN) is needed for the data checks");
+  const before = given ? undefined : await integrityReport();
   const t0 = performance.now();
-  const tokens = await signInPlayers(authUrl, players);
-  console.log(`signed in ${tokens.length} players via SIWE in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const feed = cellFeed();
+  const tokens = given ? readFileSync(given.tokensFile, "utf8").split("\n").filter((t) => t !== "").slice(0, players) : await signInPlayers(authUrl, players);
+  console.log(given ? `${tokens.length} players of the minimal server` : `signed in ${tokens.length} players via SIWE in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const feed = given ? givenCells(given.cellsFile) : cellFeed();
   await feed.ready();
   if (feed.size === 0) throw new Error("no offered cells (is the price fresh?)");
 
@@ -128,6 +148,7 @@ async function main() {
   // replaces x-request-id. Unmatched answers (refusals without a stake) are retried too, which is
   // safe: a refused request stored nothing.
   const sent = new Map<number, { token: string; body: string }>();
+  const ackedIds: string[] = [];
   let seq = 0;
   const makeBody = () => {
     const cell = feed.pick();
@@ -146,6 +167,7 @@ async function main() {
     }
     const stake = parsed?.bet?.stakeMicroUsd ?? parsed?.error?.details?.stakeMicroUsd;
     if (typeof stake === "number") sent.delete(stake);
+    if (status === 201 && given) ackedIds.push(parsed?.bet?.id);
     if (status === 201) created++;
     else {
       const code = `${status} ${parsed?.error?.code ?? ""}`.trim();
@@ -238,9 +260,15 @@ async function main() {
       `201=${created} refusals=${JSON.stringify(codes)} socket-errors=${summary.errors} timeouts=${summary.timeouts}`,
   );
 
+  if (given) {
+    // The minimal server has no idempotent replay to ask about the unanswered; the caller counts rows.
+    writeFileSync(given.idsFile, ackedIds.map((id) => `${id}\n`).join(""));
+    console.log(`unanswered when the load stopped: ${sent.size}; ${ackedIds.length} acknowledged ids written for the caller's data check`);
+    process.exit(summary.errors === 0 ? 0 : 1);
+  }
   const unanswered = await retryUnanswered(sent);
   const after = await integrityReport();
-  const newBets = after.checkedBets - before.checkedBets;
+  const newBets = after.checkedBets - before!.checkedBets;
   const expected = created + unanswered.committedBefore + unanswered.createdNow;
   console.log(
     `unanswered when the load stopped: ${sent.size} → retried: ${unanswered.committedBefore} had been committed (200), ` +

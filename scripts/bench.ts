@@ -8,8 +8,11 @@
  *    writer thread and of the whole process. `--rounds N` repeats the pair (the machine is noisy; every other round measures the product first) and prints the median ratio.
  *    The product runs with its limits raised out of reach (open bets, rate, exposure caps), so that
  *    every request is a 201: each limit is still checked on every bet.
- * 2. Open loop at `--rate` 3 000 bets/s (scripts/bench-bets.ts, its own process): straight to the
- *    product, then through nginx (the repository's config); offered and achieved rate, p50/p99/max.
+ * 2. Open loop at `--rate` 3 000 bets/s (scripts/bench-bets.ts, its own process): first the minimal
+ *    server (the reference: the p99 this machine allows at that rate this hour, with the same
+ *    generator), straight and through nginx (the repository's config), then the product the same two
+ *    ways; offered and achieved rate, p50/p99/max, and the product's p99 as a multiple of the
+ *    reference's on the same route.
  *
  * The product runs from its build (dist/, as in production; bench.sh builds it first).
  * Every load is followed by the data check: every 201 is a row with its ledger entries (and the
@@ -143,9 +146,14 @@ try {
     );
   }
   for (const p of paced) {
+    const reference = paced.find((r) => r.server === "minimal server" && r.route === p.route);
+    const verdict =
+      p.barMs === undefined
+        ? "the reference"
+        : `bar p99 ≤ ${p.barMs} ms: ${Number(p.p99) <= p.barMs ? "met" : "NOT met"}; ${(Number(p.p99) / Number(reference?.p99)).toFixed(1)} × the minimal server's p99 on this route`;
     console.log(
-      `open loop ${p.label}: offered ${rate}/s achieved ${p.achieved}/s p50 ${p.p50} ms p99 ${p.p99} ms max ${p.max} ms ` +
-        `(bar p99 ≤ ${p.barMs} ms: ${Number(p.p99) <= p.barMs ? "met" : "NOT met"}); data ${p.dataOk ? "ok" : "FAILED"}`,
+      `open loop, ${p.server} ${p.route}: offered ${rate}/s achieved ${p.achieved}/s p50 ${p.p50} ms p99 ${p.p99} ms max ${p.max} ms ` +
+        `(${verdict}); data ${p.dataOk ? "ok" : "FAILED"}`,
     );
   }
   const dataOk = closed.every((c) => c.minimal.dataOk && c.product.dataOk) && paced.every((p) => p.dataOk);
@@ -245,7 +253,27 @@ async function measure(
   };
 }
 
-async function openLoop(): Promise<{ label: string; achieved: string; p50: string; p99: string; max: string; barMs: number; dataOk: boolean }[]> {
+interface OpenLoopResult {
+  /** "minimal server" or "product". */
+  server: string;
+  /** "direct" or "through nginx". */
+  route: string;
+  achieved: string;
+  p50: string;
+  p99: string;
+  max: string;
+  /** The issue's bar for the product on this route. */
+  barMs?: number;
+  dataOk: boolean;
+}
+
+/**
+ * The open loop: first the minimal server (the reference: what p99 this machine allows at this rate
+ * this hour, with the same generator in the same run), straight and through nginx, then the product
+ * the same two ways.
+ */
+async function openLoop(): Promise<OpenLoopResult[]> {
+  const results = await openLoopMinimal();
   const dir = productDataDir("paced-");
   const app = await startChildServer(productEnv(dir), 60_000, BUILT_SERVER_ARGS);
   cleanups.push(
@@ -254,34 +282,62 @@ async function openLoop(): Promise<{ label: string; achieved: string; p50: strin
       await app.exited;
     }),
   );
-  const targets: { label: string; url: string; barMs: number }[] = [{ label: "direct", url: app.url, barMs: 20 }];
-  if (!flag("direct")) {
-    const nginxDir = mkdtempSync(join(work, "nginx-"));
-    const plainPort = await freePort();
-    const conf = renderNginx({ prefixDir: nginxDir, appPort: Number(new URL(app.url).port), plainPort, tlsPort: await freePort(), redirectPort: await freePort() });
-    const nginx = await startNginx(conf, nginxDir, plainPort);
-    cleanups.push(once(() => nginx.stop()));
-    targets.push({ label: "through nginx", url: `http://127.0.0.1:${plainPort}`, barMs: 50 });
-  }
-  const results = [];
-  for (const target of targets) {
-    console.log(`\nopen loop ${target.label}: ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${players} players)`);
-    const args = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", target.url, "--admin-token", adminToken];
-    args.push("--rate", rate, "--duration", pacedDuration, "--warmup", String(warmupSec), "--players", String(players), "--connections", "512");
-    const { code, out } = await runEchoed(process.execPath, args);
-    const latency = /latency p50=([\d.]+)ms p90=[\d.]+ms p99=([\d.]+)ms max=([\d.]+)ms/.exec(out);
-    const achieved = /achieved=(\d+)\/s/.exec(out.slice(out.indexOf("offered=")));
-    results.push({
-      label: target.label,
-      achieved: achieved?.[1] ?? "?",
-      p50: latency?.[1] ?? "NaN",
-      p99: latency?.[2] ?? "NaN",
-      max: latency?.[3] ?? "NaN",
-      barMs: target.barMs,
-      dataOk: code === 0,
-    });
+  for (const target of await openLoopTargets(app.url)) {
+    console.log(`\nopen loop, product ${target.route}: ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${players} players)`);
+    const { code, out } = await runPacedLoad(target.url, ["--admin-token", adminToken]);
+    results.push({ server: "product", route: target.route, ...pacedFigures(out), barMs: target.route === "direct" ? 20 : 50, dataOk: code === 0 });
   }
   return results;
+}
+
+/** The same paced loads at the minimal server, then its data check (every 201 a row with its entries, balances). */
+async function openLoopMinimal(): Promise<OpenLoopResult[]> {
+  const dir = mkdtempSync(join(work, "paced-minimal-"));
+  const tokensFile = join(dir, "tokens.txt");
+  const server = await startMinimal(dir, tokensFile);
+  const cellsFile = join(dir, "cells.txt");
+  writeFileSync(cellsFile, Array.from({ length: 160 }, (_, i) => `${1000 + (i % 8)} ${9500 + Math.floor(i / 8)}`).join("\n") + "\n");
+  const idsDir = mkdtempSync(join(dir, "ids-"));
+  const results: OpenLoopResult[] = [];
+  try {
+    for (const [i, target] of (await openLoopTargets(server.url)).entries()) {
+      console.log(`\nopen loop, minimal server ${target.route} (the reference): ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${players} players)`);
+      const ids = ["--tokens-file", tokensFile, "--cells-file", cellsFile, "--ids-file", join(idsDir, `ids-paced-${i}.txt`)];
+      const { code, out } = await runPacedLoad(target.url, ids);
+      results.push({ server: "minimal server", route: target.route, ...pacedFigures(out), dataOk: code === 0 });
+    }
+    await server.stop();
+    const check = checkMinimalData(join(dir, "minimal.db"), acknowledgedBetIds([idsDir]));
+    console.log(`  minimal server's data: ${check.text}`);
+    return results.map((r) => ({ ...r, dataOk: r.dataOk && check.ok }));
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Straight to `appUrl`, and (unless --direct) through an nginx of the repository's config in front of it. */
+async function openLoopTargets(appUrl: string): Promise<{ route: string; url: string }[]> {
+  const targets = [{ route: "direct", url: appUrl }];
+  if (flag("direct")) return targets;
+  const nginxDir = mkdtempSync(join(work, "nginx-"));
+  const plainPort = await freePort();
+  const conf = renderNginx({ prefixDir: nginxDir, appPort: Number(new URL(appUrl).port), plainPort, tlsPort: await freePort(), redirectPort: await freePort() });
+  const nginx = await startNginx(conf, nginxDir, plainPort);
+  cleanups.push(once(() => nginx.stop()));
+  return [...targets, { route: "through nginx", url: `http://127.0.0.1:${plainPort}` }];
+}
+
+/** scripts/bench-bets.ts in its own process at `--rate` over 512 connections, after `--warmup` seconds of the same. */
+function runPacedLoad(url: string, extra: string[]): Promise<{ code: number; out: string }> {
+  const args = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", url, ...extra];
+  args.push("--rate", rate, "--duration", pacedDuration, "--warmup", String(warmupSec), "--players", String(players), "--connections", "512");
+  return runEchoed(process.execPath, args);
+}
+
+function pacedFigures(out: string): Pick<OpenLoopResult, "achieved" | "p50" | "p99" | "max"> {
+  const latency = /latency p50=([\d.]+)ms p90=[\d.]+ms p99=([\d.]+)ms max=([\d.]+)ms/.exec(out);
+  const achieved = /achieved=(\d+)\/s/.exec(out.slice(out.indexOf("offered=")));
+  return { achieved: achieved?.[1] ?? "?", p50: latency?.[1] ?? "NaN", p99: latency?.[2] ?? "NaN", max: latency?.[3] ?? "NaN" };
 }
 
 async function startMinimal(dir: string, tokensFile: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
