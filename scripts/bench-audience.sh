@@ -9,4 +9,6 @@ command -v nginx >/dev/null || { echo "bench:audience needs nginx (apt-get insta
 command -v redis-server >/dev/null || { echo "bench:audience needs redis-server (apt-get install redis-server)" >&2; exit 1; }
 ulimit -n "$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "file descriptors per process: $(ulimit -n)" >&2
+# The app runs as in production: the compiled build (dist/).
+npm run build --silent
 exec node --import tsx scripts/bench-audience.ts "$@"

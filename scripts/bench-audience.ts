@@ -9,11 +9,14 @@
  * The watchers (scripts/lib/audience-watchers.ts) and the paced bet load (scripts/lib/audience-bets.ts)
  * run in processes of their own. Printed per run: bets accepted/s, bet p50/p99, tick→watcher lag
  * p50/p99, ticks per watcher per second (lowest and mean), bytes per watcher per second, the price
- * frame's size, and the CPU of each process; then a table, and the verdicts of issue 22 at 5 000.
+ * frame's size, and the CPU of each process (the bet load's too) and the bet load's own loop delay; then a table, and the verdicts of issue 22 at 5 000.
  *
  *   npm run bench:audience -- [--watchers 1000,5000,10000,20000] [--rate 3000] [--connections 128]
  *                             [--duration 20] [--warmup 5] [--setups minimal,single,edges]
- *                             [--baseline DIR]
+ *                             [--baseline DIR] [--fresh]
+ * The app runs as in production, from its build (dist/; bench-audience.sh builds it first), and as a
+ * server that has been running: its data directory holds 30 minutes of stored ticks, so its pricing
+ * starts warm, as in `npm run bench`; `--fresh` starts it on an empty data directory instead.
  * `--baseline DIR` adds a setup `baseline`: the single process run from another checkout (its
  * runtime/main.ts, under tsx), for an A/B against older code in the same run (e.g. a `git worktree`
  * of main before this change).
@@ -29,9 +32,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderNginx, startNginx } from "./lib/nginx.ts";
-import { option } from "./lib/args.ts";
+import { flag, option } from "./lib/args.ts";
 import { withTimeout } from "../storage/unavailable.ts";
-import { startChildServer, type ChildServer } from "../tests/helpers/child.ts";
+import { BUILT_SERVER_ARGS, startChildServer, type ChildServer } from "../tests/helpers/child.ts";
+import { seedRunningServerTicks } from "./lib/warm-ticks.ts";
 import { freePort, startRedis } from "../tests/helpers/services.ts";
 import { mergeWatchers, SOURCES_PER_ADDRESS, WATCHERS_PER_PROCESS, type WatcherCounts, type WatchersReport } from "./lib/audience-watchers.ts";
 import type { BetsReport } from "./lib/audience-bets.ts";
@@ -48,6 +52,8 @@ const FD_LIMIT = Number(/^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self
 /** A process serving N sockets needs N descriptors and some of its own (databases, Redis, listeners). */
 const fitsOneProcess = (watchers: number) => watchers + 1000 <= FD_LIMIT;
 const baselineRoot = option("baseline", "");
+/** The app on an empty data directory (a server just started) instead of one with 30 minutes of stored ticks. */
+const fresh = flag("fresh");
 const CLIENT_SCRIPTS = { watchers: join(import.meta.dirname, "lib", "audience-watchers.ts"), bets: join(import.meta.dirname, "lib", "audience-bets.ts") };
 
 interface Running {
@@ -134,7 +140,7 @@ async function startMinimal(dataDir: string): Promise<Running> {
 }
 
 async function startSingle(watchers: number, dataDir: string, root?: string): Promise<Running> {
-  const args = root ? ["--import", "tsx", join(root, "runtime", "main.ts")] : undefined;
+  const args = root ? ["--import", "tsx", join(root, "runtime", "main.ts")] : BUILT_SERVER_ARGS;
   const app = await child(() => startChildServer(appEnv(watchers, dataDir), 60_000, args));
   return { base: app.url, pids: { app: app.child.pid! }, stop: stopAll };
 }
@@ -143,8 +149,8 @@ async function startEdges(watchers: number, dataDir: string): Promise<Running> {
   const redis = await startRedis();
   stops.push(() => redis.stop());
   const shared = { ...appEnv(watchers, dataDir), REDIS_URL: redis.url };
-  const core = await child(() => startChildServer({ ...shared, ROLE: "core" }, 60_000));
-  const edges = await Promise.all([0, 1].map(() => child(() => startChildServer({ ...shared, ROLE: "edge" }, 60_000))));
+  const core = await child(() => startChildServer({ ...shared, ROLE: "core" }, 60_000, BUILT_SERVER_ARGS));
+  const edges = await Promise.all([0, 1].map(() => child(() => startChildServer({ ...shared, ROLE: "edge" }, 60_000, BUILT_SERVER_ARGS))));
   const prefixDir = mkdtempSync(join(tmpdir(), "tap-bench-audience-nginx-"));
   stops.push(() => rmSync(prefixDir, { recursive: true, force: true }));
   const plainPort = await freePort();
@@ -213,6 +219,7 @@ function forkClient<T>(script: string, args: string[]): { proc: ChildProcess; re
 async function runOne(setup: Setup, watchers: number): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), "tap-bench-audience-"));
   stops.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  if (setup !== "minimal" && !fresh) seedRunningServerTicks(dataDir);
   try {
     const running =
       setup === "minimal"
@@ -236,10 +243,12 @@ async function runOne(setup: Setup, watchers: number): Promise<Result> {
     await new Promise((r) => setTimeout(r, 2000));
     for (const client of [bets, ...watching]) client.proc.send({ go: { warmupMs, durationMs } });
     await new Promise((r) => setTimeout(r, warmupMs));
-    const cpuBefore = Object.fromEntries(Object.entries(running.pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+    // The bet load's own CPU too: on two cores it competes with the servers it measures.
+    const pids = { ...running.pids, "bet load": bets.proc.pid! };
+    const cpuBefore = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
     const measuredAt = performance.now();
     const w = mergeWatchers(await deadline(Promise.all(watching.map((c) => c.report)), durationMs + REPORT_SLACK_MS, "the watchers' reports"));
-    const cpu = Object.fromEntries(Object.entries(running.pids).map(([name, pid]) => [name, (100 * (cpuSeconds(pid) - cpuBefore[name]!)) / ((performance.now() - measuredAt) / 1000)]));
+    const cpu = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, (100 * (cpuSeconds(pid) - cpuBefore[name]!)) / ((performance.now() - measuredAt) / 1000)]));
     const b = await deadline(bets.report, REPORT_SLACK_MS, "the bets' report");
     return { setup, watchers, w, b, cpu };
   } finally {
@@ -256,6 +265,7 @@ function line(r: Result): string {
     `${r.setup.padEnd(7)} ${String(r.watchers).padStart(6)} watchers (${r.w.open} open): bets ${f0(r.b.acceptedPerSec)}/s of ${r.b.offeredPerSec} offered, p50 ${f1(r.b.p50Ms)} ms, p99 ${f1(r.b.p99Ms)} ms` +
     ` | lag p50 ${r.w.lagP50Ms} ms, p99 ${r.w.lagP99Ms} ms | ticks/watcher/s min ${f1(r.w.ticksPerSecMin)} mean ${f1(r.w.ticksPerSecMean)} | ${f0(r.w.bytesPerSecMean)} B/watcher/s` +
     ` (price frame ${r.w.priceFrameBytesMax} B) | seq gaps ${r.w.seqGaps} | CPU ${cpu}` +
+    ` | bet load's loop delay p99 ${f1(r.b.generatorDelayP99Ms)} ms` +
     (Object.keys(r.b.refusals).length ? ` | refusals ${JSON.stringify(r.b.refusals)}` : "") +
     (r.b.errors || r.b.notSent ? ` | errors ${r.b.errors}, not sent ${r.b.notSent}` : "")
   );
@@ -264,7 +274,10 @@ function line(r: Result): string {
 const results: Result[] = [];
 try {
   if (setups.includes("baseline")) console.log(`baseline: the single process of ${baselineRoot || "(no --baseline given)"}`);
-  console.log(`bench:audience: ${rate} bets/s offered over ${connections} connections, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured per run; watchers ${watcherCounts.join(", ")}; setups ${setups.join(", ")}`);
+  console.log(
+    `bench:audience: ${rate} bets/s offered over ${connections} connections, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured per run; ` +
+      `watchers ${watcherCounts.join(", ")}; setups ${setups.join(", ")}; the app ${fresh ? "freshly started (--fresh)" : "warmed up from 30 minutes of stored ticks"}`,
+  );
   for (const watchers of watcherCounts) {
     for (const setup of setups) {
       if (setup !== "edges" && !fitsOneProcess(watchers)) {
