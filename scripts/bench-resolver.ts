@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testConfig } from "../runtime/config.ts";
 import { createContext } from "../runtime/context.ts";
+import { CURRENT_MIGRATIONS_DIR, databasePaths, migrate, openDatabase } from "../storage/db.ts";
 
 const OPEN_BETS = Number(process.argv[2] ?? 100_000);
 const TICKS = Number(process.argv[3] ?? 600);
@@ -38,11 +39,16 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), "tap-bench-resolver-"));
   let clock = 1_700_000_000_000;
   const config = testConfig({ LOG_LEVEL: process.env.LOG_LEVEL ?? "silent", DB_SYNCHRONOUS: process.env.DB_SYNCHRONOUS ?? "FULL", DATA_DIR: dataDir, PRICE_SOURCES: "manual", COLUMN_MS, ROW_CENTS });
+  const firstCol = Math.floor(clock / COLUMN_MS) + 1;
+  // Seeded on a connection of its own before the service opens the file: the service's own
+  // connection is query-only (the writer thread is the only one that writes).
+  const seeding = openDatabase(databasePaths(config).current, { busyTimeoutMs: 5000, synchronous: "NORMAL" });
+  migrate(seeding, CURRENT_MIGRATIONS_DIR);
+  seedBets(seeding, firstCol);
+  seeding.close();
   const booted = await createContext(config, { now: () => clock });
   const { ctx } = booted;
   try {
-    const firstCol = Math.floor(clock / COLUMN_MS) + 1;
-    seedBets(ctx.db, firstCol);
     const rebuildStarted = performance.now();
     await booted.start();
     const rebuildMs = performance.now() - rebuildStarted;

@@ -12,7 +12,10 @@
  *    server (the reference: the p99 this machine allows at that rate this hour, with the same
  *    generator), straight and through nginx (the repository's config), then the product the same two
  *    ways; offered and achieved rate, p50/p99/max, and the product's p99 as a multiple of the
- *    reference's on the same route.
+ *    reference's on the same route. `--paced-duration` 60 s as in SPEC §10: bets go to columns up to
+ *    a minute ahead, so the second half of a run is the steady state in which the product also
+ *    settles bets as fast as they are placed; how many it settled, and how far behind it was when the
+ *    load stopped, are printed with each product run.
  *
  * The product runs from its build (dist/, as in production; bench.sh builds it first).
  * Every load is followed by the data check: every 201 is a row with its ledger entries (and the
@@ -20,7 +23,7 @@
  * check passes. Every server started here is stopped, also on failure or Ctrl-C.
  *
  *   npm run bench -- [--duration 20] [--warmup 5] [--connections 64] [--players 1000] [--threads 2]
- *                    [--rounds 1] [--rate 3000] [--paced-duration 30] [--no-closed] [--no-paced]
+ *                    [--rounds 1] [--rate 3000] [--paced-duration 60] [--no-closed] [--no-paced]
  *                    [--direct] [--keep] [--fresh]
  *   (--direct: the open loop straight to the app only, no nginx; TAP_<NAME>=v sets <NAME> for the product)
  */
@@ -46,7 +49,10 @@ const players = Number(option("players", "1000"));
 const threads = Number(option("threads", "2"));
 const rounds = Number(option("rounds", "1"));
 const rate = option("rate", "3000");
-const pacedDuration = option("paced-duration", "30");
+/** SPEC §10: 3 000 bets/s for 60 s. Long enough that the first bets' windows end and settle while bets still arrive. */
+const pacedDuration = option("paced-duration", "60");
+/** Enough players for the open loop that none reaches 200 open bets even if nothing settled (bench-bets.ts's own rule). */
+const pacedPlayers = Math.max(players, Math.ceil((Number(rate) * (Number(pacedDuration) + warmupSec)) / 150));
 /** Measure the product as a server that has been running (its pricing warmed up from 30 minutes of stored ticks); --fresh: as one just started on an empty DATA_DIR. */
 const fresh = flag("fresh");
 const STAKE_MICRO_USD = 100_000;
@@ -153,7 +159,8 @@ try {
         : `bar p99 ≤ ${p.barMs} ms: ${Number(p.p99) <= p.barMs ? "met" : "NOT met"}; ${(Number(p.p99) / Number(reference?.p99)).toFixed(1)} × the minimal server's p99 on this route`;
     console.log(
       `open loop, ${p.server} ${p.route}: offered ${rate}/s achieved ${p.achieved}/s p50 ${p.p50} ms p99 ${p.p99} ms max ${p.max} ms ` +
-        `(${verdict}); data ${p.dataOk ? "ok" : "FAILED"}`,
+        `(${verdict}); data ${p.dataOk ? "ok" : "FAILED"}` +
+        (p.settlement ? `\n  settlement: ${p.settlement}` : ""),
     );
   }
   const dataOk = closed.every((c) => c.minimal.dataOk && c.product.dataOk) && paced.every((p) => p.dataOk);
@@ -265,6 +272,8 @@ interface OpenLoopResult {
   /** The issue's bar for the product on this route. */
   barMs?: number;
   dataOk: boolean;
+  /** The product's settlements during the load (the minimal server settles nothing). */
+  settlement?: string;
 }
 
 /**
@@ -283,9 +292,15 @@ async function openLoop(): Promise<OpenLoopResult[]> {
     }),
   );
   for (const target of await openLoopTargets(app.url)) {
-    console.log(`\nopen loop, product ${target.route}: ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${players} players)`);
+    console.log(`\nopen loop, product ${target.route}: ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${pacedPlayers} players)`);
+    const before = await settlementState(app.url);
     const { code, out } = await runPacedLoad(target.url, ["--admin-token", adminToken]);
-    results.push({ server: "product", route: target.route, ...pacedFigures(out), barMs: target.route === "direct" ? 20 : 50, dataOk: code === 0 });
+    const after = await settlementState(app.url);
+    const settlement =
+      `${after.settled - before.settled} bets settled during the load (${after.placed - before.placed} placed); when it stopped ` +
+      `${after.endedOpen} bets of ended windows were still open (${after.stuckOpen} past the integrity check's grace), ${after.pending} settlements queued`;
+    console.log(`  settlement: ${settlement}`);
+    results.push({ server: "product", route: target.route, ...pacedFigures(out), barMs: target.route === "direct" ? 20 : 50, dataOk: code === 0, settlement });
   }
   return results;
 }
@@ -294,14 +309,14 @@ async function openLoop(): Promise<OpenLoopResult[]> {
 async function openLoopMinimal(): Promise<OpenLoopResult[]> {
   const dir = mkdtempSync(join(work, "paced-minimal-"));
   const tokensFile = join(dir, "tokens.txt");
-  const server = await startMinimal(dir, tokensFile);
+  const server = await startMinimal(dir, tokensFile, pacedPlayers);
   const cellsFile = join(dir, "cells.txt");
   writeFileSync(cellsFile, Array.from({ length: 160 }, (_, i) => `${1000 + (i % 8)} ${9500 + Math.floor(i / 8)}`).join("\n") + "\n");
   const idsDir = mkdtempSync(join(dir, "ids-"));
   const results: OpenLoopResult[] = [];
   try {
     for (const [i, target] of (await openLoopTargets(server.url)).entries()) {
-      console.log(`\nopen loop, minimal server ${target.route} (the reference): ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${players} players)`);
+      console.log(`\nopen loop, minimal server ${target.route} (the reference): ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${pacedPlayers} players)`);
       const ids = ["--tokens-file", tokensFile, "--cells-file", cellsFile, "--ids-file", join(idsDir, `ids-paced-${i}.txt`)];
       const { code, out } = await runPacedLoad(target.url, ids);
       results.push({ server: "minimal server", route: target.route, ...pacedFigures(out), dataOk: code === 0 });
@@ -330,7 +345,7 @@ async function openLoopTargets(appUrl: string): Promise<{ route: string; url: st
 /** scripts/bench-bets.ts in its own process at `--rate` over 512 connections, after `--warmup` seconds of the same. */
 function runPacedLoad(url: string, extra: string[]): Promise<{ code: number; out: string }> {
   const args = ["--import", "tsx", join(import.meta.dirname, "bench-bets.ts"), "--url", url, ...extra];
-  args.push("--rate", rate, "--duration", pacedDuration, "--warmup", String(warmupSec), "--players", String(players), "--connections", "512");
+  args.push("--rate", rate, "--duration", pacedDuration, "--warmup", String(warmupSec), "--players", String(pacedPlayers), "--connections", "512");
   return runEchoed(process.execPath, args);
 }
 
@@ -340,8 +355,8 @@ function pacedFigures(out: string): Pick<OpenLoopResult, "achieved" | "p50" | "p
   return { achieved: achieved?.[1] ?? "?", p50: latency?.[1] ?? "NaN", p99: latency?.[2] ?? "NaN", max: latency?.[3] ?? "NaN" };
 }
 
-async function startMinimal(dir: string, tokensFile: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "minimal-bet-server.ts"), dir, String(players), tokensFile], {
+async function startMinimal(dir: string, tokensFile: string, accounts = players): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "minimal-bet-server.ts"), dir, String(accounts), tokensFile], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const stop = once(() => stopChild(child));
@@ -380,6 +395,23 @@ async function longLivedCells(url: string, forMs: number): Promise<string[]> {
   const cells = grid.cells.filter((c) => c.windowStart - grid.at >= grid.lockMs + forMs && c.multiplier <= 20);
   if (cells.length < 20) throw new Error(`only ${cells.length} offered cells stay open for ${forMs} ms`);
   return cells.map((c) => `${c.col} ${c.row}`);
+}
+
+/** The product's bets placed and settled so far, and its settlements behind (runtime metrics of services/bets and services/resolver). */
+async function settlementState(url: string): Promise<{ placed: number; settled: number; pending: number; endedOpen: number; stuckOpen: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (name: string, filter = "") => {
+    let total = 0;
+    for (const line of text.split("\n")) if ((line.startsWith(`${name} `) || line.startsWith(`${name}{`)) && line.includes(filter)) total += Number(line.split(" ").at(-1));
+    return total;
+  };
+  return {
+    placed: sum("bets_placed_total", 'outcome="created"'),
+    settled: sum("resolver_settlements_total"),
+    pending: sum("resolver_pending_settlements"),
+    endedOpen: sum("resolver_ended_open_bets"),
+    stuckOpen: sum("resolver_stuck_open_bets"),
+  };
 }
 
 /** The product's thread CPU counters (runtime/metrics.ts `thread_cpu_seconds_total`). */
