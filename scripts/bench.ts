@@ -53,6 +53,8 @@ const rate = option("rate", "3000");
 const pacedDuration = option("paced-duration", "60");
 /** Enough players for the open loop that none reaches 200 open bets even if nothing settled (bench-bets.ts's own rule). */
 const pacedPlayers = Math.max(players, Math.ceil((Number(rate) * (Number(pacedDuration) + warmupSec)) / 150));
+/** The open loop's routes (--direct: straight to the server only). */
+const OPEN_LOOP_ROUTES = flag("direct") ? ["direct"] : ["direct", "through nginx"];
 /** Measure the product as a server that has been running (its pricing warmed up from 30 minutes of stored ticks); --fresh: as one just started on an empty DATA_DIR. */
 const fresh = flag("fresh");
 const STAKE_MICRO_USD = 100_000;
@@ -279,28 +281,33 @@ interface OpenLoopResult {
 /**
  * The open loop: first the minimal server (the reference: what p99 this machine allows at this rate
  * this hour, with the same generator in the same run), straight and through nginx, then the product
- * the same two ways.
+ * the same two ways. Each product run has a product of its own: one run leaves a minute of open bets
+ * whose settlements would fall into the next run.
  */
 async function openLoop(): Promise<OpenLoopResult[]> {
   const results = await openLoopMinimal();
-  const dir = productDataDir("paced-");
-  const app = await startChildServer(productEnv(dir), 60_000, BUILT_SERVER_ARGS);
-  cleanups.push(
-    once(async () => {
+  for (const [i, route] of OPEN_LOOP_ROUTES.entries()) {
+    const dir = productDataDir(`paced-${i}-`);
+    const app = await startChildServer(productEnv(dir), 60_000, BUILT_SERVER_ARGS);
+    const stop = once(async () => {
       app.child.kill("SIGTERM");
       await app.exited;
-    }),
-  );
-  for (const target of await openLoopTargets(app.url)) {
-    console.log(`\nopen loop, product ${target.route}: ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${pacedPlayers} players)`);
-    const before = await settlementState(app.url);
-    const { code, out } = await runPacedLoad(target.url, ["--admin-token", adminToken]);
-    const after = await settlementState(app.url);
-    const settlement =
-      `${after.settled - before.settled} bets settled during the load (${after.placed - before.placed} placed); when it stopped ` +
-      `${after.endedOpen} bets of ended windows were still open (${after.stuckOpen} past the integrity check's grace), ${after.pending} settlements queued`;
-    console.log(`  settlement: ${settlement}`);
-    results.push({ server: "product", route: target.route, ...pacedFigures(out), barMs: target.route === "direct" ? 20 : 50, dataOk: code === 0, settlement });
+    });
+    cleanups.push(stop);
+    try {
+      const url = route === "direct" ? app.url : await nginxInFront(app.url);
+      console.log(`\nopen loop, product ${route}: ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${pacedPlayers} players)`);
+      const before = await settlementState(app.url);
+      const { code, out } = await runPacedLoad(url, ["--admin-token", adminToken]);
+      const after = await settlementState(app.url);
+      const settlement =
+        `${after.settled - before.settled} bets settled during the load (${after.placed - before.placed} placed); when it stopped ` +
+        `${after.endedOpen} bets of ended windows were still open (${after.stuckOpen} past the integrity check's grace), ${after.pending} settlements queued`;
+      console.log(`  settlement: ${settlement}`);
+      results.push({ server: "product", route, ...pacedFigures(out), barMs: route === "direct" ? 20 : 50, dataOk: code === 0, settlement });
+    } finally {
+      await stop();
+    }
   }
   return results;
 }
@@ -315,11 +322,12 @@ async function openLoopMinimal(): Promise<OpenLoopResult[]> {
   const idsDir = mkdtempSync(join(dir, "ids-"));
   const results: OpenLoopResult[] = [];
   try {
-    for (const [i, target] of (await openLoopTargets(server.url)).entries()) {
-      console.log(`\nopen loop, minimal server ${target.route} (the reference): ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${pacedPlayers} players)`);
+    for (const [i, route] of OPEN_LOOP_ROUTES.entries()) {
+      const url = route === "direct" ? server.url : await nginxInFront(server.url);
+      console.log(`\nopen loop, minimal server ${route} (the reference): ${rate} bets/s for ${pacedDuration} s (scripts/bench-bets.ts, ${pacedPlayers} players)`);
       const ids = ["--tokens-file", tokensFile, "--cells-file", cellsFile, "--ids-file", join(idsDir, `ids-paced-${i}.txt`)];
-      const { code, out } = await runPacedLoad(target.url, ids);
-      results.push({ server: "minimal server", route: target.route, ...pacedFigures(out), dataOk: code === 0 });
+      const { code, out } = await runPacedLoad(url, ids);
+      results.push({ server: "minimal server", route, ...pacedFigures(out), dataOk: code === 0 });
     }
     await server.stop();
     const check = checkMinimalData(join(dir, "minimal.db"), acknowledgedBetIds([idsDir]));
@@ -330,16 +338,14 @@ async function openLoopMinimal(): Promise<OpenLoopResult[]> {
   }
 }
 
-/** Straight to `appUrl`, and (unless --direct) through an nginx of the repository's config in front of it. */
-async function openLoopTargets(appUrl: string): Promise<{ route: string; url: string }[]> {
-  const targets = [{ route: "direct", url: appUrl }];
-  if (flag("direct")) return targets;
+/** An nginx of the repository's config in front of `appUrl` (stopped at the end): its address. */
+async function nginxInFront(appUrl: string): Promise<string> {
   const nginxDir = mkdtempSync(join(work, "nginx-"));
   const plainPort = await freePort();
   const conf = renderNginx({ prefixDir: nginxDir, appPort: Number(new URL(appUrl).port), plainPort, tlsPort: await freePort(), redirectPort: await freePort() });
   const nginx = await startNginx(conf, nginxDir, plainPort);
   cleanups.push(once(() => nginx.stop()));
-  return [...targets, { route: "through nginx", url: `http://127.0.0.1:${plainPort}` }];
+  return `http://127.0.0.1:${plainPort}`;
 }
 
 /** scripts/bench-bets.ts in its own process at `--rate` over 512 connections, after `--warmup` seconds of the same. */
