@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newKey, pickCell, postBet, startBetServer, type BetServer } from "./helpers/bets-fixture.ts";
 import { createPlayer, type TestPlayer } from "./helpers/players.ts";
-import { placeBet } from "./helpers/resolver-fixtures.ts";
+import { insertOpenBet, placeBet } from "./helpers/resolver-fixtures.ts";
+import { writeDirect } from "./helpers/write.ts";
 import { failCommands, waitFor } from "./helpers/faults.ts";
 import { alertRules, metricNames } from "./helpers/alert-rules.ts";
 import { diskSpace } from "../runtime/disk-metrics.ts";
@@ -110,5 +111,27 @@ describe("metrics the alert rules read", () => {
       fault.heal();
     }
     await waitFor("the stuck bet settled", async () => samples(await scrape()).get("resolver_stuck_open_bets") === 0, 15_000);
+  });
+
+  // Last here: it leaves 10 050 open bets of an ended window (their settlements failed).
+  it("the ended-open gauges count up to 10 000: a scrape during a large settlement backlog stays cheap", async () => {
+    const now = server.clock.nowMs;
+    const col = Math.floor(now / COLUMN_MS) + 1;
+    const windowEnd = (col + 1) * COLUMN_MS;
+    const fault = failCommands(server.ctx, ["resolver.settle"]);
+    try {
+      writeDirect(server.ctx, (db) => {
+        for (let i = 0; i < 10_050; i++) {
+          const spec = { accountId: player.accountId, address: player.address, col, row: 9600 + (i % 20), stakeMicroUsd: 10_000, multiplierHundredths: 300, placedAt: now };
+          insertOpenBet(db, spec, COLUMN_MS, 1000);
+        }
+      });
+      for (let t = now + 500; t <= windowEnd + GRACE_MS + 1000; t += 500) tick(9_500_000, t);
+      const values = samples(await scrape());
+      expect(values.get("resolver_ended_open_bets")).toBe(10_000);
+      expect(values.get("resolver_stuck_open_bets")).toBe(10_000);
+    } finally {
+      fault.heal();
+    }
   });
 });

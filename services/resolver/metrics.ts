@@ -59,13 +59,13 @@ export function createResolverMetrics(registry: Registry, sources: ResolverGauge
     endedOpenBets: scrapedGauge(
       registry,
       "resolver_ended_open_bets",
-      "Bets still open although their window ended (beyond the settle delay): settlements that could not be written yet",
+      "Bets still open although their window ended (beyond the settle delay): settlements that could not be written yet (counted up to 10 000)",
       sources.endedOpenBets,
     ),
     stuckOpenBets: scrapedGauge(
       registry,
       "resolver_stuck_open_bets",
-      "Bets still open although their window ended longer ago than STUCK_BET_GRACE_MS (what the integrity check reports as stuck_open_bet)",
+      "Bets still open although their window ended longer ago than STUCK_BET_GRACE_MS (what the integrity check reports as stuck_open_bet; counted up to 10 000)",
       sources.stuckOpenBets,
     ),
     failures: new Counter({
