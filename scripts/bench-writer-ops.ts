@@ -98,4 +98,3 @@ const results: number[] = [];
 for (let n = 0; n < rounds; n++) results.push((await round(n)).perBetUs);
 console.log(`writer ops: ${bets} bets in transactions of ${batch}, ${players} players, ${CELLS} cells`);
 console.log(`CPU per bet: best ${Math.min(...results).toFixed(1)} µs (rounds: ${results.map((r) => r.toFixed(1)).join(", ")})`);
-

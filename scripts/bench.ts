@@ -176,8 +176,7 @@ async function closedLoopMinimal(round: number): Promise<Measured> {
   const dir = mkdtempSync(join(work, `minimal-${round}-`));
   const tokensFile = join(dir, "tokens.txt");
   const server = await startMinimal(dir, tokensFile);
-  const cellsFile = join(dir, "cells.txt");
-  writeFileSync(cellsFile, Array.from({ length: 160 }, (_, i) => `${1000 + (i % 8)} ${9500 + Math.floor(i / 8)}`).join("\n") + "\n");
+  const cellsFile = writeMinimalCells(dir);
   const sample = (): CpuSample => ({ eventLoop: threadCpuSeconds(server.pid, server.pid) ?? NaN, process: processCpuSeconds(server.pid) ?? NaN });
   try {
     const m = await measure(server.url, tokensFile, cellsFile, dir, `m${round}`, sample);
@@ -317,8 +316,7 @@ async function openLoopMinimal(): Promise<OpenLoopResult[]> {
   const dir = mkdtempSync(join(work, "paced-minimal-"));
   const tokensFile = join(dir, "tokens.txt");
   const server = await startMinimal(dir, tokensFile, pacedPlayers);
-  const cellsFile = join(dir, "cells.txt");
-  writeFileSync(cellsFile, Array.from({ length: 160 }, (_, i) => `${1000 + (i % 8)} ${9500 + Math.floor(i / 8)}`).join("\n") + "\n");
+  const cellsFile = writeMinimalCells(dir);
   const idsDir = mkdtempSync(join(dir, "ids-"));
   const results: OpenLoopResult[] = [];
   try {
@@ -359,6 +357,13 @@ function pacedFigures(out: string): Pick<OpenLoopResult, "achieved" | "p50" | "p
   const latency = /latency p50=([\d.]+)ms p90=[\d.]+ms p99=([\d.]+)ms max=([\d.]+)ms/.exec(out);
   const achieved = /achieved=(\d+)\/s/.exec(out.slice(out.indexOf("offered=")));
   return { achieved: achieved?.[1] ?? "?", p50: latency?.[1] ?? "NaN", p99: latency?.[2] ?? "NaN", max: latency?.[3] ?? "NaN" };
+}
+
+/** The minimal server's cells (any two integers are a cell there): 160 of 8 columns, one "col row" per line. Returns the file. */
+function writeMinimalCells(dir: string): string {
+  const cellsFile = join(dir, "cells.txt");
+  writeFileSync(cellsFile, Array.from({ length: 160 }, (_, i) => `${1000 + (i % 8)} ${9500 + Math.floor(i / 8)}`).join("\n") + "\n");
+  return cellsFile;
 }
 
 async function startMinimal(dir: string, tokensFile: string, accounts = players): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
